@@ -1,0 +1,65 @@
+// Messages between the main thread and replica worker threads. Tensor data crosses as
+// ArrayBuffers that are transferred (moved), never copied; BYTES tensors cross as
+// length-prefixed bytes too and become strings only inside the worker.
+
+export interface WireTensor {
+  name: string;
+  /** onnxruntime-node type name: 'float32', 'int64', 'string', ... */
+  ortType: string;
+  shape: number[];
+  /** Raw little-endian element bytes; BYTES as 4-byte length-prefixed elements. */
+  data: ArrayBuffer;
+}
+
+export interface TensorInfo {
+  name: string;
+  ortType: string;
+  /** -1 for a dimension the model leaves open. */
+  shape: number[];
+}
+
+export interface SessionOptionsSpec {
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Execution providers in order of preference, e.g. ['cpu']. */
+  executionProviders: string[];
+}
+
+export interface LoadTask {
+  kind: 'load';
+  sessionId: string;
+  modelPath: string;
+  options: SessionOptionsSpec;
+}
+
+export interface RunTask {
+  kind: 'run';
+  sessionId: string;
+  inputs: WireTensor[];
+  outputNames: string[];
+}
+
+export interface UnloadTask {
+  kind: 'unload';
+  sessionId: string;
+}
+
+export type WorkerTask = LoadTask | RunTask | UnloadTask;
+
+export interface LoadResult {
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
+
+/** Nanosecond durations measured inside the worker, reported in ModelStatistics. */
+export interface RunTimings {
+  computeInputNs: number;
+  computeInferNs: number;
+  computeOutputNs: number;
+}
+
+export interface RunResult {
+  outputs: WireTensor[];
+  timings: RunTimings;
+}

@@ -1,0 +1,147 @@
+// Worker-thread entry: one thread per replica, holding that replica's
+// InferenceSession(s). session.run is synchronous in onnxruntime-node, which is why it
+// only ever runs here and never on the gRPC event loop.
+
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import * as ort from 'onnxruntime-node';
+import type { LoadResult, RunResult, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
+
+const sessions = new Map<string, ort.InferenceSession>();
+
+export default async function handle(task: WorkerTask): Promise<unknown> {
+  switch (task.kind) {
+    case 'load':
+      return load(task.sessionId, task.modelPath, task.options);
+    case 'run':
+      return run(task.sessionId, task.inputs, task.outputNames);
+    case 'unload': {
+      const s = sessions.get(task.sessionId);
+      sessions.delete(task.sessionId);
+      await s?.release();
+      return true;
+    }
+  }
+}
+
+async function load(
+  sessionId: string,
+  modelPath: string,
+  options: { intraOpNumThreads: number; interOpNumThreads: number; graphOptimizationLevel: string; executionProviders: string[] },
+): Promise<LoadResult> {
+  const opts: ort.InferenceSession.SessionOptions = {
+    executionProviders: options.executionProviders,
+    graphOptimizationLevel: options.graphOptimizationLevel as 'all',
+  };
+  if (options.intraOpNumThreads > 0) opts.intraOpNumThreads = options.intraOpNumThreads;
+  if (options.interOpNumThreads > 0) opts.interOpNumThreads = options.interOpNumThreads;
+  const session = await ort.InferenceSession.create(modelPath, opts);
+  sessions.set(sessionId, session);
+  return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
+}
+
+function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
+  return meta.map((m) => {
+    if (!m.isTensor) return { name: m.name, ortType: 'non-tensor', shape: [] };
+    return {
+      name: m.name,
+      ortType: m.type,
+      shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    };
+  });
+}
+
+function run(sessionId: string, inputs: WireTensor[], outputNames: string[]): unknown {
+  const session = sessions.get(sessionId);
+  if (!session) throw new Error(`session ${sessionId} is not loaded in this worker`);
+  const t0 = process.hrtime.bigint();
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of inputs) feeds[input.name] = toOrt(input);
+  const t1 = process.hrtime.bigint();
+  const results = session.run(feeds, outputNames) as unknown as Promise<ort.InferenceSession.ReturnType>;
+  return results.then((out) => {
+    const t2 = process.hrtime.bigint();
+    const outputs: WireTensor[] = [];
+    for (const name of outputNames) {
+      const t = out[name];
+      if (!t) throw new Error(`the model produced no output named '${name}'`);
+      outputs.push(fromOrt(name, t));
+    }
+    const t3 = process.hrtime.bigint();
+    const result: RunResult = {
+      outputs,
+      timings: {
+        computeInputNs: Number(t1 - t0),
+        computeInferNs: Number(t2 - t1),
+        computeOutputNs: Number(t3 - t2),
+      },
+    };
+    return move({
+      [transferableSymbol]: outputs.map((o) => o.data),
+      [valueSymbol]: result,
+    } as never);
+  });
+}
+
+function toOrt(w: WireTensor): ort.Tensor {
+  const b = w.data;
+  switch (w.ortType) {
+    case 'float32': return new ort.Tensor('float32', new Float32Array(b), w.shape);
+    case 'float64': return new ort.Tensor('float64', new Float64Array(b), w.shape);
+    case 'float16': return new ort.Tensor('float16', new Uint16Array(b), w.shape);
+    case 'int8': return new ort.Tensor('int8', new Int8Array(b), w.shape);
+    case 'int16': return new ort.Tensor('int16', new Int16Array(b), w.shape);
+    case 'int32': return new ort.Tensor('int32', new Int32Array(b), w.shape);
+    case 'int64': return new ort.Tensor('int64', new BigInt64Array(b), w.shape);
+    case 'uint8': return new ort.Tensor('uint8', new Uint8Array(b), w.shape);
+    case 'uint16': return new ort.Tensor('uint16', new Uint16Array(b), w.shape);
+    case 'uint32': return new ort.Tensor('uint32', new Uint32Array(b), w.shape);
+    case 'uint64': return new ort.Tensor('uint64', new BigUint64Array(b), w.shape);
+    case 'bool': return new ort.Tensor('bool', new Uint8Array(b), w.shape);
+    case 'string': return new ort.Tensor('string', decodeStrings(new Uint8Array(b)), w.shape);
+    default: throw new Error(`tensor type ${w.ortType} is not supported`);
+  }
+}
+
+function fromOrt(name: string, t: ort.Tensor): WireTensor {
+  const shape = [...t.dims];
+  if (t.type === 'string') {
+    return { name, ortType: 'string', shape, data: encodeStrings(t.data as string[]) };
+  }
+  const data = t.data as ArrayBufferView;
+  let buf = data.buffer as ArrayBuffer;
+  // Hand over a buffer that holds exactly this tensor, so it can be transferred.
+  if (data.byteOffset !== 0 || data.byteLength !== buf.byteLength || !(buf instanceof ArrayBuffer)) {
+    buf = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice().buffer;
+  }
+  return { name, ortType: t.type, shape, data: buf };
+}
+
+const utf8 = new TextDecoder('utf-8');
+const utf8Enc = new TextEncoder();
+
+function decodeStrings(raw: Uint8Array): string[] {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out: string[] = [];
+  let offset = 0;
+  while (offset + 4 <= raw.byteLength) {
+    const len = view.getUint32(offset, true);
+    out.push(utf8.decode(raw.subarray(offset + 4, offset + 4 + len)));
+    offset += 4 + len;
+  }
+  return out;
+}
+
+function encodeStrings(values: readonly string[]): ArrayBuffer {
+  const parts = values.map((v) => utf8Enc.encode(v));
+  let total = 0;
+  for (const p of parts) total += 4 + p.byteLength;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const p of parts) {
+    view.setUint32(offset, p.byteLength, true);
+    out.set(p, offset + 4);
+    offset += 4 + p.byteLength;
+  }
+  return out.buffer;
+}
