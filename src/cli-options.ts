@@ -1,0 +1,137 @@
+// Command-line flags, with tritonserver's names where it has them. Checked once into a
+// frozen object; every message names the flag and the rule.
+
+import { parseArgs } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelControlMode } from './frontend/context.js';
+import type { ServerOptions } from './server.js';
+
+export interface CliOptions extends ServerOptions {
+  logFormat: 'text' | 'json';
+  logVerbose: number;
+  /** Flags that are accepted for tritonserver compatibility but have no effect here. */
+  ignored: string[];
+  help: boolean;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export class OptionError extends Error {}
+
+const bundledRepo = join(dirname(fileURLToPath(import.meta.url)), '..', 'model-repo');
+
+export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/cli.ts [flags])
+
+  --model-repository=PATH        model repository (default: the bundled model-repo/)
+  --grpc-address=HOST            address to listen on (default 0.0.0.0)
+  --grpc-port=N                  gRPC port (default 8001; 0 picks a free port)
+  --grpc-max-message-size=BYTES  largest request or response message (default ${DEFAULT_MAX_MESSAGE_BYTES}, 64 MiB);
+                                 a larger message is answered RESOURCE_EXHAUSTED
+  --model-control-mode=MODE      none (load all at start) | explicit (load with --load-model
+                                 and RepositoryModelLoad/Unload); poll is not implemented yet
+  --load-model=NAME              model to load at start in explicit mode; repeat it; '*' is all
+  --strict-readiness=BOOL        ready only when every model is ready (default true)
+  --disable-auto-complete-config do not fill configs from the ONNX models
+  --backend-config=onnxruntime,default-max-batch-size=N
+                                 max_batch_size given by auto-complete to models that can batch (default 4)
+  --exit-timeout-secs=N          on SIGINT/SIGTERM, wait this long for in-flight calls (default 30)
+  --health-drain-secs=N          on SIGINT/SIGTERM, report NOT_SERVING this long before closing (default 0)
+  --log-verbose=N                1 or more logs verbose events (default 0)
+  --log-format=text|json         one line per event (default text)
+  --metrics-port, --http-port, --allow-http, --allow-metrics, --grpc-infer-allocation-pool-size
+                                 accepted for tritonserver compatibility; no effect yet (a warning says so)
+  --help                         this text
+`;
+
+export function parseCli(argv: string[]): Readonly<CliOptions> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'model-repository': { type: 'string' },
+        'model-store': { type: 'string' },
+        'grpc-address': { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'grpc-max-message-size': { type: 'string' },
+        'model-control-mode': { type: 'string' },
+        'load-model': { type: 'string', multiple: true },
+        'strict-readiness': { type: 'string' },
+        'disable-auto-complete-config': { type: 'boolean' },
+        'backend-config': { type: 'string', multiple: true },
+        'exit-timeout-secs': { type: 'string' },
+        'health-drain-secs': { type: 'string' },
+        'log-verbose': { type: 'string' },
+        'log-format': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        'allow-http': { type: 'string' },
+        'allow-metrics': { type: 'string' },
+        'grpc-infer-allocation-pool-size': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new OptionError((err as Error).message);
+  }
+  const v = parsed.values;
+  const ignored = ['metrics-port', 'http-port', 'allow-http', 'allow-metrics', 'grpc-infer-allocation-pool-size'].filter(
+    (k) => v[k as keyof typeof v] !== undefined,
+  );
+
+  const mode = v['model-control-mode'] ?? 'none';
+  if (mode !== 'none' && mode !== 'explicit' && mode !== 'poll') {
+    throw new OptionError(`--model-control-mode must be none, explicit or poll, got '${mode}'`);
+  }
+  if (mode === 'poll') {
+    throw new OptionError('--model-control-mode=poll is not implemented yet; use none or explicit');
+  }
+  const loadModels = v['load-model'] ?? [];
+  if (loadModels.length > 0 && mode !== 'explicit') {
+    throw new OptionError('--load-model needs --model-control-mode=explicit');
+  }
+  let defaultMaxBatchSize = 4;
+  for (const bc of v['backend-config'] ?? []) {
+    const m = /^onnxruntime,default-max-batch-size=(\d+)$/.exec(bc);
+    if (!m) throw new OptionError(`--backend-config must be onnxruntime,default-max-batch-size=N, got '${bc}'`);
+    defaultMaxBatchSize = Number(m[1]);
+  }
+  const logFormat = v['log-format'] ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new OptionError(`--log-format must be text or json, got '${logFormat}'`);
+
+  const opts: CliOptions = {
+    modelRepository: resolve(v['model-repository'] ?? v['model-store'] ?? bundledRepo),
+    grpcHost: v['grpc-address'] ?? '0.0.0.0',
+    grpcPort: int('grpc-port', v['grpc-port'], 8001, 0, 65535),
+    controlMode: mode as ModelControlMode,
+    loadModels,
+    strictReadiness: bool('strict-readiness', v['strict-readiness'], true),
+    autoComplete: !(v['disable-auto-complete-config'] ?? false),
+    defaultMaxBatchSize,
+    maxMessageBytes: int('grpc-max-message-size', v['grpc-max-message-size'], DEFAULT_MAX_MESSAGE_BYTES, 1024, 2 ** 31 - 1),
+    exitTimeoutMs: int('exit-timeout-secs', v['exit-timeout-secs'], 30, 0, 86400) * 1000,
+    drainMs: int('health-drain-secs', v['health-drain-secs'], 0, 0, 3600) * 1000,
+    logFormat,
+    logVerbose: int('log-verbose', v['log-verbose'], 0, 0, 10),
+    ignored,
+    help: v.help ?? false,
+  };
+  return Object.freeze(opts);
+}
+
+function int(flag: string, value: string | undefined, dflt: number, min: number, max: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new OptionError(`--${flag} must be an integer in ${min}..${max}, got '${value}'`);
+  return n;
+}
+
+function bool(flag: string, value: string | undefined, dflt: boolean): boolean {
+  if (value === undefined) return dflt;
+  if (['true', '1', 'on', 'yes'].includes(value)) return true;
+  if (['false', '0', 'off', 'no'].includes(value)) return false;
+  throw new OptionError(`--${flag} must be true or false, got '${value}'`);
+}

@@ -1,0 +1,55 @@
+// Entry point: parse flags, start the server, print the model table, stop cleanly on
+// SIGINT/SIGTERM (exit 0), and exit 1 at once on a second signal.
+
+import { OptionError, parseCli, usage } from './cli-options.js';
+import { createLogger } from './log.js';
+import { InferenceServer } from './server.js';
+
+async function main(): Promise<void> {
+  let opts;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof OptionError) {
+      process.stderr.write(`error: ${err.message}\n\n${usage}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (opts.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const log = createLogger({ format: opts.logFormat, verbose: opts.logVerbose > 0 });
+  for (const flag of opts.ignored) log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
+
+  const server = new InferenceServer(opts, log);
+  let signals = 0;
+  const onSignal = (sig: string): void => {
+    signals++;
+    if (signals > 1) {
+      log.warn(`second ${sig}: exiting without waiting`);
+      process.exit(1);
+    }
+    log.info(`${sig} received: draining and stopping`);
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('error while stopping', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  log.info(`model repository ${opts.modelRepository}, control mode ${opts.controlMode}`);
+  await server.start();
+  process.stderr.write(server.modelTable() + '\n');
+  log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+// What the gRPC handlers need from the rest of the server, passed in by server.ts.
+
+import type { Logger } from '../log.js';
+import type { ModelRegistry } from '../model/registry.js';
+import type { ModelRepository } from '../repository/model-repository.js';
+import type { MonotonicClock } from '../repository/serving-version.js';
+
+export type ModelControlMode = 'none' | 'explicit' | 'poll';
+
+export interface ServiceContext {
+  readonly registry: ModelRegistry;
+  readonly repository: ModelRepository;
+  readonly controlMode: ModelControlMode;
+  readonly clock: MonotonicClock;
+  readonly log: Logger;
+  readonly serverName: string;
+  readonly serverVersion: string;
+  readonly extensions: readonly string[];
+  isLive(): boolean;
+  isReady(): boolean;
+  /** Called after any load or unload so health statuses follow model states. */
+  modelsChanged(): void;
+}

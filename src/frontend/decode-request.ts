@@ -1,0 +1,143 @@
+// ModelInferRequest → InferenceRequest, checked against the model's config. Every
+// failure is INVALID_ARGUMENT with a message naming the model, the tensor and what was
+// expected; nothing here can throw anything else for a well-formed protobuf message.
+
+import type { ModelInferRequest, InferParameter } from '../generated/inference/grpc_service.js';
+import type { ModelConfig } from '../generated/inference/model_config.js';
+import { Code, ServeError, invalid } from '../errors.js';
+import type { InferenceRequest, Tensor } from '../model/types.js';
+import { checkBytesRaw, ownedCopy, typedToRaw, type TypedContents } from '../tensor/codec.js';
+import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
+import { elementCount, formatShape, shapeMatches } from '../tensor/shape.js';
+
+/** Request parameters this server reads; others are accepted and ignored, as Triton does. */
+const sequenceParams = ['sequence_id', 'sequence_start', 'sequence_end'];
+
+export function decodeInferRequest(
+  req: ModelInferRequest,
+  config: ModelConfig,
+  version: number,
+  receivedAtMs: number,
+): InferenceRequest {
+  const model = `model '${req.modelName}'`;
+  for (const key of sequenceParams) {
+    if (isTruthy(req.parameters[key])) {
+      throw invalid(`${model} is not a sequence model; remove the '${key}' parameter`);
+    }
+  }
+  const useRaw = req.rawInputContents.length > 0;
+  if (useRaw && req.rawInputContents.length !== req.inputs.length) {
+    throw invalid(
+      `${model}: raw_input_contents has ${req.rawInputContents.length} entries but the request has ` +
+        `${req.inputs.length} inputs; send one entry per input, in the order of 'inputs'`,
+    );
+  }
+  const batching = config.maxBatchSize > 0;
+  let batchSize = -1;
+  const seen = new Set<string>();
+  const tensors: Tensor[] = [];
+
+  req.inputs.forEach((input, i) => {
+    const what = `input '${input.name}' of ${model}`;
+    const spec = config.input.find((c) => c.name === input.name);
+    if (!spec) {
+      throw invalid(`${model} has no input '${input.name}'; its inputs are ${config.input.map((c) => `'${c.name}'`).join(', ')}`);
+    }
+    if (seen.has(input.name)) throw invalid(`${what} is given twice`);
+    seen.add(input.name);
+    const want = datatypeByConfigEnum(spec.dataType)!;
+    const got = datatypeByName(input.datatype);
+    if (!got || got.name !== want.name) {
+      throw invalid(`${what}: datatype '${input.datatype}' does not match the model, which expects ${want.name} (${configTypeName(want)})`);
+    }
+    const shape = input.shape;
+    if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw invalid(`${what}: shape ${formatShape(shape)} has a negative or non-integer dimension`);
+    }
+    const dims = batching ? [-1, ...spec.dims] : spec.dims;
+    const expected = formatShape(dims);
+    if (shape.length !== dims.length) {
+      throw invalid(
+        `${what}: shape ${formatShape(shape)} has rank ${shape.length}, expected rank ${dims.length} ${expected}` +
+          (batching ? ` (batch dimension first, max_batch_size ${config.maxBatchSize})` : ''),
+      );
+    }
+    if (batching) {
+      const b = shape[0]!;
+      if (b < 1 || b > config.maxBatchSize) {
+        throw invalid(`${what}: batch size ${b} is outside 1..${config.maxBatchSize} (max_batch_size of ${model})`);
+      }
+      if (batchSize !== -1 && b !== batchSize) {
+        throw invalid(`${what}: batch size ${b} differs from the other inputs' batch size ${batchSize}`);
+      }
+      batchSize = b;
+    }
+    if (!shapeMatches(shape, dims)) {
+      throw invalid(`${what}: shape ${formatShape(shape)} does not match the model's ${expected} (-1 is any size)`);
+    }
+    const count = elementCount(shape);
+    const contents = input.contents;
+    const hasTyped = contents !== undefined && Object.values(contents).some((v) => Array.isArray(v) && v.length > 0);
+    let data: Uint8Array;
+    if (useRaw) {
+      if (hasTyped) {
+        throw invalid(`${what}: has both typed contents and raw_input_contents; use one form for all inputs of a request`);
+      }
+      const raw = req.rawInputContents[i]!;
+      if (want.name === 'BYTES') {
+        checkBytesRaw(raw, count, what);
+      } else if (raw.byteLength !== count * want.byteSize) {
+        throw invalid(
+          `${what}: raw_input_contents holds ${raw.byteLength} bytes, but shape ${formatShape(shape)} of ${want.name} ` +
+            `needs ${count * want.byteSize} (${count} elements x ${want.byteSize} bytes)`,
+        );
+      }
+      data = ownedCopy(raw);
+    } else if (hasTyped) {
+      data = typedToRaw(want, contents as TypedContents, count, what);
+    } else if (count === 0) {
+      data = new Uint8Array(0);
+    } else {
+      throw invalid(`${what}: no data; set its contents or send raw_input_contents`);
+    }
+    tensors.push({ name: input.name, datatype: want.name, shape: [...shape], data });
+  });
+
+  const missing = config.input.filter((c) => !seen.has(c.name) && !c.optional);
+  if (missing.length > 0) {
+    throw invalid(`${model} expects input${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')}, which the request does not send`);
+  }
+
+  let outputs: string[];
+  if (req.outputs.length === 0) {
+    outputs = config.output.map((o) => o.name);
+  } else {
+    outputs = [];
+    for (const o of req.outputs) {
+      if (!config.output.some((c) => c.name === o.name)) {
+        throw invalid(`${model} has no output '${o.name}'; its outputs are ${config.output.map((c) => `'${c.name}'`).join(', ')}`);
+      }
+      if (outputs.includes(o.name)) throw invalid(`output '${o.name}' of ${model} is requested twice`);
+      if (isTruthy(o.parameters['classification'])) {
+        throw new ServeError(Code.UNIMPLEMENTED, `output '${o.name}' of ${model}: the 'classification' output parameter is not implemented`);
+      }
+      outputs.push(o.name);
+    }
+  }
+
+  return {
+    modelName: req.modelName,
+    version,
+    id: req.id,
+    inputs: tensors,
+    outputs,
+    batchSize: batching ? batchSize : 0,
+    receivedAtMs,
+  };
+}
+
+function isTruthy(p: InferParameter | undefined): boolean {
+  const c = p?.parameterChoice;
+  if (!c) return false;
+  return c.value !== 0 && c.value !== false && c.value !== '';
+}

@@ -1,0 +1,239 @@
+// GRPCInferenceService: every RPC of the KServe v2 / Triton protocol. Handlers decode,
+// call into the registry and repository, and encode; status mapping is in status.ts.
+
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type {
+  GRPCInferenceServiceServer,
+  ModelInferRequest,
+  ModelInferResponse,
+  ModelStatistics,
+  ModelStreamInferResponse,
+  RepositoryIndexResponse_ModelIndex,
+  StatisticDuration,
+} from '../generated/inference/grpc_service.js';
+import { Code, ServeError, invalid, notFound } from '../errors.js';
+import type { ModelEntry } from '../model/registry.js';
+import type { Duration, ModelStats } from '../metrics/model-stats.js';
+import { datatypeByConfigEnum } from '../tensor/datatype.js';
+import type { ServiceContext } from './context.js';
+import { decodeInferRequest } from './decode-request.js';
+import { encodeInferResponse } from './encode-response.js';
+import { errorText, unary } from './status.js';
+
+export function createInferenceService(ctx: ServiceContext): GRPCInferenceServiceServer {
+  const { registry, log } = ctx;
+  const notYet = (what: string) => () => Promise.reject(new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`));
+
+  async function infer(req: ModelInferRequest): Promise<ModelInferResponse> {
+    const received = ctx.clock.now();
+    const resolved = registry.resolve(req.modelName, req.modelVersion);
+    const stats = resolved.serving.stats;
+    try {
+      const request = decodeInferRequest(req, resolved.config, resolved.version.version, received);
+      const result = await resolved.serving.infer(request);
+      const response = encodeInferResponse(request, result);
+      stats.recordSuccess((ctx.clock.now() - received) * 1e6, Date.now());
+      return response;
+    } catch (err) {
+      stats.recordFailure((ctx.clock.now() - received) * 1e6, Date.now());
+      throw err;
+    }
+  }
+
+  function checkControl(what: string): void {
+    if (ctx.controlMode !== 'explicit') {
+      throw new ServeError(
+        Code.FAILED_PRECONDITION,
+        `${what} needs --model-control-mode=explicit; this server runs in '${ctx.controlMode}' mode`,
+      );
+    }
+  }
+
+  return {
+    serverLive: unary('ServerLive', log, () => ({ live: ctx.isLive() })),
+    serverReady: unary('ServerReady', log, () => ({ ready: ctx.isReady() })),
+    modelReady: unary('ModelReady', log, (req) => {
+      if (req.version !== '' && !/^[0-9]+$/.test(req.version)) {
+        throw invalid(`model '${req.name}': version '${req.version}' is not a positive integer`);
+      }
+      return { ready: ctx.isLive() && registry.isReady(req.name, req.version) };
+    }),
+    serverMetadata: unary('ServerMetadata', log, () => ({
+      name: ctx.serverName,
+      version: ctx.serverVersion,
+      extensions: [...ctx.extensions],
+    })),
+    modelMetadata: unary('ModelMetadata', log, (req) => {
+      const r = registry.resolve(req.name, req.version);
+      const batch = r.config.maxBatchSize > 0;
+      const tensor = (t: { name: string; dataType: number; dims: number[] }) => ({
+        name: t.name,
+        datatype: datatypeByConfigEnum(t.dataType)?.name ?? 'INVALID',
+        shape: batch ? [-1, ...t.dims] : [...t.dims],
+      });
+      return {
+        name: r.model.name,
+        versions: readyVersions(r.model).map(String),
+        platform: r.config.platform,
+        inputs: r.config.input.map(tensor),
+        outputs: r.config.output.map(tensor),
+      };
+    }),
+    modelConfig: unary('ModelConfig', log, (req) => {
+      const entry = registry.entry(req.name);
+      if (!entry || (entry.state === undefined && entry.versions.size === 0)) {
+        throw notFound(`model '${req.name}' is not in the model repository`);
+      }
+      if (req.version !== '') registry.resolve(req.name, req.version);
+      if (!entry.config) throw new ServeError(Code.UNAVAILABLE, `model '${req.name}' has no loaded config${entry.reason ? `: ${entry.reason}` : ''}`);
+      return { config: entry.config };
+    }),
+    modelInfer: unary('ModelInfer', log, (req) => infer(req)),
+    modelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
+      let pending = 0;
+      let ended = false;
+      const finish = (): void => {
+        if (ended && pending === 0) call.end();
+      };
+      call.on('data', (req: ModelInferRequest) => {
+        pending++;
+        infer(req)
+          .then(
+            (res): ModelStreamInferResponse => ({ errorMessage: '', inferResponse: res }),
+            (err: unknown): ModelStreamInferResponse => ({
+              errorMessage: errorText(err, log, 'ModelStreamInfer'),
+              inferResponse: {
+                modelName: req.modelName,
+                modelVersion: req.modelVersion,
+                id: req.id,
+                parameters: {},
+                outputs: [],
+                rawOutputContents: [],
+              },
+            }),
+          )
+          .then((msg) => {
+            if (!call.cancelled && call.writable) call.write(msg);
+          })
+          .finally(() => {
+            pending--;
+            finish();
+          });
+      });
+      call.on('end', () => {
+        ended = true;
+        finish();
+      });
+      call.on('error', () => {
+        ended = true;
+      });
+    },
+    modelStatistics: unary('ModelStatistics', log, (req) => {
+      let models: ModelEntry[];
+      if (req.name === '') {
+        models = registry.all();
+      } else {
+        const e = registry.entry(req.name);
+        if (!e || (e.state === undefined && e.versions.size === 0)) throw notFound(`model '${req.name}' is not in the model repository`);
+        models = [e];
+      }
+      if (req.version !== '' && !/^[0-9]+$/.test(req.version)) {
+        throw invalid(`model '${req.name}': version '${req.version}' is not a positive integer`);
+      }
+      const out: ModelStatistics[] = [];
+      for (const m of models) {
+        for (const v of [...m.versions.values()].sort((a, b) => a.version - b.version)) {
+          if (!v.stats) continue;
+          if (req.version !== '' && String(v.version) !== req.version) continue;
+          out.push(statsMessage(m.name, v.version, v.stats));
+        }
+      }
+      if (req.name !== '' && req.version !== '' && out.length === 0) {
+        throw notFound(`model '${req.name}' has no version ${req.version} with statistics`);
+      }
+      return { modelStats: out };
+    }),
+    repositoryIndex: unary('RepositoryIndex', log, (req) => {
+      const names = new Set([...ctx.repository.modelNames(), ...registry.all().map((m) => m.name)]);
+      const models: RepositoryIndexResponse_ModelIndex[] = [];
+      for (const name of [...names].sort()) {
+        const e = registry.entry(name);
+        if (e && e.versions.size > 0) {
+          for (const v of [...e.versions.values()].sort((a, b) => a.version - b.version)) {
+            models.push({ name, version: String(v.version), state: v.state, reason: v.reason });
+          }
+        } else if (e?.state) {
+          models.push({ name, version: '', state: e.state, reason: e.reason });
+        } else {
+          models.push({ name, version: '', state: '', reason: '' });
+        }
+      }
+      return { models: req.ready ? models.filter((m) => m.state === 'READY') : models };
+    }),
+    repositoryModelLoad: unary('RepositoryModelLoad', log, async (req) => {
+      checkControl('RepositoryModelLoad');
+      const keys = Object.keys(req.parameters);
+      if (keys.length > 0) {
+        throw new ServeError(Code.UNIMPLEMENTED, `RepositoryModelLoad parameters (${keys.join(', ')}) are not implemented; load from the repository as it is`);
+      }
+      try {
+        await ctx.repository.load(req.modelName);
+      } finally {
+        ctx.modelsChanged();
+      }
+      return {};
+    }),
+    repositoryModelUnload: unary('RepositoryModelUnload', log, async (req) => {
+      checkControl('RepositoryModelUnload');
+      try {
+        await ctx.repository.unload(req.modelName);
+      } finally {
+        ctx.modelsChanged();
+      }
+      return {};
+    }),
+    systemSharedMemoryStatus: unary('SystemSharedMemoryStatus', log, notYet('System shared memory (SystemSharedMemoryStatus)')),
+    systemSharedMemoryRegister: unary('SystemSharedMemoryRegister', log, notYet('System shared memory (SystemSharedMemoryRegister)')),
+    systemSharedMemoryUnregister: unary('SystemSharedMemoryUnregister', log, notYet('System shared memory (SystemSharedMemoryUnregister)')),
+    cudaSharedMemoryStatus: unary('CudaSharedMemoryStatus', log, notYet('CUDA shared memory (CudaSharedMemoryStatus)')),
+    cudaSharedMemoryRegister: unary('CudaSharedMemoryRegister', log, notYet('CUDA shared memory (CudaSharedMemoryRegister)')),
+    cudaSharedMemoryUnregister: unary('CudaSharedMemoryUnregister', log, notYet('CUDA shared memory (CudaSharedMemoryUnregister)')),
+    traceSetting: unary('TraceSetting', log, notYet('Tracing (TraceSetting)')),
+    logSettings: unary('LogSettings', log, notYet('Changing log settings at run time (LogSettings)')),
+  };
+}
+
+function readyVersions(m: ModelEntry): number[] {
+  return [...m.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b);
+}
+
+function duration(d: Duration): StatisticDuration {
+  return { count: d.count, ns: d.ns };
+}
+
+function statsMessage(name: string, version: number, s: ModelStats): ModelStatistics {
+  return {
+    name,
+    version: String(version),
+    lastInference: s.lastInferenceMs,
+    inferenceCount: s.inferenceCount,
+    executionCount: s.executionCount,
+    inferenceStats: {
+      success: duration(s.success),
+      fail: duration(s.fail),
+      queue: duration(s.queue),
+      computeInput: duration(s.computeInput),
+      computeInfer: duration(s.computeInfer),
+      computeOutput: duration(s.computeOutput),
+      cacheHit: { count: 0, ns: 0 },
+      cacheMiss: { count: 0, ns: 0 },
+    },
+    batchStats: s.batchStats().map((b) => ({
+      batchSize: b.batchSize,
+      computeInput: duration(b.computeInput),
+      computeInfer: duration(b.computeInfer),
+      computeOutput: duration(b.computeOutput),
+    })),
+    memoryUsage: [],
+  };
+}

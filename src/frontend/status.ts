@@ -1,0 +1,36 @@
+// The one place errors become gRPC statuses. Handlers throw (or reject with) ServeError;
+// anything else is a bug: INTERNAL, logged with its stack.
+
+import { Metadata, status, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { ServeError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export function toServiceError(err: unknown, log: Logger, where: string): Partial<ServiceError> {
+  if (err instanceof ServeError) {
+    return { code: err.code as unknown as status, details: err.message, metadata: new Metadata() };
+  }
+  log.error(`internal error in ${where}`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  const text = err instanceof Error ? err.message : String(err);
+  return { code: status.INTERNAL, details: `internal error in ${where}: ${text}`, metadata: new Metadata() };
+}
+
+/** Text of an error as the stream puts it in error_message. */
+export function errorText(err: unknown, log: Logger, where: string): string {
+  return toServiceError(err, log, where).details ?? 'unknown error';
+}
+
+/** Wraps an async handler: awaits it and maps whatever it throws. */
+export function unary<Req, Res>(
+  name: string,
+  log: Logger,
+  fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err, log, name)),
+      );
+  };
+}

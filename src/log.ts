@@ -1,0 +1,39 @@
+// One line per event, to stderr: plain text, or JSON with --log-format json.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'verbose';
+
+export interface Logger {
+  error(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  verbose(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface LoggerOptions {
+  format: 'text' | 'json';
+  verbose: boolean;
+  /** Where lines go; stderr by default. */
+  write?: (line: string) => void;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
+    if (level === 'verbose' && !opts.verbose) return;
+    const time = new Date().toISOString();
+    if (opts.format === 'json') {
+      write(JSON.stringify({ time, level, msg, ...fields }));
+      return;
+    }
+    const extra = fields && Object.keys(fields).length > 0 ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : '';
+    write(`${time} ${level.toUpperCase().padEnd(7)} ${msg}${extra}`);
+  };
+  return {
+    error: (m, f) => emit('error', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    info: (m, f) => emit('info', m, f),
+    verbose: (m, f) => emit('verbose', m, f),
+  };
+}
+
+export const silentLogger: Logger = { error() {}, warn() {}, info() {}, verbose() {} };

@@ -1,0 +1,71 @@
+// Cumulative statistics for one model version, in the shape ModelStatistics returns
+// (Triton's accounting: inference_count counts batch rows, execution_count counts model
+// executions). Pure counters; the Prometheus exporter reads the same numbers.
+
+import type { ExecutionTimings } from '../model/types.js';
+
+export interface Duration {
+  count: number;
+  ns: number;
+}
+
+export interface BatchStats {
+  batchSize: number;
+  computeInput: Duration;
+  computeInfer: Duration;
+  computeOutput: Duration;
+}
+
+const zero = (): Duration => ({ count: 0, ns: 0 });
+
+export class ModelStats {
+  readonly success = zero();
+  readonly fail = zero();
+  readonly queue = zero();
+  readonly computeInput = zero();
+  readonly computeInfer = zero();
+  readonly computeOutput = zero();
+  inferenceCount = 0;
+  executionCount = 0;
+  /** Wall-clock ms since the epoch of the last request; 0 before any. */
+  lastInferenceMs = 0;
+  private readonly batches = new Map<number, BatchStats>();
+
+  /** One model execution that served `rows` batch rows in `requests` requests. */
+  recordExecution(rows: number, requests: number, t: ExecutionTimings): void {
+    this.executionCount++;
+    this.inferenceCount += rows;
+    add(this.queue, t.queueNs, requests);
+    add(this.computeInput, t.computeInputNs, requests);
+    add(this.computeInfer, t.computeInferNs, requests);
+    add(this.computeOutput, t.computeOutputNs, requests);
+    let b = this.batches.get(rows);
+    if (!b) {
+      b = { batchSize: rows, computeInput: zero(), computeInfer: zero(), computeOutput: zero() };
+      this.batches.set(rows, b);
+    }
+    add(b.computeInput, t.computeInputNs, 1);
+    add(b.computeInfer, t.computeInferNs, 1);
+    add(b.computeOutput, t.computeOutputNs, 1);
+  }
+
+  recordSuccess(durationNs: number, nowEpochMs: number): void {
+    add(this.success, durationNs, 1);
+    this.lastInferenceMs = nowEpochMs;
+  }
+
+  recordFailure(durationNs: number, nowEpochMs: number): void {
+    add(this.fail, durationNs, 1);
+    this.lastInferenceMs = nowEpochMs;
+  }
+
+  batchStats(): BatchStats[] {
+    return [...this.batches.values()].sort((a, b) => a.batchSize - b.batchSize);
+  }
+}
+
+/** Adds `count` occurrences that each lasted `ns`: every request of a batch is charged the batch's time. */
+function add(d: Duration, ns: number, count: number): void {
+  d.count += count;
+  d.ns += Math.max(0, Math.round(ns)) * count;
+}

@@ -1,0 +1,117 @@
+// The table of models and their versions: state, reason, and the serving handle of each
+// ready version. The repository module writes it; the frontend only reads it.
+
+import type { ModelConfig } from '../generated/inference/model_config.js';
+import { Code, ServeError, invalid, notFound } from '../errors.js';
+import type { ModelStats } from '../metrics/model-stats.js';
+import type { InferenceRequest, InferenceResult, ModelState } from './types.js';
+
+/** A loaded, ready version. Owned by the registry entry that holds it. */
+export interface ServingVersion {
+  readonly version: number;
+  readonly stats: ModelStats;
+  infer(request: InferenceRequest): Promise<InferenceResult>;
+  /** Stops taking requests, lets in-flight ones finish, releases sessions and threads. */
+  close(): Promise<void>;
+}
+
+export interface VersionEntry {
+  readonly version: number;
+  state: ModelState;
+  reason: string;
+  serving: ServingVersion | undefined;
+  /** Kept after unload so ModelStatistics still reports what the version served. */
+  stats: ModelStats | undefined;
+}
+
+export interface ModelEntry {
+  readonly name: string;
+  /** The completed config; undefined while the model has never loaded successfully. */
+  config: ModelConfig | undefined;
+  /** Model-level state: LOADING while a load is in progress, UNAVAILABLE when the config failed. */
+  state: ModelState | undefined;
+  reason: string;
+  versions: Map<number, VersionEntry>;
+}
+
+export interface Resolved {
+  model: ModelEntry;
+  config: ModelConfig;
+  version: VersionEntry;
+  serving: ServingVersion;
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, ModelEntry>();
+
+  entry(name: string): ModelEntry | undefined {
+    return this.models.get(name);
+  }
+
+  /** Creates the entry if needed. */
+  ensure(name: string): ModelEntry {
+    let e = this.models.get(name);
+    if (!e) {
+      e = { name, config: undefined, state: undefined, reason: '', versions: new Map() };
+      this.models.set(name, e);
+    }
+    return e;
+  }
+
+  all(): ModelEntry[] {
+    return [...this.models.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** True when every model that was asked to load has at least one ready version and none is loading. */
+  allReady(): boolean {
+    for (const m of this.models.values()) {
+      if (m.state === 'LOADING') return false;
+      for (const v of m.versions.values()) if (v.state === 'LOADING') return false;
+    }
+    return true;
+  }
+
+  isReady(name: string, version: string): boolean {
+    try {
+      this.resolve(name, version);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The version that serves a request: `version` as given, or the highest ready version
+   * when it is empty. Errors: NOT_FOUND, INVALID_ARGUMENT (not an integer), UNAVAILABLE.
+   */
+  resolve(name: string, version: string): Resolved {
+    const model = this.models.get(name);
+    if (!model || (model.versions.size === 0 && model.state === undefined)) {
+      throw notFound(`model '${name}' is not in the model repository`);
+    }
+    if (version !== '') {
+      if (!/^[0-9]+$/.test(version)) {
+        throw invalid(`model '${name}': version '${version}' is not a positive integer`);
+      }
+      const n = Number(version);
+      const v = model.versions.get(n);
+      if (!v) {
+        const known = [...model.versions.keys()].sort((a, b) => a - b).join(', ');
+        throw notFound(`model '${name}' has no version ${n}${known ? ` (versions: ${known})` : ''}`);
+      }
+      if (v.state !== 'READY' || !v.serving || !model.config) {
+        throw new ServeError(Code.UNAVAILABLE, `model '${name}' version ${n} is ${v.state}${v.reason ? `: ${v.reason}` : ''}`);
+      }
+      return { model, config: model.config, version: v, serving: v.serving };
+    }
+    let best: VersionEntry | undefined;
+    for (const v of model.versions.values()) {
+      if (v.state === 'READY' && v.serving && (!best || v.version > best.version)) best = v;
+    }
+    if (!best || !model.config) {
+      const why = model.reason || [...model.versions.values()].map((v) => `version ${v.version} ${v.state}${v.reason ? `: ${v.reason}` : ''}`).join('; ');
+      throw new ServeError(Code.UNAVAILABLE, `model '${name}' has no ready version${why ? ` (${why})` : ''}`);
+    }
+    return { model, config: model.config, version: best, serving: best.serving! };
+  }
+}

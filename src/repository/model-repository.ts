@@ -1,0 +1,245 @@
+// Loads and unloads models from a repository folder into the registry: parse
+// config.pbtxt, pick versions by policy, start replicas, auto-complete and check the
+// config against the ONNX model, then swap the new versions in. A model that fails is
+// left UNAVAILABLE with its reason; the others are untouched.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModelConfig, ModelInstanceGroup_Kind } from '../generated/inference/model_config.js';
+import { Code, ServeError } from '../errors.js';
+import { ModelRunner, type ReplicaSpec } from '../execution/model-runner.js';
+import type { Logger } from '../log.js';
+import type { ModelRegistry, VersionEntry } from '../model/registry.js';
+import { ConfigError, parseModelConfig } from './config-file.js';
+import { completeConfig, preCheck, type CompleteOptions } from './complete-config.js';
+import { listModels, readModelSource } from './scan.js';
+import { DirectServingVersion, type MonotonicClock } from './serving-version.js';
+import { selectVersions } from './version-policy.js';
+
+export interface RepositoryOptions extends CompleteOptions {
+  root: string;
+}
+
+interface LoadedVersion {
+  version: number;
+  runner: ModelRunner | undefined;
+  error: string;
+}
+
+export class ModelRepository {
+  /** Serialises loads and unloads of the same model. */
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly opts: RepositoryOptions,
+    private readonly registry: ModelRegistry,
+    private readonly log: Logger,
+    private readonly clock: MonotonicClock,
+  ) {}
+
+  /** Names of the model folders in the repository. */
+  modelNames(): string[] {
+    return listModels(this.opts.root);
+  }
+
+  async loadAll(names: string[] = this.modelNames()): Promise<void> {
+    await Promise.all(names.map((n) => this.load(n).catch(() => undefined)));
+  }
+
+  /** Loads, or reloads, one model. Rejects with the reason when no version became ready. */
+  load(name: string): Promise<void> {
+    return this.serialise(name, () => this.doLoad(name));
+  }
+
+  unload(name: string): Promise<void> {
+    return this.serialise(name, () => this.doUnload(name));
+  }
+
+  /** Unloads everything, letting in-flight requests finish. */
+  async unloadAll(): Promise<void> {
+    await Promise.all(this.registry.all().map((m) => this.unload(m.name)));
+  }
+
+  private serialise(name: string, work: () => Promise<void>): Promise<void> {
+    const prev = this.pending.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(work);
+    this.pending.set(name, next);
+    return next.finally(() => {
+      if (this.pending.get(name) === next) this.pending.delete(name);
+    });
+  }
+
+  private async doLoad(name: string): Promise<void> {
+    const entry = this.registry.ensure(name);
+    const source = readModelSource(this.opts.root, name);
+    if (!source) {
+      if (entry.versions.size === 0) entry.state = undefined;
+      throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository ${this.opts.root}`);
+    }
+    const wasServing = [...entry.versions.values()].some((v) => v.state === 'READY');
+    if (!wasServing) {
+      entry.state = 'LOADING';
+      entry.reason = '';
+    }
+    this.log.info(`loading model '${name}'`);
+
+    let config: ModelConfig;
+    let replicas: ReplicaSpec[];
+    let options: ReturnType<typeof sessionOptions>;
+    try {
+      const parsed = source.configText !== undefined ? parseModelConfig(source.configText, source.configPath) : ModelConfig.fromPartial({});
+      if (source.configText === undefined && !this.opts.autoComplete) {
+        throw new ConfigError(`${source.configPath} is missing and auto-complete is disabled (--disable-auto-complete-config)`);
+      }
+      config = preCheck(parsed, name);
+      replicas = replicaSpecs(config);
+      options = sessionOptions(config);
+    } catch (err) {
+      return this.failModel(name, wasServing, reasonOf(err));
+    }
+
+    const selection = selectVersions(config.versionPolicy, source.versions);
+    if (selection.load.length === 0) {
+      return this.failModel(name, wasServing, `no version folder with a model to serve under ${source.dir} (version_policy picks none of [${source.versions.join(', ')}])`);
+    }
+    const fileName = config.defaultModelFilename || 'model.onnx';
+
+    // Load the highest version first: auto-complete reads its model.
+    const loaded: LoadedVersion[] = [];
+    for (const version of [...selection.load].reverse()) {
+      const path = join(source.dir, String(version), fileName);
+      if (!existsSync(path)) {
+        loaded.push({ version, runner: undefined, error: `${path} does not exist` });
+        continue;
+      }
+      try {
+        const runner = await ModelRunner.create({ modelPath: path, replicas, options });
+        loaded.push({ version, runner, error: '' });
+      } catch (err) {
+        loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
+      }
+    }
+    for (const v of selection.missing) loaded.push({ version: v, runner: undefined, error: `version folder ${v} does not exist` });
+
+    let completed: ModelConfig | undefined;
+    for (const l of loaded) {
+      if (!l.runner) continue;
+      try {
+        const c = completeConfig(config, l.runner.io, this.opts);
+        completed ??= c;
+        if (c !== completed && JSON.stringify(ModelConfig.toJSON(c)) !== JSON.stringify(ModelConfig.toJSON(completed))) {
+          throw new ConfigError(`version ${l.version}'s ONNX model has different inputs or outputs from version ${loaded.find((x) => x.runner)!.version}'s`);
+        }
+      } catch (err) {
+        await l.runner.close();
+        l.runner = undefined;
+        l.error = reasonOf(err);
+      }
+    }
+    if (!completed || loaded.every((l) => !l.runner)) {
+      const why = loaded.map((l) => (loaded.length > 1 ? `version ${l.version}: ${l.error}` : l.error)).join('; ');
+      for (const l of loaded) await l.runner?.close();
+      return this.failModel(name, wasServing, why);
+    }
+    if (completed.schedulingChoice?.$case === 'dynamicBatching') {
+      this.log.warn(`model '${name}': dynamic_batching is accepted but not yet applied; each request runs as its own batch`);
+    }
+
+    // Swap in the new versions, then close the old ones (their in-flight requests finish first).
+    const old = [...entry.versions.values()];
+    const versions = new Map<number, VersionEntry>();
+    for (const l of loaded.sort((a, b) => a.version - b.version)) {
+      const previous = entry.versions.get(l.version);
+      if (l.runner) {
+        const serving = new DirectServingVersion(l.version, l.runner, completed, this.clock);
+        versions.set(l.version, { version: l.version, state: 'READY', reason: '', serving, stats: serving.stats });
+      } else {
+        versions.set(l.version, { version: l.version, state: 'UNAVAILABLE', reason: l.error, serving: undefined, stats: previous?.stats });
+      }
+    }
+    for (const o of old) {
+      if (!versions.has(o.version)) versions.set(o.version, { ...o, state: 'UNAVAILABLE', reason: 'unloaded', serving: undefined });
+    }
+    entry.config = completed;
+    entry.versions = versions;
+    entry.state = undefined;
+    entry.reason = '';
+    await Promise.all(old.map((o) => o.serving?.close()));
+    for (const v of versions.values()) {
+      if (v.state === 'READY') this.log.info(`successfully loaded '${name}' version ${v.version}`);
+      else this.log.error(`failed to load '${name}' version ${v.version}: ${v.reason}`);
+    }
+  }
+
+  private failModel(name: string, wasServing: boolean, reason: string): never {
+    const entry = this.registry.ensure(name);
+    this.log.error(`failed to load '${name}': ${reason}`);
+    if (!wasServing) {
+      entry.state = 'UNAVAILABLE';
+      entry.reason = reason;
+      for (const v of entry.versions.values()) {
+        v.state = 'UNAVAILABLE';
+        v.reason = reason;
+      }
+    }
+    throw new ServeError(Code.UNAVAILABLE, `failed to load '${name}': ${reason}`);
+  }
+
+  private async doUnload(name: string): Promise<void> {
+    const entry = this.registry.entry(name);
+    if (!entry) throw new ServeError(Code.NOT_FOUND, `model '${name}' is not loaded`);
+    const closing: Array<Promise<void>> = [];
+    for (const v of entry.versions.values()) {
+      if (v.serving) {
+        v.state = 'UNLOADING';
+        const s = v.serving;
+        closing.push(
+          s.close().finally(() => {
+            v.serving = undefined;
+            v.state = 'UNAVAILABLE';
+            v.reason = 'unloaded';
+          }),
+        );
+      }
+    }
+    this.log.info(`unloading model '${name}'`);
+    await Promise.all(closing);
+    entry.state = 'UNAVAILABLE';
+    entry.reason = 'unloaded';
+    this.log.info(`successfully unloaded '${name}'`);
+  }
+}
+
+function replicaSpecs(config: ModelConfig): ReplicaSpec[] {
+  const out: ReplicaSpec[] = [];
+  for (const g of config.instanceGroup) {
+    const gpu = g.kind === ModelInstanceGroup_Kind.KIND_GPU;
+    const devices = gpu ? (g.gpus.length > 0 ? g.gpus : [0]) : [-1];
+    for (const d of devices) {
+      for (let i = 0; i < g.count; i++) {
+        out.push({ name: `${g.name}_${out.length}`, kind: gpu ? 'gpu' : 'cpu', deviceId: d });
+      }
+    }
+  }
+  return out;
+}
+
+function sessionOptions(config: ModelConfig) {
+  const intParam = (key: string): number => {
+    const v = config.parameters[key]?.stringValue;
+    if (v === undefined || v === '') return 0;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`parameters["${key}"] must be a non-negative integer, got '${v}'`);
+    return n;
+  };
+  const level = config.optimization?.graph?.level ?? 0;
+  return {
+    intraOpNumThreads: intParam('intra_op_thread_count'),
+    interOpNumThreads: intParam('inter_op_thread_count'),
+    graphOptimizationLevel: level === -1 ? ('disabled' as const) : level === 1 ? ('extended' as const) : ('all' as const),
+  };
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

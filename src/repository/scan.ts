@@ -1,0 +1,36 @@
+// Reads a model repository laid out as Triton lays it out:
+//   <repo>/<model>/config.pbtxt (optional), <repo>/<model>/<version>/model.onnx
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ModelSource {
+  name: string;
+  dir: string;
+  /** Contents of config.pbtxt, or undefined when the model has none. */
+  configText: string | undefined;
+  configPath: string;
+  /** Numeric version folders, ascending. */
+  versions: number[];
+}
+
+/** Model folder names, sorted; hidden folders are skipped. */
+export function listModels(root: string): string[] {
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
+}
+
+export function readModelSource(root: string, name: string): ModelSource | undefined {
+  const dir = join(root, name);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return undefined;
+  const configPath = join(dir, 'config.pbtxt');
+  const configText = existsSync(configPath) ? readFileSync(configPath, 'utf8') : undefined;
+  const versions = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && /^[1-9][0-9]*$/.test(d.name))
+    .map((d) => Number(d.name))
+    .filter((n) => Number.isSafeInteger(n))
+    .sort((a, b) => a - b);
+  return { name, dir, configText, configPath, versions };
+}
