@@ -231,7 +231,9 @@ class Parser {
         return this.fail(t, `expected true or false, found ${describe(t)}`);
       case 'float':
       case 'double': {
-        const s = t.text.toLowerCase().replace(/f$/, '');
+        const lower = t.text.toLowerCase();
+        // A float literal may end in 'f' (1.5f); 'inf' ends in f too.
+        const s = /^[+-]?(inf|infinity)$/.test(lower) ? lower : lower.replace(/f$/, '');
         if (['inf', 'infinity', '+inf', '+infinity'].includes(s)) return 'Infinity';
         if (['-inf', '-infinity'].includes(s)) return '-Infinity';
         if (s === 'nan') return 'NaN';

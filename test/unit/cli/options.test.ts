@@ -1,0 +1,52 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEFAULT_MAX_MESSAGE_BYTES, OptionError, parseCli } from '../../../src/cli-options.js';
+
+function refused(args: string[]): string {
+  try {
+    parseCli(args);
+  } catch (err) {
+    assert.instance(err, OptionError);
+    return (err as Error).message;
+  }
+  assert.unreachable('expected an OptionError');
+  return '';
+}
+
+test('defaults match tritonserver where it has the flag', () => {
+  const o = parseCli([]);
+  assert.is(o.grpcPort, 8001);
+  assert.is(o.controlMode, 'none');
+  assert.is(o.strictReadiness, true);
+  assert.is(o.autoComplete, true);
+  assert.is(o.defaultMaxBatchSize, 4);
+  assert.is(o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+  assert.is(o.exitTimeoutMs, 30000);
+  assert.match(o.modelRepository, /model-repo$/);
+  assert.ok(Object.isFrozen(o));
+});
+
+test('flags are read in both --flag=value and --flag value forms', () => {
+  const o = parseCli(['--grpc-port=9001', '--model-control-mode', 'explicit', '--load-model=a', '--load-model', 'b', '--strict-readiness=false', '--disable-auto-complete-config', '--backend-config=onnxruntime,default-max-batch-size=16']);
+  assert.is(o.grpcPort, 9001);
+  assert.equal(o.loadModels, ['a', 'b']);
+  assert.is(o.strictReadiness, false);
+  assert.is(o.autoComplete, false);
+  assert.is(o.defaultMaxBatchSize, 16);
+});
+
+test('compatibility flags with no effect are collected so the CLI can warn', () => {
+  assert.equal(parseCli(['--metrics-port=8002', '--grpc-infer-allocation-pool-size=8']).ignored, ['metrics-port', 'grpc-infer-allocation-pool-size']);
+});
+
+test('bad values name the flag and the rule', () => {
+  assert.is(refused(['--grpc-port=70000']), "--grpc-port must be an integer in 0..65535, got '70000'");
+  assert.is(refused(['--model-control-mode=sometimes']), "--model-control-mode must be none, explicit or poll, got 'sometimes'");
+  assert.match(refused(['--model-control-mode=poll']), /poll is not implemented yet/);
+  assert.is(refused(['--load-model=a']), '--load-model needs --model-control-mode=explicit');
+  assert.match(refused(['--strict-readiness=perhaps']), /--strict-readiness must be true or false/);
+  assert.match(refused(['--no-such-flag']), /Unknown option '--no-such-flag'/);
+  assert.match(refused(['--backend-config=tensorflow,version=2']), /--backend-config must be onnxruntime,default-max-batch-size=N/);
+});
+
+test.run();
