@@ -1,0 +1,79 @@
+// A real gRPC client built from protos/ (the ts-proto generated stub), with promise
+// helpers, plus health and reflection clients.
+
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { service as healthService } from 'grpc-health-check';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { GRPCInferenceServiceClient } from '../../src/generated/inference/grpc_service.js';
+
+export type InferenceClient = InstanceType<typeof GRPCInferenceServiceClient>;
+
+export function connect(address: string, options: grpc.ClientOptions = {}): InferenceClient {
+  return new GRPCInferenceServiceClient(address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
+    ...options,
+  });
+}
+
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+
+/** Calls a unary method and resolves with its response. */
+export function call<Req, Res>(client: object, method: Unary<Req, Res>, req: Req, deadlineMs = 30_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** Calls a unary method that must fail, and resolves with the error. */
+export async function callError<Req, Res>(client: object, method: Unary<Req, Res>, req: Req): Promise<grpc.ServiceError> {
+  try {
+    await call(client, method, req);
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error('the call succeeded, but an error was expected');
+}
+
+const HealthClient = grpc.makeClientConstructor(healthService as never, 'grpc.health.v1.Health');
+
+export function healthClient(address: string): grpc.Client & Record<string, Function> {
+  return new HealthClient(address, grpc.credentials.createInsecure()) as never;
+}
+
+const require = createRequire(import.meta.url);
+
+export function reflectionClient(address: string): grpc.Client & Record<string, Function> {
+  const protoDir = join(dirname(require.resolve('@grpc/reflection')), '..', 'proto');
+  const def = protoLoader.loadSync(join(protoDir, 'grpc', 'reflection', 'v1', 'reflection.proto'), { includeDirs: [protoDir] });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
+  return new pkg.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure()) as never;
+}
+
+export const int32Buffer = (values: number[]): Buffer => Buffer.from(new Int32Array(values).buffer);
+export const float32Buffer = (values: number[]): Buffer => Buffer.from(new Float32Array(values).buffer);
+export const readInt32 = (b: Buffer): number[] => [...new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
+export const readFloat32 = (b: Buffer): number[] => [...new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
+
+/** Length-prefixed BYTES elements. */
+export function bytesBuffer(items: string[]): Buffer {
+  return Buffer.concat(items.flatMap((s) => {
+    const b = Buffer.from(s, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(b.length);
+    return [len, b];
+  }));
+}
+
+export function readBytes(b: Buffer): string[] {
+  const out: string[] = [];
+  let o = 0;
+  while (o + 4 <= b.length) {
+    const n = b.readUInt32LE(o);
+    out.push(b.subarray(o + 4, o + 4 + n).toString('utf8'));
+    o += 4 + n;
+  }
+  return out;
+}

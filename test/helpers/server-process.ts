@@ -1,0 +1,81 @@
+// Starts the real server (src/cli.ts) as a child process on 127.0.0.1 with a free port,
+// and waits on its log lines, not on sleeps.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ServerProcess {
+  port: number;
+  address: string;
+  child: ChildProcess;
+  /** Every line the server logged so far. */
+  lines: string[];
+  /** Resolves with the first logged line matching `pattern`, rejects after `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export async function startServer(args: string[] = [], timeoutMs = 60_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-address=127.0.0.1', '--grpc-port=0', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (l: string) => void }> = [];
+  const onLine = (line: string): void => {
+    lines.push(line);
+    if (process.env['SERVER_LOG']) process.stderr.write(`[server] ${line}\n`);
+    for (const w of [...waiters]) {
+      if (w.pattern.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  const waitForLine = (pattern: RegExp, ms = timeoutMs): Promise<string> => {
+    const seen = lines.find((l) => pattern.test(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${ms} ms; log:\n${lines.join('\n')}`)), ms);
+      const w = {
+        pattern,
+        resolve: (l: string) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
+      waiters.push(w);
+      void exited.then((code) => {
+        if (waiters.includes(w)) {
+          clearTimeout(timer);
+          reject(new Error(`server exited (${code}) before logging ${pattern}; log:\n${lines.join('\n')}`));
+        }
+      });
+    });
+  };
+
+  const started = await waitForLine(/started GRPCInferenceService at 127\.0\.0\.1:(\d+)/);
+  const port = Number(/:(\d+)$/.exec(started)![1]);
+  await waitForLine(/ready: (true|false)/);
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    child,
+    lines,
+    waitForLine,
+    exited,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
