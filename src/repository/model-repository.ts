@@ -139,7 +139,7 @@ export class ModelRepository {
     if (!completed || loaded.every((l) => !l.runner)) {
       const why = loaded.map((l) => (loaded.length > 1 ? `version ${l.version}: ${l.error}` : l.error)).join('; ');
       for (const l of loaded) await l.runner?.close();
-      return this.failModel(name, wasServing, why);
+      return this.failModel(name, wasServing, why, loaded);
     }
     if (completed.schedulingChoice?.$case === 'dynamicBatching') {
       this.log.warn(`model '${name}': dynamic_batching is accepted but not yet applied; each request runs as its own batch`);
@@ -171,7 +171,12 @@ export class ModelRepository {
     }
   }
 
-  private failModel(name: string, wasServing: boolean, reason: string): never {
+  /**
+   * Records a failed load. A model that was serving keeps serving its old versions (a
+   * failed reload changes nothing); otherwise the model, and each version tried, is
+   * UNAVAILABLE with its reason.
+   */
+  private failModel(name: string, wasServing: boolean, reason: string, tried: LoadedVersion[] = []): never {
     const entry = this.registry.ensure(name);
     this.log.error(`failed to load '${name}': ${reason}`);
     if (!wasServing) {
@@ -180,6 +185,10 @@ export class ModelRepository {
       for (const v of entry.versions.values()) {
         v.state = 'UNAVAILABLE';
         v.reason = reason;
+      }
+      for (const t of tried) {
+        const previous = entry.versions.get(t.version);
+        entry.versions.set(t.version, { version: t.version, state: 'UNAVAILABLE', reason: t.error || reason, serving: undefined, stats: previous?.stats });
       }
     }
     throw new ServeError(Code.UNAVAILABLE, `failed to load '${name}': ${reason}`);

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ModelInferRequest, ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
 import { ModelInferRequest as InferRequest } from '../../src/generated/inference/grpc_service.js';
-import { bytesBuffer, call, callError, connect, float32Buffer, int32Buffer, readBytes, readFloat32, readInt32, type InferenceClient } from '../helpers/client.js';
+import { bytesBuffer, call, callError, connect, healthClient, reflectionClient, float32Buffer, int32Buffer, readBytes, readFloat32, readInt32, type InferenceClient } from '../helpers/client.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 
 const test = suite('serving the bundled model repository');
@@ -37,7 +37,7 @@ function simpleRequest(a: number[], b: number[], extra: Partial<ModelInferReques
   });
 }
 
-const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const range = <T = number>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
 test('ServerLive and ServerReady are true once the repository is loaded', async () => {
   assert.is((await call(client, client.serverLive, {})).live, true);
@@ -266,6 +266,62 @@ test('shared memory, trace and log settings answer UNIMPLEMENTED with a message'
     assert.is(err.code, status.UNIMPLEMENTED, rpc);
     assert.match(err.details, new RegExp(`${rpc}\\) is not implemented by this server yet`), rpc);
   }
+});
+
+test('grpc.health.v1 Check reports the server and each model; unknown names are NOT_FOUND', async () => {
+  const health = healthClient(server.address);
+  const check = (service: string) =>
+    new Promise<{ status: string }>((resolve, reject) =>
+      health['check']!({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))),
+    );
+  assert.is((await check('')).status, 'SERVING');
+  assert.is((await check('inference.GRPCInferenceService')).status, 'SERVING');
+  assert.is((await check('simple')).status, 'SERVING');
+  assert.is((await check('ocr_cls')).status, 'SERVING');
+  const err = await check('no_such_model').then(() => undefined, (e: { code: number }) => e);
+  assert.is(err?.code, status.NOT_FOUND);
+  health.close();
+});
+
+test('grpc.health.v1 Watch streams the current status', async () => {
+  const health = healthClient(server.address);
+  const first = await new Promise<string>((resolve, reject) => {
+    const stream = health['watch']!({ service: 'simple' });
+    stream.on('data', (m: { status: string }) => {
+      resolve(m.status);
+      stream.cancel();
+    });
+    stream.on('error', (e: { code: number }) => (e.code === status.CANCELLED ? undefined : reject(e)));
+  });
+  assert.is(first, 'SERVING');
+  health.close();
+});
+
+test('server reflection lists the inference, health and reflection services', async () => {
+  const reflection = reflectionClient(server.address);
+  const services = await new Promise<string[]>((resolve, reject) => {
+    const stream = reflection['serverReflectionInfo']!();
+    stream.on('data', (m: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+      resolve((m.listServicesResponse?.service ?? []).map((s) => s.name));
+      stream.end();
+    });
+    stream.on('error', reject);
+    stream.write({ listServices: '' });
+  });
+  assert.ok(services.includes('inference.GRPCInferenceService'), services.join(','));
+  assert.ok(services.includes('grpc.health.v1.Health'), services.join(','));
+  const file = await new Promise<Buffer[]>((resolve, reject) => {
+    const stream = reflection['serverReflectionInfo']!();
+    stream.on('data', (m: { fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }) => {
+      resolve(m.fileDescriptorResponse?.fileDescriptorProto ?? []);
+      stream.end();
+    });
+    stream.on('error', reject);
+    stream.write({ fileContainingSymbol: 'inference.GRPCInferenceService' });
+  });
+  assert.ok(file.length >= 1, 'descriptors for the inference service are served');
+  assert.ok(file.some((f) => f.includes('ModelInferRequest')));
+  reflection.close();
 });
 
 test.run();

@@ -1,0 +1,10 @@
+import { call, callError, connect } from '../test/helpers/client.js';
+import { startServer } from '../test/helpers/server-process.js';
+import { TempRepo } from '../test/helpers/temp-repo.js';
+import { identityModel } from '../scripts/onnx-builder.js';
+const repo = new TempRepo().write('corrupt/1/model.onnx', Buffer.from('this is not an ONNX model')).write('badconfig/config.pbtxt', 'name: "badconfig"\nmax_batch_size: 4\ninput { name: "INPUT0" colour: "red" }\n').write('badconfig/1/model.onnx', identityModel('badconfig', 'FP32', ['b', 2]));
+const s = await startServer([`--model-repository=${repo.root}`]);
+const c = connect(s.address);
+console.log((await callError(c, c.modelInfer, { modelName: 'corrupt' } as any)).details);
+console.log(JSON.stringify((await call(c, c.repositoryIndex, { repositoryName: '', ready: false })).models));
+await s.stop(); repo.dispose(); process.exit(0);

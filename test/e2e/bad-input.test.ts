@@ -1,0 +1,190 @@
+// Every kind of bad input gets the right status and a message naming the model, the
+// input and what was expected, and the server keeps serving afterwards.
+
+import * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ModelInferRequest, type ModelInferRequest as Req } from '../../src/generated/inference/grpc_service.js';
+import { identityModel } from '../../scripts/onnx-builder.js';
+import { call, callError, connect, float32Buffer, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { TempRepo } from '../helpers/temp-repo.js';
+
+const test = suite('bad input');
+const MAX_MESSAGE = 1024 * 1024;
+let server: ServerProcess;
+let client: InferenceClient;
+let repo: TempRepo;
+
+test.before(async () => {
+  repo = new TempRepo()
+    .copyBundled('simple')
+    .copyBundled('identity_fp32')
+    .copyBundled('identity_bytes')
+    .write('corrupt/1/model.onnx', Buffer.from('this is not an ONNX model'))
+    .write('badconfig/config.pbtxt', 'name: "badconfig"\nmax_batch_size: 4\ninput { name: "INPUT0" colour: "red" }\n')
+    .write('badconfig/1/model.onnx', identityModel('badconfig', 'FP32', ['b', 2]))
+    .write('mismatch/config.pbtxt', 'max_batch_size: 4\ninput { name: "INPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\noutput { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\n')
+    .write('mismatch/1/model.onnx', identityModel('mismatch', 'FP32', ['b', 2]));
+  server = await startServer([`--model-repository=${repo.root}`, `--grpc-max-message-size=${MAX_MESSAGE}`]);
+  client = connect(server.address);
+});
+
+test.after(async () => {
+  client?.close();
+  assert.is(await server?.stop(), 0);
+  repo?.dispose();
+});
+
+const ones = (n: number) => Array.from({ length: n }, () => 1);
+
+function simple(patch: (r: Req) => void = () => undefined): Req {
+  const r = ModelInferRequest.fromPartial({
+    modelName: 'simple',
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+    ],
+    rawInputContents: [int32Buffer(ones(16)), int32Buffer(ones(16))],
+  });
+  patch(r);
+  return r;
+}
+
+async function stillServing(): Promise<void> {
+  const res = await call(client, client.modelInfer, simple());
+  assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(2));
+}
+
+async function expectStatus(req: Req, code: number, pattern: RegExp): Promise<void> {
+  const err = await callError(client, client.modelInfer, req);
+  assert.is(err.code, code, `${status[code]} expected, got ${status[err.code]}: ${err.details}`);
+  assert.match(err.details, pattern);
+  await stillServing();
+}
+
+test('unknown model and unknown version are NOT_FOUND', async () => {
+  await expectStatus(simple((r) => (r.modelName = 'nope')), status.NOT_FOUND, /model 'nope' is not in the model repository/);
+  await expectStatus(simple((r) => (r.modelVersion = '7')), status.NOT_FOUND, /model 'simple' has no version 7 \(versions: 1\)/);
+});
+
+test('a version that is not an integer is INVALID_ARGUMENT', async () => {
+  await expectStatus(simple((r) => (r.modelVersion = 'latest')), status.INVALID_ARGUMENT, /model 'simple': version 'latest' is not a positive integer/);
+});
+
+test('missing and extra inputs are INVALID_ARGUMENT naming the input', async () => {
+  await expectStatus(simple((r) => { r.inputs.pop(); r.rawInputContents.pop(); }), status.INVALID_ARGUMENT, /model 'simple' expects input 'INPUT1', which the request does not send/);
+  await expectStatus(
+    simple((r) => { r.inputs.push({ ...r.inputs[0]!, name: 'EXTRA' }); r.rawInputContents.push(int32Buffer(ones(16))); }),
+    status.INVALID_ARGUMENT,
+    /model 'simple' has no input 'EXTRA'; its inputs are 'INPUT0', 'INPUT1'/,
+  );
+});
+
+test('wrong datatype, shape, rank and batch size are INVALID_ARGUMENT with what was expected', async () => {
+  await expectStatus(simple((r) => (r.inputs[1]!.datatype = 'INT64')), status.INVALID_ARGUMENT, /input 'INPUT1' of model 'simple': datatype 'INT64' does not match the model, which expects INT32/);
+  await expectStatus(simple((r) => (r.inputs[0]!.shape = [1, 8])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[1,8\] does not match the model's \[-1,16\]/);
+  await expectStatus(simple((r) => (r.inputs[0]!.shape = [16])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[16\] has rank 1, expected rank 2 \[-1,16\]/);
+  await expectStatus(
+    simple((r) => { r.inputs.forEach((i) => (i.shape = [9, 16])); r.rawInputContents = [int32Buffer(ones(144)), int32Buffer(ones(144))]; }),
+    status.INVALID_ARGUMENT,
+    /batch size 9 is outside 1\.\.8 \(max_batch_size of model 'simple'\)/,
+  );
+});
+
+test('raw byte size, raw-plus-typed and typed contents of the wrong type are INVALID_ARGUMENT', async () => {
+  await expectStatus(simple((r) => (r.rawInputContents[0] = Buffer.alloc(63))), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': raw_input_contents holds 63 bytes, but shape \[1,16\] of INT32 needs 64/);
+  await expectStatus(
+    simple((r) => (r.inputs[0]!.contents = { boolContents: [], intContents: ones(16), int64Contents: [], uintContents: [], uint64Contents: [], fp32Contents: [], fp64Contents: [], bytesContents: [] })),
+    status.INVALID_ARGUMENT,
+    /input 'INPUT0' of model 'simple': has both typed contents and raw_input_contents/,
+  );
+  const typed = ModelInferRequest.fromPartial({
+    modelName: 'simple',
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], contents: { fp32Contents: ones(16) } },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], contents: { intContents: ones(16) } },
+    ],
+  });
+  await expectStatus(typed, status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/);
+});
+
+test('a BYTES element whose length prefix runs past the buffer is INVALID_ARGUMENT', async () => {
+  const raw = Buffer.from([2, 0, 0, 0, 104, 105, 255, 255, 0, 0, 120]);
+  const req = ModelInferRequest.fromPartial({
+    modelName: 'identity_bytes',
+    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1, 2] }],
+    rawInputContents: [raw],
+  });
+  await expectStatus(req, status.INVALID_ARGUMENT, /input 'INPUT0' of model 'identity_bytes': BYTES element 1 declares 65535 bytes at byte 6 but only 1 remain/);
+});
+
+test(`a message over --grpc-max-message-size (${MAX_MESSAGE} bytes here) is RESOURCE_EXHAUSTED`, async () => {
+  const n = MAX_MESSAGE / 4 + 16;
+  const req = ModelInferRequest.fromPartial({
+    modelName: 'identity_fp32',
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, n] }],
+    rawInputContents: [float32Buffer(new Array(n).fill(0.5))],
+  });
+  const err = await callError(client, client.modelInfer, req);
+  assert.is(err.code, status.RESOURCE_EXHAUSTED, err.details);
+  await stillServing();
+});
+
+test('bytes that are not a ModelInferRequest get an error, not a crash', async () => {
+  const Raw = grpc.makeGenericClientConstructor(
+    {
+      modelInfer: {
+        path: '/inference.GRPCInferenceService/ModelInfer',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    },
+    'Raw',
+  );
+  const raw = new Raw(server.address, grpc.credentials.createInsecure()) as grpc.Client & { modelInfer: Function };
+  const err = await new Promise<grpc.ServiceError>((resolve) =>
+    raw.modelInfer(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), (e: grpc.ServiceError | null) => resolve(e!)),
+  );
+  assert.ok(err, 'the call fails');
+  assert.ok([status.INTERNAL, status.INVALID_ARGUMENT].includes(err.code), `${err.code} ${err.details}`);
+  raw.close();
+  await stillServing();
+});
+
+test('a corrupt model.onnx leaves that model UNAVAILABLE with the ORT error; the others serve', async () => {
+  await expectStatus(ModelInferRequest.fromPartial({ modelName: 'corrupt' }), status.UNAVAILABLE, /model 'corrupt' has no ready version \(failed to load .*corrupt\/1\/model\.onnx: .*Protobuf parsing failed/);
+  const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
+  const corrupt = models.find((m) => m.name === 'corrupt')!;
+  assert.is(corrupt.version, '1');
+  assert.is(corrupt.state, 'UNAVAILABLE');
+  assert.match(corrupt.reason, /model\.onnx/);
+  assert.equal(models.filter((m) => m.state === 'READY').map((m) => m.name), ['identity_bytes', 'identity_fp32', 'simple']);
+  assert.is((await call(client, client.modelReady, { name: 'corrupt', version: '' })).ready, false);
+});
+
+test('a config.pbtxt error is UNAVAILABLE with the file, line and column', async () => {
+  const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
+  const bad = models.find((m) => m.name === 'badconfig')!;
+  assert.is(bad.state, 'UNAVAILABLE');
+  assert.match(bad.reason, /badconfig\/config\.pbtxt:3:24: unknown field 'colour' in inference\.ModelInput/);
+  await expectStatus(ModelInferRequest.fromPartial({ modelName: 'badconfig' }), status.UNAVAILABLE, /model 'badconfig' has no ready version \(.*unknown field 'colour'/);
+});
+
+test('a config that disagrees with its ONNX model is UNAVAILABLE saying how', async () => {
+  const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
+  assert.match(models.find((m) => m.name === 'mismatch')!.reason, /input 'INPUT0': config says TYPE_INT32 but the ONNX model has float32/);
+});
+
+test('with strict readiness the server is live but not ready while a model is UNAVAILABLE', async () => {
+  assert.is((await call(client, client.serverLive, {})).live, true);
+  assert.is((await call(client, client.serverReady, {})).ready, false);
+  await stillServing();
+});
+
+test.run();
