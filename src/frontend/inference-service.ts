@@ -24,9 +24,21 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
   const { registry, log } = ctx;
   const notYet = (what: string) => () => Promise.reject(new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`));
 
+  /** Like registry.resolve, but a model that is in the repository and not loaded is UNAVAILABLE. */
+  function resolve(name: string, version: string) {
+    try {
+      return registry.resolve(name, version);
+    } catch (err) {
+      if (err instanceof ServeError && err.code === Code.NOT_FOUND && !registry.entry(name) && ctx.repository.modelNames().includes(name)) {
+        throw new ServeError(Code.UNAVAILABLE, `model '${name}' is in the model repository but not loaded; load it with RepositoryModelLoad`);
+      }
+      throw err;
+    }
+  }
+
   async function infer(req: ModelInferRequest): Promise<ModelInferResponse> {
     const received = ctx.clock.now();
-    const resolved = registry.resolve(req.modelName, req.modelVersion);
+    const resolved = resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
     try {
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, received);
@@ -64,7 +76,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       extensions: [...ctx.extensions],
     })),
     modelMetadata: unary('ModelMetadata', log, (req) => {
-      const r = registry.resolve(req.name, req.version);
+      const r = resolve(req.name, req.version);
       const batch = r.config.maxBatchSize > 0;
       const tensor = (t: { name: string; dataType: number; dims: number[] }) => ({
         name: t.name,

@@ -104,6 +104,9 @@ export class ModelRegistry {
       }
       return { model, config: model.config, version: v, serving: v.serving };
     }
+    if (model.state === 'LOADING' && ![...model.versions.values()].some((v) => v.state === 'READY')) {
+      throw new ServeError(Code.UNAVAILABLE, `model '${name}' is LOADING; retry when ModelReady says it is ready`);
+    }
     let best: VersionEntry | undefined;
     for (const v of model.versions.values()) {
       if (v.state === 'READY' && v.serving && (!best || v.version > best.version)) best = v;

@@ -147,7 +147,7 @@ test('bytes that are not a ModelInferRequest get an error, not a crash', async (
     },
     'Raw',
   );
-  const raw = new Raw(server.address, grpc.credentials.createInsecure()) as grpc.Client & { modelInfer: Function };
+  const raw = new Raw(server.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { modelInfer: Function };
   const err = await new Promise<grpc.ServiceError>((resolve) =>
     raw.modelInfer(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), (e: grpc.ServiceError | null) => resolve(e!)),
   );

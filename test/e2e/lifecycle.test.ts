@@ -1,0 +1,133 @@
+// Explicit model control: --load-model, RepositoryModelLoad/Unload, the states a client
+// sees on the way (LOADING, unloaded → UNAVAILABLE), health following each model, and a
+// graceful shutdown that finishes in-flight calls.
+
+import { status } from '@grpc/grpc-js';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
+import { call, callError, connect, float32Buffer, healthClient, int32Buffer, readFloat32, readInt32, type InferenceClient } from '../helpers/client.js';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { TempRepo } from '../helpers/temp-repo.js';
+
+const test = suite('model lifecycle in explicit mode');
+let server: ServerProcess;
+let client: InferenceClient;
+let repo: TempRepo;
+
+test.before(async () => {
+  repo = new TempRepo().copyBundled('simple').copyBundled('identity_fp32').copyBundled('add_version').copyBundled('ocr_cls');
+  server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=simple', '--exit-timeout-secs=60']);
+  client = connect(server.address);
+});
+
+test.after(async () => {
+  client?.close();
+  if (server?.child.exitCode === null) await server.stop();
+  repo?.dispose();
+});
+
+const simpleReq = () =>
+  ModelInferRequest.fromPartial({
+    modelName: 'simple',
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+    ],
+    rawInputContents: [int32Buffer(Array(16).fill(5)), int32Buffer(Array(16).fill(2))],
+  });
+const fp32Req = () =>
+  ModelInferRequest.fromPartial({
+    modelName: 'identity_fp32',
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 2] }],
+    rawInputContents: [float32Buffer([1, 2, 3, 4])],
+  });
+
+function healthOf(service: string): Promise<string> {
+  const h = healthClient(server.address);
+  return new Promise<string>((resolve, reject) =>
+    h['check']!({ service }, (err: Error | null, res: { status: string }) => {
+      h.close();
+      if (err) reject(err);
+      else resolve(res.status);
+    }),
+  );
+}
+
+async function index(): Promise<string[]> {
+  const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
+  return models.map((m) => `${m.name}:${m.version}:${m.state}${m.reason ? `:${m.reason}` : ''}`);
+}
+
+test('only --load-model models are loaded; the others are listed without a state', async () => {
+  assert.equal(await index(), ['add_version::', 'identity_fp32::', 'ocr_cls::', 'simple:1:READY']);
+  assert.is((await call(client, client.serverReady, {})).ready, true);
+  const err = await callError(client, client.modelInfer, fp32Req());
+  assert.is(err.code, status.UNAVAILABLE);
+  assert.match(err.details, /model 'identity_fp32' is in the model repository but not loaded; load it with RepositoryModelLoad/);
+});
+
+test('RepositoryModelLoad loads a model; it serves and its health turns SERVING', async () => {
+  await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'identity_fp32', parameters: {} });
+  const res = await call(client, client.modelInfer, fp32Req());
+  assert.equal(readFloat32(res.rawOutputContents[0]!), [1, 2, 3, 4]);
+  assert.is(await healthOf('identity_fp32'), 'SERVING');
+});
+
+test('a request to a model that is still loading is UNAVAILABLE, and it serves once loaded', async () => {
+  const loading = call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'ocr_cls', parameters: {} });
+  const during = await callError(client, client.modelInfer, ModelInferRequest.fromPartial({ modelName: 'ocr_cls' }));
+  assert.is(during.code, status.UNAVAILABLE);
+  assert.match(during.details, /model 'ocr_cls' is LOADING/);
+  await loading;
+  assert.is((await call(client, client.modelReady, { name: 'ocr_cls', version: '' })).ready, true);
+});
+
+test('RepositoryModelUnload makes a model UNAVAILABLE with reason unloaded, and health NOT_SERVING', async () => {
+  await call(client, client.repositoryModelUnload, { repositoryName: '', modelName: 'simple', parameters: {} });
+  const err = await callError(client, client.modelInfer, simpleReq());
+  assert.is(err.code, status.UNAVAILABLE);
+  assert.match(err.details, /model 'simple' has no ready version \(unloaded\)/);
+  assert.ok((await index()).includes('simple:1:UNAVAILABLE:unloaded'));
+  assert.is(await healthOf('simple'), 'NOT_SERVING');
+  assert.is((await call(client, client.serverReady, {})).ready, true, 'an unloaded model does not make the server unready');
+});
+
+test('a model can be loaded again after unload, and its statistics carry on', async () => {
+  await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: {} });
+  const res = await call(client, client.modelInfer, simpleReq());
+  assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(7));
+  assert.is(await healthOf('simple'), 'SERVING');
+});
+
+test('loading a model that is not in the repository is NOT_FOUND; parameters are UNIMPLEMENTED', async () => {
+  const err = await callError(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'ghost', parameters: {} });
+  assert.is(err.code, status.NOT_FOUND);
+  assert.match(err.details, /model 'ghost' is not in the model repository/);
+  const p = await callError(client, client.repositoryModelLoad, {
+    repositoryName: '',
+    modelName: 'simple',
+    parameters: { config: { parameterChoice: { $case: 'stringParam', value: '{}' } } },
+  });
+  assert.is(p.code, status.UNIMPLEMENTED);
+  assert.match(p.details, /RepositoryModelLoad parameters \(config\) are not implemented/);
+});
+
+test('SIGTERM lets in-flight calls finish, then the server exits 0', async () => {
+  const n = 3 * 48 * 192 * 8;
+  const image = float32Buffer(new Array(n).fill(0.1));
+  const req = () => ModelInferRequest.fromPartial({ modelName: 'ocr_cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [8, 3, 48, 192] }], rawInputContents: [image] });
+  let firstDone!: () => void;
+  const first = new Promise<void>((r) => (firstDone = r));
+  const calls = Array.from({ length: 12 }, () => call(client, client.modelInfer, req()).then((res) => { firstDone(); return res; }));
+  await first;
+  server.child.kill('SIGTERM');
+  const results = await Promise.allSettled(calls);
+  const failed = results.filter((r) => r.status === 'rejected');
+  assert.is(failed.length, 0, `in-flight calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
+  for (const r of results) assert.equal((r as PromiseFulfilledResult<{ outputs: Array<{ shape: number[] }> }>).value.outputs[0]!.shape, [8, 2]);
+  assert.is(await server.exited, 0);
+  assert.ok(server.lines.some((l) => /server stopped/.test(l)));
+});
+
+test.run();
