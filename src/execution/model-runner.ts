@@ -4,7 +4,6 @@
 import { Piscina } from 'piscina';
 import { randomUUID } from 'node:crypto';
 import { Code, ServeError } from '../errors.js';
-import { RoundRobin, type ReplicaPicker } from '../scheduling/round-robin.js';
 import type { LoadResult, RunResult, SessionOptionsSpec, WireTensor, WorkerTask } from './protocol.js';
 
 const here = import.meta.url;
@@ -38,7 +37,6 @@ export class ModelRunner {
     private readonly replicas: Replica[],
     /** Inputs and outputs as the ONNX model declares them. */
     readonly io: LoadResult,
-    private readonly picker: ReplicaPicker,
   ) {}
 
   /** Starts every replica and loads the model in each; rejects with the ORT error if any fails. */
@@ -66,7 +64,7 @@ export class ModelRunner {
         const loaded = (await pool.run(task)) as LoadResult;
         io ??= loaded;
       }
-      return new ModelRunner(replicas, io!, new RoundRobin());
+      return new ModelRunner(replicas, io!);
     } catch (err) {
       await Promise.allSettled(replicas.map((r) => r.pool.destroy()));
       if (err instanceof ServeError) throw err;
@@ -78,10 +76,14 @@ export class ModelRunner {
     return this.replicas.length;
   }
 
-  /** Runs one batch. Input buffers are transferred to the worker and are detached afterwards. */
-  async run(inputs: WireTensor[], outputNames: string[]): Promise<RunResult> {
+  /**
+   * Runs one batch on replica `replicaIndex` (chosen by the caller's scheduling policy).
+   * Input buffers are transferred to the worker and are detached afterwards.
+   */
+  async run(replicaIndex: number, inputs: WireTensor[], outputNames: string[]): Promise<RunResult> {
     if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
-    const replica = this.replicas[this.picker.pick(this.replicas.length)]!;
+    const replica = this.replicas[replicaIndex];
+    if (!replica) throw new ServeError(Code.INTERNAL, `replica ${replicaIndex} does not exist (the model has ${this.replicas.length})`);
     const task: WorkerTask = { kind: 'run', sessionId: replica.sessionId, inputs, outputNames };
     try {
       return (await replica.pool.run(task, { transferList: inputs.map((i) => i.data) })) as RunResult;

@@ -5,6 +5,7 @@
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { ModelStats } from '../metrics/model-stats.js';
 import type { ModelRunner } from '../execution/model-runner.js';
+import { RoundRobin, type ReplicaPicker } from '../scheduling/round-robin.js';
 import type { WireTensor } from '../execution/protocol.js';
 import type { ServingVersion } from '../model/registry.js';
 import type { InferenceRequest, InferenceResult, Tensor } from '../model/types.js';
@@ -19,6 +20,7 @@ export interface MonotonicClock {
 export class DirectServingVersion implements ServingVersion {
   readonly stats = new ModelStats();
   private readonly outputTypes = new Map<string, Datatype>();
+  private readonly picker: ReplicaPicker = new RoundRobin();
 
   constructor(
     readonly version: number,
@@ -40,7 +42,7 @@ export class DirectServingVersion implements ServingVersion {
       data: wholeBuffer(t.data),
     }));
     const started = this.clock.now();
-    const result = await this.runner.run(inputs, request.outputs);
+    const result = await this.runner.run(this.picker.pick(this.runner.replicaCount), inputs, request.outputs);
     const wallNs = (this.clock.now() - started) * 1e6;
     const t = result.timings;
     const computeNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;
