@@ -1,0 +1,53 @@
+// Closed-loop load: `concurrency` callers, each sending its next request as soon as the
+// previous one is answered, for a fixed time and at most a fixed number of requests.
+
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ModelInferRequest, ModelInferResponse } from '../src/generated/inference/grpc_service.js';
+import type { GRPCInferenceServiceClient } from '../src/generated/inference/grpc_service.js';
+
+export type Client = InstanceType<typeof GRPCInferenceServiceClient>;
+
+export interface LoadResult {
+  latenciesMs: number[];
+  errors: number;
+  firstError: string | undefined;
+  elapsedMs: number;
+}
+
+export function inferOnce(client: Client, req: ModelInferRequest, timeoutMs = 60_000): Promise<ModelInferResponse> {
+  return new Promise((resolve, reject) => {
+    client.modelInfer(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res: ModelInferResponse) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+}
+
+export async function closedLoop(
+  client: Client,
+  makeRequest: () => ModelInferRequest,
+  concurrency: number,
+  durationMs: number,
+  maxRequests: number,
+): Promise<LoadResult> {
+  const latenciesMs: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let sent = 0;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline && sent < maxRequests) {
+      sent++;
+      const t0 = performance.now();
+      try {
+        await inferOnce(client, makeRequest());
+        latenciesMs.push(performance.now() - t0);
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { latenciesMs, errors, firstError, elapsedMs: performance.now() - start };
+}

@@ -1,0 +1,79 @@
+// Request data for a model, built from its ModelMetadata: every -1 dimension is filled
+// from --shape or with 1, and the batch dimension with the batch size.
+
+import { randomFillSync } from 'node:crypto';
+import type { ModelInferRequest, ModelMetadataResponse } from '../src/generated/inference/grpc_service.js';
+import { ModelInferRequest as InferRequest } from '../src/generated/inference/grpc_service.js';
+
+const elementBytes: Record<string, number> = {
+  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8,
+};
+
+export type InputData = 'random' | 'zero';
+
+export interface InputOptions {
+  batchSize: number;
+  /** Per input name, the shape without the batch dimension, e.g. {x: [3, 48, 192]}. */
+  shapes: Record<string, number[]>;
+  data: InputData;
+}
+
+export function buildRequest(meta: ModelMetadataResponse, batched: boolean, opts: InputOptions): ModelInferRequest {
+  const inputs = meta.inputs.map((t) => {
+    const given = opts.shapes[t.name];
+    let shape: number[];
+    if (batched) {
+      const rest = given ?? t.shape.slice(1).map((d) => (d < 0 ? 1 : d));
+      shape = [opts.batchSize, ...rest];
+    } else {
+      shape = given ?? t.shape.map((d) => (d < 0 ? 1 : d));
+    }
+    return { name: t.name, datatype: t.datatype, shape };
+  });
+  const raw = inputs.map((t) => {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.datatype === 'BYTES') {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < count; i++) {
+        const s = Buffer.from(opts.data === 'zero' ? '' : `item-${i}`);
+        const n = Buffer.alloc(4);
+        n.writeUInt32LE(s.length);
+        parts.push(n, s);
+      }
+      return Buffer.concat(parts);
+    }
+    const bytes = count * (elementBytes[t.datatype] ?? 4);
+    const buf = Buffer.alloc(bytes);
+    if (opts.data === 'random') {
+      if (t.datatype === 'FP32') {
+        const f = new Float32Array(buf.buffer, buf.byteOffset, count);
+        for (let i = 0; i < count; i++) f[i] = Math.random() * 2 - 1;
+      } else if (t.datatype === 'FP64') {
+        const f = new Float64Array(buf.buffer, buf.byteOffset, count);
+        for (let i = 0; i < count; i++) f[i] = Math.random() * 2 - 1;
+      } else if (t.datatype === 'BOOL') {
+        for (let i = 0; i < count; i++) buf[i] = Math.random() < 0.5 ? 1 : 0;
+      } else if (t.datatype !== 'FP16') {
+        randomFillSync(buf);
+      }
+    }
+    return buf;
+  });
+  return InferRequest.fromPartial({ modelName: meta.name, inputs, rawInputContents: raw });
+}
+
+/** Parses "x:3,48,192;y:4" into {x: [3,48,192], y: [4]}. */
+export function parseShapes(spec: string | undefined): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  if (!spec) return out;
+  for (const part of spec.split(';')) {
+    const [name, dims] = part.split(':');
+    if (!name || dims === undefined) throw new Error(`--shape must look like NAME:D1,D2[;NAME:...], got '${spec}'`);
+    out[name] = dims.split(',').map((d) => {
+      const n = Number(d);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--shape: '${d}' is not a dimension`);
+      return n;
+    });
+  }
+  return out;
+}
