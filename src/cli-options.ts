@@ -2,9 +2,9 @@
 // frozen object; every message names the flag and the rule.
 
 import { parseArgs } from 'node:util';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { ModelControlMode } from './frontend/context.js';
+import { packageRoot } from './package-root.js';
 import type { ServerOptions } from './server.js';
 
 export interface CliOptions extends ServerOptions {
@@ -19,7 +19,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export class OptionError extends Error {}
 
-const bundledRepo = join(dirname(fileURLToPath(import.meta.url)), '..', 'model-repo');
+const bundledRepo = join(packageRoot(), 'model-repo');
 
 export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/cli.ts [flags])
 

@@ -1,11 +1,11 @@
 // Composition root: builds the registry, repository, replica pools and the gRPC
 // frontend, and owns startup and graceful shutdown.
 
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { GrpcFrontend } from './frontend/grpc-server.js';
 import type { ModelControlMode, ServiceContext } from './frontend/context.js';
 import type { Logger } from './log.js';
+import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
 import type { MonotonicClock } from './repository/serving-version.js';
@@ -29,10 +29,6 @@ export interface ServerOptions {
 
 export const SERVER_NAME = 'triton-ts';
 
-export function serverVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const clock: MonotonicClock = { now: () => performance.now() };
 
@@ -59,7 +55,7 @@ export class InferenceServer {
       clock,
       log,
       serverName: SERVER_NAME,
-      serverVersion: serverVersion(),
+      serverVersion: packageVersion(),
       extensions: ['model_repository', 'model_configuration', 'statistics', 'parameters'],
       isLive: () => this.live,
       isReady: () => this.isReady(),

@@ -2,21 +2,14 @@
 // field of the wire contract without a second hand-written copy.
 
 import protobuf from 'protobufjs';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 let cached: protobuf.Type | undefined;
 
-/** The protos/ folder: found by walking up from this file (src/ in development, dist/src/ built). */
+/** The protos/ folder of this package. */
 export function protosDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'protos');
-    if (existsSync(join(candidate, 'inference', 'model_config.proto'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('protos/inference/model_config.proto not found above ' + fileURLToPath(import.meta.url));
+  return join(packageRoot(), 'protos');
 }
 
 export function modelConfigType(): protobuf.Type {
