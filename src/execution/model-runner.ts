@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina';
 import { randomUUID } from 'node:crypto';
 import { Code, ServeError } from '../errors.js';
-import type { LoadResult, RunResult, SessionOptionsSpec, WireTensor, WorkerTask } from './protocol.js';
+import type { LoadResult, LoadTask, RunResult, SessionOptionsSpec, WireTensor, WorkerTask } from './protocol.js';
 
 const here = import.meta.url;
 const workerUrl = new URL(`./worker${here.endsWith('.ts') ? '.ts' : '.js'}`, here);
@@ -28,6 +28,7 @@ interface Replica {
   spec: ReplicaSpec;
   pool: Piscina;
   sessionId: string;
+  load: LoadTask;
 }
 
 export class ModelRunner {
@@ -53,15 +54,15 @@ export class ModelRunner {
           );
         }
         const pool = new Piscina({ filename: workerUrl.href, minThreads: 1, maxThreads: 1, idleTimeout: 2 ** 31 - 1 });
-        const replica: Replica = { spec: r, pool, sessionId: randomUUID() };
-        replicas.push(replica);
-        const task: WorkerTask = {
+        const sessionId = randomUUID();
+        const load: LoadTask = {
           kind: 'load',
-          sessionId: replica.sessionId,
+          sessionId,
           modelPath: spec.modelPath,
           options: { ...spec.options, executionProviders: ['cpu'] },
         };
-        const loaded = (await pool.run(task)) as LoadResult;
+        replicas.push({ spec: r, pool, sessionId, load });
+        const loaded = (await pool.run(load)) as LoadResult;
         io ??= loaded;
       }
       return new ModelRunner(replicas, io!);
@@ -84,7 +85,7 @@ export class ModelRunner {
     if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
     const replica = this.replicas[replicaIndex];
     if (!replica) throw new ServeError(Code.INTERNAL, `replica ${replicaIndex} does not exist (the model has ${this.replicas.length})`);
-    const task: WorkerTask = { kind: 'run', sessionId: replica.sessionId, inputs, outputNames };
+    const task: WorkerTask = { kind: 'run', sessionId: replica.sessionId, inputs, outputNames, reload: replica.load };
     try {
       return (await replica.pool.run(task, { transferList: inputs.map((i) => i.data) })) as RunResult;
     } catch (err) {

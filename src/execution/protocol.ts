@@ -38,6 +38,8 @@ export interface RunTask {
   sessionId: string;
   inputs: WireTensor[];
   outputNames: string[];
+  /** How to recreate the session if this thread lost it (piscina replaces a thread that died). */
+  reload: LoadTask;
 }
 
 export interface UnloadTask {

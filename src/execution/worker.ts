@@ -13,6 +13,7 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
     case 'load':
       return load(task.sessionId, task.modelPath, task.options);
     case 'run':
+      if (!sessions.has(task.sessionId)) await load(task.reload.sessionId, task.reload.modelPath, task.reload.options);
       return run(task.sessionId, task.inputs, task.outputNames);
     case 'unload': {
       const s = sessions.get(task.sessionId);

@@ -58,6 +58,12 @@ export class ModelRegistry {
     return e;
   }
 
+  /** Forgets a model that never got a state (e.g. a load of a name not in the repository). */
+  forgetIfEmpty(name: string): void {
+    const e = this.models.get(name);
+    if (e && e.state === undefined && e.versions.size === 0 && !e.config) this.models.delete(name);
+  }
+
   all(): ModelEntry[] {
     return [...this.models.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }

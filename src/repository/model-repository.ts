@@ -74,6 +74,7 @@ export class ModelRepository {
     const source = readModelSource(this.opts.root, name);
     if (!source) {
       if (entry.versions.size === 0) entry.state = undefined;
+      this.registry.forgetIfEmpty(name);
       throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository ${this.opts.root}`);
     }
     const wasServing = [...entry.versions.values()].some((v) => v.state === 'READY');
@@ -103,6 +104,12 @@ export class ModelRepository {
       return this.failModel(name, wasServing, `no version folder with a model to serve under ${source.dir} (version_policy picks none of [${source.versions.join(', ')}])`);
     }
     const fileName = config.defaultModelFilename || 'model.onnx';
+    config.instanceGroup.forEach((g) => {
+      if (g.kind === ModelInstanceGroup_Kind.KIND_AUTO) {
+        this.log.info(`model '${name}': instance group '${g.name}' is KIND_AUTO and runs on the CPU (GPU instances are not implemented yet)`);
+      }
+    });
+    this.log.verbose(`model '${name}': versions ${selection.load.join(', ')}, ${replicas.length} replica(s)`, { replicas: replicas.map((r) => r.name), options });
 
     // Load the highest version first: auto-complete reads its model.
     const loaded: LoadedVersion[] = [];
