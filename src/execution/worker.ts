@@ -4,6 +4,7 @@
 
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import * as ort from 'onnxruntime-node';
+import { joinBytes, splitBytes } from '../tensor/codec.js';
 import type { LoadResult, RunResult, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
 
 const sessions = new Map<string, ort.InferenceSession>();
@@ -121,28 +122,9 @@ const utf8 = new TextDecoder('utf-8');
 const utf8Enc = new TextEncoder();
 
 function decodeStrings(raw: Uint8Array): string[] {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out: string[] = [];
-  let offset = 0;
-  while (offset + 4 <= raw.byteLength) {
-    const len = view.getUint32(offset, true);
-    out.push(utf8.decode(raw.subarray(offset + 4, offset + 4 + len)));
-    offset += 4 + len;
-  }
-  return out;
+  return splitBytes(raw).map((b) => utf8.decode(b));
 }
 
 function encodeStrings(values: readonly string[]): ArrayBuffer {
-  const parts = values.map((v) => utf8Enc.encode(v));
-  let total = 0;
-  for (const p of parts) total += 4 + p.byteLength;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const p of parts) {
-    view.setUint32(offset, p.byteLength, true);
-    out.set(p, offset + 4);
-    offset += 4 + p.byteLength;
-  }
-  return out.buffer;
+  return joinBytes(values.map((v) => utf8Enc.encode(v))).buffer as ArrayBuffer;
 }
