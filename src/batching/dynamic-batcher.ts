@@ -1,0 +1,256 @@
+// The dynamic batcher of one model version: priority queues, queue policies, and the
+// decision of when to send which requests as one batch. Pure logic on an injected clock.
+//
+// It only forms batches and hands them on (`dispatch`); whoever executes a batch calls
+// `batchFinished()` when the replica is free again. A batch is formed only while a
+// replica slot is free, so under load requests accumulate and batches grow by themselves.
+
+import type { Clock, Timer } from '../clock.js';
+import { Code, ServeError } from '../errors.js';
+import type { BatchingPolicy } from './policy.js';
+
+export interface QueuedRequest<T> {
+  /** Arrival order. */
+  readonly seq: number;
+  /** Batch rows this request carries (1 for models that do not batch). */
+  readonly rows: number;
+  /** Requests batch together only when their keys (non-batch shapes) are equal. */
+  readonly shapeKey: string;
+  /** 1 is served first. */
+  readonly level: number;
+  readonly enqueuedAtMs: number;
+  /** When the queue policy's timeout runs out; undefined for none. */
+  readonly timeoutAtMs: number | undefined;
+  /** When the caller's deadline passes; undefined for none. */
+  readonly deadlineAtMs: number | undefined;
+  readonly payload: T;
+  /** Timed out under a DELAY policy: served after the level's other requests. */
+  delayed: boolean;
+}
+
+export interface Batch<T> {
+  requests: QueuedRequest<T>[];
+  rows: number;
+  /** Monotonic ms at which the batch was formed. */
+  formedAtMs: number;
+}
+
+export interface SubmitOptions<T> {
+  rows: number;
+  shapeKey: string;
+  /** Request parameter `priority`; 0 or out of range means the default level. */
+  priority: number;
+  /** Request parameter `timeout` in µs; 0 means none given. */
+  timeoutUs: number;
+  /** Monotonic ms; undefined for no deadline. */
+  deadlineAtMs: number | undefined;
+  payload: T;
+}
+
+export interface BatcherSink<T> {
+  /** A batch to execute now. Called synchronously from submit, batchFinished or a timer. */
+  dispatch(batch: Batch<T>): void;
+  /** A queued request that will never execute (timed out, deadline passed, closed). */
+  reject(request: QueuedRequest<T>, error: ServeError): void;
+}
+
+export class DynamicBatcher<T> {
+  /** levels[l] holds level l's requests in arrival order; index 0 is unused. */
+  private readonly levels: QueuedRequest<T>[][];
+  private freeSlots: number;
+  private nextSeq = 0;
+  private timer: Timer | undefined;
+  private timerAtMs = Infinity;
+  private closed = false;
+
+  constructor(
+    private readonly policy: BatchingPolicy,
+    private readonly clock: Clock,
+    slots: number,
+    private readonly sink: BatcherSink<T>,
+  ) {
+    if (!Number.isInteger(slots) || slots < 1) throw new RangeError('slots must be a positive integer');
+    this.freeSlots = slots;
+    this.levels = Array.from({ length: Math.max(1, policy.priorityLevels) + 1 }, () => []);
+  }
+
+  get queuedRequests(): number {
+    return this.levels.reduce((n, q) => n + q.length, 0);
+  }
+
+  /**
+   * Queues a request, then forms whatever batches can go now. Throws RESOURCE_EXHAUSTED
+   * when its level's queue is full, INVALID_ARGUMENT for more rows than max_batch_size,
+   * UNAVAILABLE after close().
+   */
+  submit(opts: SubmitOptions<T>): QueuedRequest<T> {
+    if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
+    const p = this.policy;
+    if (opts.rows > p.maxBatchSize) {
+      throw new ServeError(Code.INVALID_ARGUMENT, `batch of ${opts.rows} rows exceeds max_batch_size ${p.maxBatchSize}`);
+    }
+    const level = this.levelOf(opts.priority);
+    const qp = p.queuePolicies[level]!;
+    const queue = this.levels[level]!;
+    if (qp.maxQueueSize > 0 && queue.length >= qp.maxQueueSize) {
+      throw new ServeError(
+        Code.RESOURCE_EXHAUSTED,
+        `queue of priority level ${level} is full (max_queue_size ${qp.maxQueueSize}); retry later`,
+      );
+    }
+    const now = this.clock.now();
+    let timeoutUs = qp.defaultTimeoutUs;
+    if (qp.allowTimeoutOverride && opts.timeoutUs > 0 && (timeoutUs === 0 || opts.timeoutUs < timeoutUs)) timeoutUs = opts.timeoutUs;
+    const request: QueuedRequest<T> = {
+      seq: this.nextSeq++,
+      rows: opts.rows,
+      shapeKey: opts.shapeKey,
+      level,
+      enqueuedAtMs: now,
+      timeoutAtMs: timeoutUs > 0 ? now + timeoutUs / 1000 : undefined,
+      deadlineAtMs: opts.deadlineAtMs,
+      payload: opts.payload,
+      delayed: false,
+    };
+    queue.push(request);
+    this.pump();
+    return request;
+  }
+
+  /** Removes a request that has not been dispatched. Returns false if it already left the queue. */
+  cancel(request: QueuedRequest<T>): boolean {
+    const queue = this.levels[request.level];
+    const i = queue?.indexOf(request) ?? -1;
+    if (i < 0) return false;
+    queue!.splice(i, 1);
+    this.pump();
+    return true;
+  }
+
+  /** A replica finished a batch: its slot is free for the next one. */
+  batchFinished(): void {
+    this.freeSlots++;
+    this.pump();
+  }
+
+  /** Rejects everything still queued; later submits are UNAVAILABLE. */
+  close(reason: string): void {
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const q of this.levels) {
+      for (const r of q.splice(0)) this.sink.reject(r, new ServeError(Code.UNAVAILABLE, reason));
+    }
+  }
+
+  private levelOf(priority: number): number {
+    const n = this.policy.priorityLevels;
+    if (n === 0) return 1;
+    return priority >= 1 && priority <= n ? priority : this.policy.defaultPriorityLevel;
+  }
+
+  /** Requests in the order they are served: by level, and within a level the delayed ones last. */
+  private *ordered(): Generator<QueuedRequest<T>> {
+    for (let l = 1; l < this.levels.length; l++) {
+      const q = this.levels[l]!;
+      for (const r of q) if (!r.delayed) yield r;
+      for (const r of q) if (r.delayed) yield r;
+    }
+  }
+
+  /** Drops requests whose deadline passed; applies queue timeouts (REJECT drops, DELAY demotes). */
+  private expire(now: number): void {
+    for (let l = 1; l < this.levels.length; l++) {
+      const q = this.levels[l]!;
+      const action = this.policy.queuePolicies[l]!.timeoutAction;
+      for (let i = 0; i < q.length; ) {
+        const r = q[i]!;
+        if (r.deadlineAtMs !== undefined && now >= r.deadlineAtMs) {
+          q.splice(i, 1);
+          this.sink.reject(r, new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue; not executed`));
+          continue;
+        }
+        if (!r.delayed && r.timeoutAtMs !== undefined && now >= r.timeoutAtMs) {
+          if (action === 'REJECT') {
+            q.splice(i, 1);
+            this.sink.reject(r, new ServeError(Code.DEADLINE_EXCEEDED, `timed out after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue (queue policy timeout); not executed`));
+            continue;
+          }
+          r.delayed = true;
+        }
+        i++;
+      }
+    }
+  }
+
+  /** The requests the next batch would take, in order, and when it may go. */
+  private candidate(now: number): { take: QueuedRequest<T>[]; sendAtMs: number } | undefined {
+    const p = this.policy;
+    const take: QueuedRequest<T>[] = [];
+    let rows = 0;
+    let key: string | undefined;
+    for (const r of this.ordered()) {
+      if (key === undefined) key = r.shapeKey;
+      else if (r.shapeKey !== key) continue;
+      if (rows + r.rows > p.maxBatchSize) break;
+      take.push(r);
+      rows += r.rows;
+      if (!p.dynamic || rows === p.maxBatchSize) break;
+    }
+    if (take.length === 0) return undefined;
+    if (!p.dynamic || rows === p.maxBatchSize || p.maxQueueDelayUs === 0) return { take, sendAtMs: now };
+    // A preferred size that the queued requests fill exactly goes at once, the largest first.
+    let prefix = 0;
+    let best = 0;
+    take.forEach((r, i) => {
+      prefix += r.rows;
+      if (p.preferredBatchSizes.includes(prefix)) best = i + 1;
+    });
+    if (best > 0) return { take: take.slice(0, best), sendAtMs: now };
+    const oldest = Math.min(...take.map((r) => r.enqueuedAtMs));
+    return { take, sendAtMs: oldest + p.maxQueueDelayUs / 1000 };
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    this.expire(now);
+    let waitUntil = Infinity;
+    while (this.freeSlots > 0) {
+      const c = this.candidate(now);
+      if (!c) break;
+      if (c.sendAtMs > now) {
+        waitUntil = c.sendAtMs;
+        break;
+      }
+      for (const r of c.take) {
+        const q = this.levels[r.level]!;
+        q.splice(q.indexOf(r), 1);
+      }
+      this.freeSlots--;
+      this.sink.dispatch({ requests: c.take, rows: c.take.reduce((n, r) => n + r.rows, 0), formedAtMs: now });
+    }
+    this.schedule(waitUntil);
+  }
+
+  /** One timer: the earliest of the batch delay, a queue timeout, or a deadline. */
+  private schedule(batchAtMs: number): void {
+    let at = batchAtMs;
+    for (const q of this.levels) {
+      for (const r of q) {
+        if (r.deadlineAtMs !== undefined && r.deadlineAtMs < at) at = r.deadlineAtMs;
+        if (!r.delayed && r.timeoutAtMs !== undefined && r.timeoutAtMs < at) at = r.timeoutAtMs;
+      }
+    }
+    if (at === this.timerAtMs) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAtMs = at;
+    if (at === Infinity) return;
+    this.timer = this.clock.setTimer(at, () => {
+      this.timer = undefined;
+      this.timerAtMs = Infinity;
+      this.pump();
+    });
+  }
+}
