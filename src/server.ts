@@ -1,14 +1,13 @@
 // Composition root: builds the registry, repository, replica pools and the gRPC
 // frontend, and owns startup and graceful shutdown.
 
-import { performance } from 'node:perf_hooks';
 import { GrpcFrontend } from './frontend/grpc-server.js';
 import type { ModelControlMode, ServiceContext } from './frontend/context.js';
 import type { Logger } from './log.js';
 import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
-import type { MonotonicClock } from './repository/serving-version.js';
+import { systemClock } from './clock.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -30,7 +29,7 @@ export interface ServerOptions {
 export const SERVER_NAME = 'triton-ts';
 
 
-const clock: MonotonicClock = { now: () => performance.now() };
+const clock = systemClock;
 
 export class InferenceServer {
   readonly registry = new ModelRegistry();

@@ -17,7 +17,7 @@ export interface QueuePolicy {
 export interface BatchingPolicy {
   /** Whether requests are combined at all (dynamic_batching present and max_batch_size > 0). */
   dynamic: boolean;
-  /** Rows per batch; 1 for a model that does not batch. */
+  /** Rows per batch (and per request); 1 for a model with max_batch_size 0. */
   maxBatchSize: number;
   /** Ascending, each in 1..maxBatchSize. */
   preferredBatchSizes: number[];
@@ -61,11 +61,14 @@ function queuePolicy(f: QueuePolicyFields | undefined): QueuePolicy {
   };
 }
 
-/** One request per batch, FIFO, no delay: models without dynamic_batching, or with max_batch_size 0. */
-export function unbatchedPolicy(): BatchingPolicy {
+/**
+ * One request per batch, FIFO, no delay: models without dynamic_batching. A request may
+ * still carry up to max_batch_size rows of its own.
+ */
+export function unbatchedPolicy(maxBatchSize: number): BatchingPolicy {
   return {
     dynamic: false,
-    maxBatchSize: 1,
+    maxBatchSize: Math.max(1, maxBatchSize),
     preferredBatchSizes: [],
     maxQueueDelayUs: 0,
     preserveOrdering: false,
@@ -80,7 +83,7 @@ export function unbatchedPolicy(): BatchingPolicy {
  * Throws INVALID_ARGUMENT naming the field; the loader turns that into UNAVAILABLE.
  */
 export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicBatchingFields | undefined): BatchingPolicy {
-  if (!db) return unbatchedPolicy();
+  if (!db) return unbatchedPolicy(maxBatchSize);
   const bad = (msg: string): ServeError => invalid(`model '${model}': dynamic_batching.${msg}`);
   for (const p of db.preferredBatchSize) {
     if (p < 1) throw bad(`preferred_batch_size ${p} must be at least 1`);

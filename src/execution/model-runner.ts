@@ -19,6 +19,7 @@ export interface ReplicaSpec {
 }
 
 export interface RunnerSpec {
+  modelName: string;
   modelPath: string;
   replicas: ReplicaSpec[];
   options: Omit<SessionOptionsSpec, 'executionProviders'>;
@@ -35,6 +36,8 @@ export class ModelRunner {
   private closed = false;
 
   private constructor(
+    /** For messages. */
+    readonly modelName: string,
     private readonly replicas: Replica[],
     /** Inputs and outputs as the ONNX model declares them. */
     readonly io: LoadResult,
@@ -65,7 +68,7 @@ export class ModelRunner {
         const loaded = (await pool.run(load)) as LoadResult;
         io ??= loaded;
       }
-      return new ModelRunner(replicas, io!);
+      return new ModelRunner(spec.modelName, replicas, io!);
     } catch (err) {
       await Promise.allSettled(replicas.map((r) => r.pool.destroy()));
       if (err instanceof ServeError) throw err;

@@ -3,7 +3,7 @@
 import type { Logger } from '../log.js';
 import type { ModelRegistry } from '../model/registry.js';
 import type { ModelRepository } from '../repository/model-repository.js';
-import type { MonotonicClock } from '../repository/serving-version.js';
+import type { Clock } from '../clock.js';
 
 export type ModelControlMode = 'none' | 'explicit' | 'poll';
 
@@ -11,7 +11,7 @@ export interface ServiceContext {
   readonly registry: ModelRegistry;
   readonly repository: ModelRepository;
   readonly controlMode: ModelControlMode;
-  readonly clock: MonotonicClock;
+  readonly clock: Pick<Clock, 'now'>;
   readonly log: Logger;
   readonly serverName: string;
   readonly serverVersion: string;

@@ -6,20 +6,24 @@ import type { ModelInferRequest, InferParameter } from '../generated/inference/g
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError, invalid } from '../errors.js';
 import type { InferenceRequest, Tensor } from '../model/types.js';
-import { checkBytesRaw, ownedCopy, typedToRaw, type TypedContents } from '../tensor/codec.js';
+import { checkBytesRaw, typedToRaw, type TypedContents } from '../tensor/codec.js';
 import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
 import { elementCount, formatShape, shapeMatches } from '../tensor/shape.js';
 
 /** Request parameters this server reads; others are accepted and ignored, as Triton does. */
 const sequenceParams = ['sequence_id', 'sequence_start', 'sequence_end'];
 
-export function decodeInferRequest(
-  req: ModelInferRequest,
-  config: ModelConfig,
-  version: number,
-  receivedAtMs: number,
-): InferenceRequest {
+/** What the call adds to the message: when it arrived, its deadline, its cancellation. */
+export interface CallContext {
+  receivedAtMs: number;
+  deadlineAtMs: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, version: number, call: CallContext): InferenceRequest {
   const model = `model '${req.modelName}'`;
+  const priority = intParameter(req.parameters['priority'], 'priority', model);
+  const timeoutUs = intParameter(req.parameters['timeout'], 'timeout', model);
   for (const key of sequenceParams) {
     if (isTruthy(req.parameters[key])) {
       throw invalid(`${model} is not a sequence model; remove the '${key}' parameter`);
@@ -92,7 +96,7 @@ export function decodeInferRequest(
             `needs ${count * want.byteSize} (${count} elements x ${want.byteSize} bytes)`,
         );
       }
-      data = ownedCopy(raw);
+      data = raw;
     } else if (hasTyped) {
       data = typedToRaw(want, contents as TypedContents, count, what);
     } else if (count === 0) {
@@ -132,8 +136,20 @@ export function decodeInferRequest(
     inputs: tensors,
     outputs,
     batchSize: batching ? batchSize : 0,
-    receivedAtMs,
+    receivedAtMs: call.receivedAtMs,
+    priority,
+    timeoutUs,
+    deadlineAtMs: call.deadlineAtMs,
+    signal: call.signal,
   };
+}
+
+/** `priority` and `timeout` as Triton reads them: a non-negative integer parameter. */
+function intParameter(p: InferParameter | undefined, name: string, model: string): number {
+  const c = p?.parameterChoice;
+  if (!c) return 0;
+  if ((c.$case === 'int64Param' || c.$case === 'uint64Param') && Number.isSafeInteger(c.value) && c.value >= 0) return c.value;
+  throw invalid(`${model}: parameter '${name}' must be a non-negative integer (int64_param or uint64_param)`);
 }
 
 function isTruthy(p: InferParameter | undefined): boolean {

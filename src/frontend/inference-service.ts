@@ -1,7 +1,7 @@
 // GRPCInferenceService: every RPC of the KServe v2 / Triton protocol. Handlers decode,
 // call into the registry and repository, and encode; status mapping is in status.ts.
 
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Deadline, ServerDuplexStream } from '@grpc/grpc-js';
 import type {
   GRPCInferenceServiceServer,
   ModelInferRequest,
@@ -36,12 +36,13 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     }
   }
 
-  async function infer(req: ModelInferRequest): Promise<ModelInferResponse> {
+  async function infer(req: ModelInferRequest, deadline: Deadline, signal: AbortSignal | undefined): Promise<ModelInferResponse> {
     const received = ctx.clock.now();
     const resolved = resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
     try {
-      const request = decodeInferRequest(req, resolved.config, resolved.version.version, received);
+      const call = { receivedAtMs: received, deadlineAtMs: monotonicDeadline(deadline, received), signal };
+      const request = decodeInferRequest(req, resolved.config, resolved.version.version, call);
       const result = await resolved.serving.infer(request);
       const response = encodeInferResponse(request, result);
       stats.recordSuccess((ctx.clock.now() - received) * 1e6, Date.now());
@@ -100,16 +101,23 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       if (!entry.config) throw new ServeError(Code.UNAVAILABLE, `model '${req.name}' has no loaded config${entry.reason ? `: ${entry.reason}` : ''}`);
       return { config: entry.config };
     }),
-    modelInfer: unary('ModelInfer', log, (req) => infer(req)),
+    modelInfer: unary('ModelInfer', log, (req, call) => {
+      const abort = new AbortController();
+      call.once('cancelled', () => abort.abort());
+      return infer(req, call.getDeadline(), abort.signal);
+    }),
     modelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
       let pending = 0;
       let ended = false;
+      // Cancelling the stream cancels every request of it that is still queued.
+      const abort = new AbortController();
+      call.once('cancelled', () => abort.abort());
       const finish = (): void => {
         if (ended && pending === 0) call.end();
       };
       call.on('data', (req: ModelInferRequest) => {
         pending++;
-        infer(req)
+        infer(req, call.getDeadline(), abort.signal)
           .then(
             (res): ModelStreamInferResponse => ({ errorMessage: '', inferResponse: res }),
             (err: unknown): ModelStreamInferResponse => ({
@@ -213,6 +221,13 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     traceSetting: unary('TraceSetting', log, notYet('Tracing (TraceSetting)')),
     logSettings: unary('LogSettings', log, notYet('Changing log settings at run time (LogSettings)')),
   };
+}
+
+/** A gRPC deadline (epoch ms, Date, or Infinity) as monotonic ms on the server's clock. */
+function monotonicDeadline(deadline: Deadline, nowMonotonicMs: number): number | undefined {
+  const epochMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(epochMs)) return undefined;
+  return nowMonotonicMs + (epochMs - Date.now());
 }
 
 function readyVersions(m: ModelEntry): number[] {

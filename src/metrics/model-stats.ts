@@ -1,8 +1,7 @@
 // Cumulative statistics for one model version, in the shape ModelStatistics returns
 // (Triton's accounting: inference_count counts batch rows, execution_count counts model
-// executions). Pure counters; the Prometheus exporter reads the same numbers.
-
-import type { ExecutionTimings } from '../model/types.js';
+// executions, and each request of a batch is charged the batch's compute time). Pure
+// counters; the Prometheus exporter will read the same numbers.
 
 export interface Duration {
   count: number;
@@ -14,6 +13,13 @@ export interface BatchStats {
   computeInput: Duration;
   computeInfer: Duration;
   computeOutput: Duration;
+}
+
+/** Durations of one model execution, in nanoseconds. */
+export interface ComputeTimings {
+  computeInputNs: number;
+  computeInferNs: number;
+  computeOutputNs: number;
 }
 
 const zero = (): Duration => ({ count: 0, ns: 0 });
@@ -31,11 +37,15 @@ export class ModelStats {
   lastInferenceMs = 0;
   private readonly batches = new Map<number, BatchStats>();
 
+  /** Time one request waited in the queue before its batch was formed. */
+  recordQueue(ns: number): void {
+    add(this.queue, ns, 1);
+  }
+
   /** One model execution that served `rows` batch rows in `requests` requests. */
-  recordExecution(rows: number, requests: number, t: ExecutionTimings): void {
+  recordExecution(rows: number, requests: number, t: ComputeTimings): void {
     this.executionCount++;
     this.inferenceCount += rows;
-    add(this.queue, t.queueNs, requests);
     add(this.computeInput, t.computeInputNs, requests);
     add(this.computeInfer, t.computeInferNs, requests);
     add(this.computeOutput, t.computeOutputNs, requests);
@@ -64,7 +74,7 @@ export class ModelStats {
   }
 }
 
-/** Adds `count` occurrences that each lasted `ns`: every request of a batch is charged the batch's time. */
+/** Adds `count` occurrences that each lasted `ns`. */
 function add(d: Duration, ns: number, count: number): void {
   d.count += count;
   d.ns += Math.max(0, Math.round(ns)) * count;

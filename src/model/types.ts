@@ -9,7 +9,7 @@ export interface Tensor {
   name: string;
   datatype: Datatype;
   shape: number[];
-  /** Owns its whole ArrayBuffer (offset 0), so it can be transferred to a worker. */
+  /** May be a view into the request message; batch assembly copies it once. */
   data: Uint8Array;
 }
 
@@ -25,16 +25,16 @@ export interface InferenceRequest {
   batchSize: number;
   /** Monotonic ms at which the frontend received the request. */
   receivedAtMs: number;
+  /** Request parameter `priority`; 0 when not given (the model's default level). */
+  priority: number;
+  /** Request parameter `timeout` in µs; 0 when not given. */
+  timeoutUs: number;
+  /** Monotonic ms of the caller's deadline; undefined for none. */
+  deadlineAtMs: number | undefined;
+  /** Aborted when the caller cancels. */
+  signal: AbortSignal | undefined;
 }
 
 export interface InferenceResult {
   outputs: Tensor[];
-}
-
-/** Durations of one model execution, in nanoseconds. */
-export interface ExecutionTimings {
-  queueNs: number;
-  computeInputNs: number;
-  computeInferNs: number;
-  computeOutputNs: number;
 }

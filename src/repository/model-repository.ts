@@ -13,7 +13,9 @@ import type { ModelRegistry, VersionEntry } from '../model/registry.js';
 import { ConfigError, parseModelConfig } from './config-file.js';
 import { completeConfig, preCheck, type CompleteOptions } from './complete-config.js';
 import { listModels, readModelSource } from './scan.js';
-import { DirectServingVersion, type MonotonicClock } from './serving-version.js';
+import { BatchingServingVersion } from './serving-version.js';
+import { batchingPolicy, type BatchingPolicy } from '../batching/policy.js';
+import type { Clock } from '../clock.js';
 import { selectVersions } from './version-policy.js';
 
 export interface RepositoryOptions extends CompleteOptions {
@@ -34,7 +36,7 @@ export class ModelRepository {
     private readonly opts: RepositoryOptions,
     private readonly registry: ModelRegistry,
     private readonly log: Logger,
-    private readonly clock: MonotonicClock,
+    private readonly clock: Clock,
   ) {}
 
   /** Names of the model folders in the repository. */
@@ -87,6 +89,7 @@ export class ModelRepository {
     let config: ModelConfig;
     let replicas: ReplicaSpec[];
     let options: ReturnType<typeof sessionOptions>;
+    let policy: BatchingPolicy;
     try {
       const parsed = source.configText !== undefined ? parseModelConfig(source.configText, source.configPath) : ModelConfig.fromPartial({});
       if (source.configText === undefined && !this.opts.autoComplete) {
@@ -95,6 +98,8 @@ export class ModelRepository {
       config = preCheck(parsed, name);
       replicas = replicaSpecs(config);
       options = sessionOptions(config);
+      const sc = config.schedulingChoice;
+      policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined);
     } catch (err) {
       return this.failModel(name, wasServing, reasonOf(err));
     }
@@ -120,7 +125,7 @@ export class ModelRepository {
         continue;
       }
       try {
-        const runner = await ModelRunner.create({ modelPath: path, replicas, options });
+        const runner = await ModelRunner.create({ modelName: name, modelPath: path, replicas, options });
         loaded.push({ version, runner, error: '' });
       } catch (err) {
         loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
@@ -148,8 +153,10 @@ export class ModelRepository {
       for (const l of loaded) await l.runner?.close();
       return this.failModel(name, wasServing, why, loaded);
     }
-    if (completed.schedulingChoice?.$case === 'dynamicBatching') {
-      this.log.warn(`model '${name}': dynamic_batching is accepted but not yet applied; each request runs as its own batch`);
+    if (config.maxBatchSize === 0 && completed.maxBatchSize > 0) {
+      // Auto-complete found a batch dimension: the policy follows the completed max_batch_size.
+      const sc = completed.schedulingChoice;
+      policy = batchingPolicy(name, completed.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined);
     }
 
     // Swap in the new versions, then close the old ones (their in-flight requests finish first).
@@ -158,7 +165,7 @@ export class ModelRepository {
     for (const l of loaded.sort((a, b) => a.version - b.version)) {
       const previous = entry.versions.get(l.version);
       if (l.runner) {
-        const serving = new DirectServingVersion(l.version, l.runner, completed, this.clock);
+        const serving = new BatchingServingVersion(l.version, l.runner, completed, policy, this.clock);
         versions.set(l.version, { version: l.version, state: 'READY', reason: '', serving, stats: serving.stats });
       } else {
         versions.set(l.version, { version: l.version, state: 'UNAVAILABLE', reason: l.error, serving: undefined, stats: previous?.stats });

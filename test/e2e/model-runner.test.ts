@@ -21,7 +21,7 @@ function inputs(k: number): WireTensor[] {
 }
 
 test('a run transfers its input buffers to the worker and gets outputs back', async () => {
-  const runner = await ModelRunner.create({ modelPath: simplePath, replicas: [{ name: 'simple_0_0', kind: 'cpu', deviceId: -1 }], options });
+  const runner = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'simple_0_0', kind: 'cpu', deviceId: -1 }], options });
   try {
     assert.equal(runner.io.inputs.map((i) => [i.name, i.ortType, i.shape]), [
       ['INPUT0', 'int32', [-1, 16]],
@@ -42,6 +42,7 @@ test('a run transfers its input buffers to the worker and gets outputs back', as
 
 test('each replica runs on its own thread with its own session', async () => {
   const runner = await ModelRunner.create({
+    modelName: 'simple',
     modelPath: simplePath,
     replicas: [
       { name: 'r0', kind: 'cpu', deviceId: -1 },
@@ -61,7 +62,7 @@ test('each replica runs on its own thread with its own session', async () => {
 });
 
 test('close() lets queued runs finish, and later runs are UNAVAILABLE', async () => {
-  const runner = await ModelRunner.create({ modelPath: simplePath, replicas: [{ name: 'r', kind: 'cpu', deviceId: -1 }], options });
+  const runner = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'r', kind: 'cpu', deviceId: -1 }], options });
   const pending = Array.from({ length: 8 }, (_, k) => runner.run(0, inputs(k), ['OUTPUT0']));
   const closing = runner.close();
   const results = await Promise.all(pending);
@@ -72,7 +73,7 @@ test('close() lets queued runs finish, and later runs are UNAVAILABLE', async ()
 });
 
 test('a GPU replica fails to load saying GPU instances are not implemented', async () => {
-  const err = await ModelRunner.create({ modelPath: simplePath, replicas: [{ name: 'g', kind: 'gpu', deviceId: 0 }], options }).then(
+  const err = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'g', kind: 'gpu', deviceId: 0 }], options }).then(
     () => undefined,
     (e: ServeError) => e,
   );
@@ -81,7 +82,7 @@ test('a GPU replica fails to load saying GPU instances are not implemented', asy
 });
 
 test('a model file that is not ONNX fails to load with the ORT error', async () => {
-  const err = await ModelRunner.create({ modelPath: join(repoRoot, 'README.md'), replicas: [{ name: 'x', kind: 'cpu', deviceId: -1 }], options }).then(
+  const err = await ModelRunner.create({ modelName: 'simple', modelPath: join(repoRoot, 'README.md'), replicas: [{ name: 'x', kind: 'cpu', deviceId: -1 }], options }).then(
     () => undefined,
     (e: ServeError) => e,
   );

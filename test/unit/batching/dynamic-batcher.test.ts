@@ -55,6 +55,14 @@ test('without dynamic_batching every request is its own batch, one per free repl
   assert.equal(h.sent, [['a'], ['b'], ['c'], ['d']]);
 });
 
+test('without dynamic_batching a request may still carry up to max_batch_size rows', () => {
+  const h = new Harness(8, undefined);
+  h.submit('eight', { rows: 8 });
+  h.submit('two', { rows: 2 });
+  h.b.batchFinished();
+  assert.equal(h.sent, [['eight'], ['two']]);
+});
+
 test('a model with max_batch_size 0 is never batched, even with dynamic_batching', () => {
   const h = new Harness(0, fields({ maxQueueDelayMicroseconds: 1000 }));
   h.submit('busy');
@@ -272,7 +280,8 @@ test('policy validation follows Triton and names the model and field', () => {
   assert.match(msg(8, { priorityLevels: 2, defaultPriorityLevel: 1, priorityQueuePolicy: { 3: qp() } }), /priority_queue_policy key 3 must be in 1\.\.2/);
   assert.is(msg(8, { preferredBatchSize: [4, 2, 4], priorityLevels: 2, defaultPriorityLevel: 1 }), '');
   assert.equal(batchingPolicy('m', 8, fields({ preferredBatchSize: [4, 2, 4] })).preferredBatchSizes, [2, 4]);
-  assert.is(unbatchedPolicy().maxBatchSize, 1);
+  assert.is(unbatchedPolicy(0).maxBatchSize, 1);
+  assert.is(unbatchedPolicy(8).maxBatchSize, 8);
 });
 
 test.run();

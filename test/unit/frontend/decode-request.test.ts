@@ -18,6 +18,7 @@ const text = parseModelConfig(
   'text',
 );
 
+const call = { receivedAtMs: 0, deadlineAtMs: undefined, signal: undefined };
 const int32s = (n: number, start = 0) => Buffer.from(new Int32Array(Array.from({ length: n }, (_, i) => i + start)).buffer);
 
 function simpleRequest(patch: Partial<ModelInferRequest> = {}): ModelInferRequest {
@@ -34,7 +35,7 @@ function simpleRequest(patch: Partial<ModelInferRequest> = {}): ModelInferReques
 
 function rejects(req: ModelInferRequest, pattern: RegExp, code: number = Code.INVALID_ARGUMENT, config = simple): void {
   try {
-    decodeInferRequest(req, config, 1, 0);
+    decodeInferRequest(req, config, 1, call);
   } catch (err) {
     assert.instance(err, ServeError);
     assert.is((err as ServeError).code, code, (err as Error).message);
@@ -45,7 +46,7 @@ function rejects(req: ModelInferRequest, pattern: RegExp, code: number = Code.IN
 }
 
 test('a valid raw request decodes into owned tensors and all outputs', () => {
-  const r = decodeInferRequest(simpleRequest({ id: 'r1' }), simple, 1, 5);
+  const r = decodeInferRequest(simpleRequest({ id: 'r1' }), simple, 1, { ...call, receivedAtMs: 5 });
   assert.is(r.id, 'r1');
   assert.is(r.batchSize, 1);
   assert.equal(r.outputs, ['OUTPUT0', 'OUTPUT1']);
@@ -65,7 +66,7 @@ test('typed contents are accepted and requested outputs keep their order', () =>
     ],
     outputs: [{ name: 'OUTPUT1' }],
   });
-  const r = decodeInferRequest(req, simple, 1, 0);
+  const r = decodeInferRequest(req, simple, 1, call);
   assert.is(r.batchSize, 2);
   assert.equal(r.outputs, ['OUTPUT1']);
   assert.is(new Int32Array(r.inputs[0]!.data.buffer)[31], 3);
@@ -127,7 +128,7 @@ test('unknown requested outputs and classification are refused', () => {
 test('BYTES inputs are checked element by element against the shape', () => {
   const good = Buffer.from([1, 0, 0, 0, 97, 2, 0, 0, 0, 98, 99]);
   const req = ModelInferRequest.fromPartial({ modelName: 'text', inputs: [{ name: 'T', datatype: 'BYTES', shape: [2] }], rawInputContents: [good] });
-  assert.is(decodeInferRequest(req, text, 1, 0).inputs[0]!.data.byteLength, 11);
+  assert.is(decodeInferRequest(req, text, 1, call).inputs[0]!.data.byteLength, 11);
   const bad = Buffer.from([1, 0, 0, 0, 97, 200, 0, 0, 0, 98, 99]);
   rejects(ModelInferRequest.fromPartial({ modelName: 'text', inputs: [{ name: 'T', datatype: 'BYTES', shape: [2] }], rawInputContents: [bad] }), /input 'T' of model 'text': BYTES element 1 declares 200 bytes at byte 5 but only 2 remain/, Code.INVALID_ARGUMENT, text);
 });
