@@ -25,6 +25,10 @@ export interface NodeSpec {
   inputs: string[];
   outputs: string[];
   name?: string;
+  /** Integer attributes, e.g. {keepdims: 0}. */
+  ints?: Record<string, number>;
+  /** Subgraph attributes, e.g. {body: {...}} for Loop. */
+  graphs?: Record<string, Omit<GraphSpec, 'opset'>>;
 }
 
 export interface ConstSpec {
@@ -61,7 +65,15 @@ function valueInfo(v: ValueSpec) {
   });
 }
 
-export function buildModel(spec: GraphSpec): Uint8Array {
+function node(n: NodeSpec, i: number): onnxProto.onnx.NodeProto {
+  const attribute: onnxProto.onnx.AttributeProto[] = [
+    ...Object.entries(n.ints ?? {}).map(([name, v]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v })),
+    ...Object.entries(n.graphs ?? {}).map(([name, g]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.GRAPH, g: graph(g) })),
+  ];
+  return onnx.NodeProto.create({ opType: n.op, input: n.inputs, output: n.outputs, name: n.name ?? `${n.op.toLowerCase()}_${i}`, attribute });
+}
+
+function graph(spec: Omit<GraphSpec, 'opset'>): onnxProto.onnx.GraphProto {
   const initializer = (spec.constants ?? []).map((c) =>
     onnx.TensorProto.create({
       name: c.name,
@@ -70,20 +82,21 @@ export function buildModel(spec: GraphSpec): Uint8Array {
       ...(c.type === 'FP32' ? { floatData: c.values } : { int32Data: c.values }),
     }),
   );
-  const graph = onnx.GraphProto.create({
+  return onnx.GraphProto.create({
     name: spec.name,
     input: spec.inputs.map(valueInfo),
     output: spec.outputs.map(valueInfo),
     initializer,
-    node: spec.nodes.map((n, i) =>
-      onnx.NodeProto.create({ opType: n.op, input: n.inputs, output: n.outputs, name: n.name ?? `${n.op.toLowerCase()}_${i}` }),
-    ),
+    node: spec.nodes.map(node),
   });
+}
+
+export function buildModel(spec: GraphSpec): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'triton-ts/scripts',
     opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: spec.opset ?? 13 })],
-    graph,
+    graph: graph(spec),
   });
   return onnx.ModelProto.encode(model).finish();
 }
@@ -95,5 +108,46 @@ export function identityModel(name: string, type: OnnxTypeName, shape: Array<num
     inputs: [{ name: 'INPUT0', type, shape }],
     outputs: [{ name: 'OUTPUT0', type, shape }],
     nodes: [{ op: 'Identity', inputs: ['INPUT0'], outputs: ['OUTPUT0'] }],
+  });
+}
+
+/**
+ * A model that takes as long as asked: OUTPUT0 = INPUT0 after SPIN[max] rounds of a
+ * Loop (a few µs each). Tests use it to hold a replica busy for a known while.
+ */
+export function spinModel(): Uint8Array {
+  return buildModel({
+    name: 'spin',
+    inputs: [
+      { name: 'SPIN', type: 'INT64', shape: ['batch', 1] },
+      { name: 'INPUT0', type: 'FP32', shape: ['batch', 4] },
+    ],
+    outputs: [{ name: 'OUTPUT0', type: 'FP32', shape: ['batch', 4] }],
+    nodes: [
+      { op: 'ReduceMax', inputs: ['SPIN'], outputs: ['rounds'], ints: { keepdims: 0 } },
+      {
+        op: 'Loop',
+        inputs: ['rounds', '', 'INPUT0'],
+        outputs: ['OUTPUT0'],
+        graphs: {
+          body: {
+            name: 'spin_body',
+            inputs: [
+              { name: 'i', type: 'INT64', shape: [] },
+              { name: 'cond_in', type: 'BOOL', shape: [] },
+              { name: 'v_in', type: 'FP32', shape: ['batch', 4] },
+            ],
+            outputs: [
+              { name: 'cond_out', type: 'BOOL', shape: [] },
+              { name: 'v_out', type: 'FP32', shape: ['batch', 4] },
+            ],
+            nodes: [
+              { op: 'Identity', inputs: ['cond_in'], outputs: ['cond_out'] },
+              { op: 'Identity', inputs: ['v_in'], outputs: ['v_out'] },
+            ],
+          },
+        },
+      },
+    ],
   });
 }

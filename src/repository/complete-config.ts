@@ -80,6 +80,8 @@ export function completeConfig(config: ModelConfig, io: ModelIo, opts: CompleteO
     const batchable = [...io.inputs, ...io.outputs].every((t) => t.shape.length >= 1 && t.shape[0] === -1);
     if (c.maxBatchSize === 0 && c.input.length === 0 && c.output.length === 0 && batchable) {
       c.maxBatchSize = opts.defaultMaxBatchSize;
+      // As tritonserver does: a batch size set by auto-complete comes with the dynamic batcher.
+      if (c.maxBatchSize > 1 && !c.schedulingChoice) c.schedulingChoice = { $case: 'dynamicBatching', value: emptyDynamicBatching() };
     }
     const skip = c.maxBatchSize > 0 ? 1 : 0;
     c.input = fillTensors(c.input, io.inputs, skip, 'input') as ModelInput[];
@@ -162,6 +164,18 @@ function check(c: ModelConfig, io: ModelIo): void {
     }
   }
   if (c.output.length === 0) throw new ConfigError('the config lists no outputs');
+}
+
+function emptyDynamicBatching() {
+  return {
+    preferredBatchSize: [],
+    maxQueueDelayMicroseconds: 0,
+    preserveOrdering: false,
+    priorityLevels: 0,
+    defaultPriorityLevel: 0,
+    defaultQueuePolicy: undefined,
+    priorityQueuePolicy: {},
+  };
 }
 
 function emptyGroup() {

@@ -59,6 +59,7 @@ test('pre-check refuses other platforms, a mismatched name and unsupported sched
 test('auto-complete fills everything from a model with dynamic batch dimensions', () => {
   const c = completeConfig(cfg(''), identityIo, opts);
   assert.is(c.maxBatchSize, 4);
+  assert.is(c.schedulingChoice?.$case, 'dynamicBatching', 'a batch size set by auto-complete comes with dynamic batching');
   assert.equal(c.input.map((i) => [i.name, i.dataType, i.dims]), [['INPUT0', DataType.TYPE_FP32, [-1]]]);
   assert.equal(c.output.map((i) => [i.name, i.dataType, i.dims]), [['OUTPUT0', DataType.TYPE_FP32, [-1]]]);
 });

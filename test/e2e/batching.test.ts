@@ -1,0 +1,171 @@
+// Dynamic batching against the real server: requests queued behind a busy replica are
+// batched, priority levels are served in order, deadlines, queue timeouts and
+// cancellation keep requests from running, and a full queue answers at once.
+// A "spin" model holds the replica busy for a while chosen by the request (SPIN rounds).
+
+import * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ModelInferRequest, type ModelInferResponse, type ModelStatistics } from '../../src/generated/inference/grpc_service.js';
+import { spinModel } from '../../scripts/onnx-builder.js';
+import { call, callError, connect, float32Buffer, type InferenceClient } from '../helpers/client.js';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { TempRepo } from '../helpers/temp-repo.js';
+
+const test = suite('dynamic batching');
+let server: ServerProcess;
+let client: InferenceClient;
+let repo: TempRepo;
+
+/** Rounds that keep the replica busy for a few hundred milliseconds. */
+const BLOCK = 800_000;
+
+test.before(async () => {
+  const model = spinModel();
+  repo = new TempRepo()
+    .write('spin/1/model.onnx', model)
+    .write(
+      'spin/config.pbtxt',
+      `max_batch_size: 8
+       dynamic_batching {
+         priority_levels: 2
+         default_priority_level: 2
+         default_queue_policy { allow_timeout_override: true }
+       }`,
+    )
+    .write('spin_small_queue/1/model.onnx', model)
+    .write('spin_small_queue/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { default_queue_policy { max_queue_size: 2 } }')
+    .write('spin_unbatched/1/model.onnx', model)
+    .write('spin_unbatched/config.pbtxt', 'max_batch_size: 8\n');
+  server = await startServer([`--model-repository=${repo.root}`]);
+  client = connect(server.address);
+});
+
+test.after(async () => {
+  client?.close();
+  assert.is(await server?.stop(), 0);
+  repo?.dispose();
+});
+
+function spin(model: string, rounds: number, rows = 1, extra: Partial<ModelInferRequest> = {}): ModelInferRequest {
+  const spinRaw = Buffer.from(new BigInt64Array(rows).fill(BigInt(rounds)).buffer);
+  return ModelInferRequest.fromPartial({
+    modelName: model,
+    inputs: [
+      { name: 'SPIN', datatype: 'INT64', shape: [rows, 1] },
+      { name: 'INPUT0', datatype: 'FP32', shape: [rows, 4] },
+    ],
+    rawInputContents: [spinRaw, float32Buffer(new Array(rows * 4).fill(rounds))],
+    ...extra,
+  });
+}
+
+const priority = (p: number) => ({ priority: { parameterChoice: { $case: 'int64Param' as const, value: p } } });
+
+async function stats(model: string): Promise<ModelStatistics> {
+  return (await call(client, client.modelStatistics, { name: model, version: '1' })).modelStats[0]!;
+}
+
+/** The server has read every call sent before this one (one connection keeps order). */
+async function barrier(): Promise<void> {
+  await call(client, client.serverLive, {});
+}
+
+test('requests queued behind a busy replica run as batches: executions < inferences', async () => {
+  const before = await stats('spin');
+  const blocker = call(client, client.modelInfer, spin('spin', BLOCK));
+  await barrier();
+  const small = Array.from({ length: 16 }, (_, k) => call(client, client.modelInfer, spin('spin', 1, 1, { id: `r${k}` })));
+  const results = await Promise.all(small);
+  await blocker;
+  results.forEach((r, k) => assert.is(r.id, `r${k}`));
+  const after = await stats('spin');
+  const inferences = after.inferenceCount - before.inferenceCount;
+  const executions = after.executionCount - before.executionCount;
+  assert.is(inferences, 17);
+  assert.ok(executions <= 4, `17 requests ran in ${executions} executions`);
+  assert.ok(after.batchStats.some((b) => b.batchSize === 8), 'full batches of 8 were formed');
+});
+
+test('without dynamic_batching each request runs alone', async () => {
+  const before = await stats('spin_unbatched');
+  const blocker = call(client, client.modelInfer, spin('spin_unbatched', BLOCK / 4));
+  await barrier();
+  await Promise.all(Array.from({ length: 6 }, () => call(client, client.modelInfer, spin('spin_unbatched', 1))));
+  await blocker;
+  const after = await stats('spin_unbatched');
+  assert.is(after.executionCount - before.executionCount, 7);
+  assert.is(after.inferenceCount - before.inferenceCount, 7);
+});
+
+test('a higher priority level is served first; FIFO within a level', async () => {
+  const order: string[] = [];
+  const send = (id: string, p: number) =>
+    call(client, client.modelInfer, spin('spin', 1, 8, { id, parameters: priority(p) })).then((r: ModelInferResponse) => order.push(r.id));
+  const blocker = call(client, client.modelInfer, spin('spin', BLOCK, 1, { parameters: priority(1) }));
+  await barrier();
+  const all = [send('low-1', 2), send('low-2', 0), send('high-1', 1), send('low-3', 2), send('high-2', 1)];
+  await barrier();
+  await Promise.all([blocker, ...all]);
+  assert.equal(order, ['high-1', 'high-2', 'low-1', 'low-2', 'low-3']);
+});
+
+test('a request whose deadline passes in the queue is DEADLINE_EXCEEDED and never runs', async () => {
+  const before = await stats('spin');
+  const blocker = call(client, client.modelInfer, spin('spin', BLOCK));
+  await barrier();
+  const err = await call(client, client.modelInfer, spin('spin', 1, 3), 50).then(() => undefined, (e: grpc.ServiceError) => e);
+  assert.is(err?.code, status.DEADLINE_EXCEEDED);
+  await blocker;
+  const after = await stats('spin');
+  assert.is(after.inferenceCount - before.inferenceCount, 1, 'only the blocker ran');
+});
+
+test('a queue timeout from the request parameter answers DEADLINE_EXCEEDED from the server', async () => {
+  const before = await stats('spin');
+  const blocker = call(client, client.modelInfer, spin('spin', BLOCK));
+  await barrier();
+  const timeout = { timeout: { parameterChoice: { $case: 'int64Param' as const, value: 20_000 } } };
+  const err = await callError(client, client.modelInfer, spin('spin', 1, 2, { parameters: timeout }));
+  assert.is(err.code, status.DEADLINE_EXCEEDED);
+  assert.match(err.details, /timed out after \d+ µs in the queue \(queue policy timeout\); not executed/);
+  await blocker;
+  const after = await stats('spin');
+  assert.is(after.inferenceCount - before.inferenceCount, 1);
+});
+
+test('a cancelled call is taken out of the queue and never runs', async () => {
+  const before = await stats('spin');
+  const blocker = call(client, client.modelInfer, spin('spin', BLOCK));
+  await barrier();
+  const cancelled = new Promise<grpc.ServiceError>((resolve) => {
+    const c = client.modelInfer(spin('spin', 1, 5), (err) => resolve(err!));
+    void barrier().then(() => c.cancel());
+  });
+  assert.is((await cancelled).code, status.CANCELLED);
+  await barrier();
+  await blocker;
+  const after = await stats('spin');
+  assert.is(after.inferenceCount - before.inferenceCount, 1, 'the 5 cancelled rows never ran');
+});
+
+test('a full queue answers RESOURCE_EXHAUSTED at once; the queued requests still run', async () => {
+  const blocker = call(client, client.modelInfer, spin('spin_small_queue', BLOCK));
+  await barrier();
+  const queued = [call(client, client.modelInfer, spin('spin_small_queue', 1)), call(client, client.modelInfer, spin('spin_small_queue', 1))];
+  await barrier();
+  const err = await callError(client, client.modelInfer, spin('spin_small_queue', 1));
+  assert.is(err.code, status.RESOURCE_EXHAUSTED);
+  assert.match(err.details, /queue of priority level 1 is full \(max_queue_size 2\)/);
+  await Promise.all([blocker, ...queued]);
+});
+
+test('a bad priority parameter is INVALID_ARGUMENT', async () => {
+  const bad = { priority: { parameterChoice: { $case: 'stringParam' as const, value: 'high' } } };
+  const err = await callError(client, client.modelInfer, spin('spin', 1, 1, { parameters: bad }));
+  assert.is(err.code, status.INVALID_ARGUMENT);
+  assert.match(err.details, /model 'spin': parameter 'priority' must be a non-negative integer/);
+});
+
+test.run();
