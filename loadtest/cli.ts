@@ -1,46 +1,44 @@
-// npm run loadtest -- --model NAME [--concurrency-range 1:8:x2] [...]
-// A perf_analyzer-like closed-loop load generator for any server that speaks the KServe
-// v2 gRPC protocol (this one, or Triton). Loopback only unless --allow-remote is given.
+// npm run loadtest -- --model NAME [--concurrency-range 1:32:x2 | --request-rate-range 100:800:100] [...]
+// A perf_analyzer-like load generator for any server that speaks the KServe v2 gRPC
+// protocol (this one, or Triton). Closed loop (concurrency) or open loop (Poisson
+// arrivals at a rate). Bounded in time and count; loopback only unless --allow-remote.
 
-import { credentials } from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  GRPCInferenceServiceClient,
-  type ModelConfigResponse,
-  type ModelMetadataResponse,
-  type ModelStatistics,
-  type ModelStatisticsResponse,
-} from '../src/generated/inference/grpc_service.js';
-import { closedLoop, type Client } from './closed-loop.js';
-import { buildRequest, parseShapes, type InputData } from './inputs.js';
-import { summarize, table } from './percentiles.js';
+import { parseInputData, parseShapes } from './inputs.js';
+import { table } from './percentiles.js';
+import { throughputLatencySvg } from './plot.js';
+import { LoadSession, rangeSteps, type Step, type StepResult } from './session.js';
 
 const help = `Usage: npm run loadtest -- --model NAME [flags]
-  --url HOST:PORT              server (default 127.0.0.1:8001; loopback only unless --allow-remote)
-  --model NAME                 model to load (required)
-  --model-version N            version (default: the server's choice)
-  --concurrency-range S:E[:T]  closed-loop concurrency from S to E, step T (T=xN multiplies); default 1:1
-  --measurement-interval MS    time per step (default 5000)
-  --max-requests N             cap per step (default 1000000)
-  --batch-size N               rows per request for batching models (default 1)
-  --shape NAME:D1,D2[;...]     shape (without batch dimension) for inputs with -1 dims
-  --input-data random|zero     request contents (default random)
-  --output FILE                write results as .json or .csv
-  --allow-remote               allow a non-loopback --url`;
+  --url HOST:PORT                server (default 127.0.0.1:8001; loopback only unless --allow-remote)
+  --model NAME                   model to load (required)
+  --model-version N              version (default: the server's choice)
+  --concurrency-range S:E[:T]    closed loop: concurrency S..E, step T (xN multiplies); default 1:1
+  --request-rate-range S:E[:T]   open loop instead: Poisson arrivals at S..E requests/s
+  --measurement-interval MS      time per step (default 5000)
+  --max-requests N               cap per step (default 1000000)
+  --batch-size N                 rows per request for batching models (default 1)
+  --shape NAME:D1,D2[;...]       shape (without batch dimension) for inputs with -1 dims
+  --input-data random|zero|FILE  request contents; FILE is JSON {"INPUT": [flat values], ...} (default random)
+  --output FILE                  results as .json or .csv
+  --plot FILE.svg                throughput vs p99 latency chart
+  --allow-remote                 allow a non-loopback --url`;
 
 const { values: v } = parseArgs({
   options: {
     url: { type: 'string', default: '127.0.0.1:8001' },
     model: { type: 'string' },
     'model-version': { type: 'string', default: '' },
-    'concurrency-range': { type: 'string', default: '1:1' },
+    'concurrency-range': { type: 'string' },
+    'request-rate-range': { type: 'string' },
     'measurement-interval': { type: 'string', default: '5000' },
     'max-requests': { type: 'string', default: '1000000' },
     'batch-size': { type: 'string', default: '1' },
     shape: { type: 'string' },
     'input-data': { type: 'string', default: 'random' },
     output: { type: 'string' },
+    plot: { type: 'string' },
     'allow-remote': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -57,116 +55,72 @@ if (v.help) {
 }
 if (!v.model) fail('--model is required');
 const host = v.url!.replace(/:\d+$/, '');
-if (!v['allow-remote'] && !['127.0.0.1', 'localhost', '[::1]'].includes(host) && !host.startsWith('127.')) {
+if (!v['allow-remote'] && !['localhost', '[::1]'].includes(host) && !/^127\.\d+\.\d+\.\d+$/.test(host)) {
   fail(`--url ${v.url} is not a loopback address; pass --allow-remote to load a remote server`);
 }
-const intFlag = (name: string, value: string): number => {
+const positive = (name: string, value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got '${value}'`);
   return n;
 };
+if (v['concurrency-range'] && v['request-rate-range']) fail('give --concurrency-range or --request-rate-range, not both');
 
-export function concurrencySteps(spec: string): number[] {
-  const m = /^(\d+)(?::(\d+)(?::(x?)(\d+))?)?$/.exec(spec);
-  if (!m) throw new Error(`--concurrency-range must be START[:END[:STEP]] or START:END:xFACTOR, got '${spec}'`);
-  const start = Number(m[1]);
-  const end = m[2] ? Number(m[2]) : start;
-  const multiply = m[3] === 'x';
-  const step = m[4] ? Number(m[4]) : 1;
-  if (start < 1 || end < start || step < 1 || (multiply && step < 2)) throw new Error(`--concurrency-range '${spec}' is empty or does not advance`);
-  const out: number[] = [];
-  for (let c = start; c <= end; c = multiply ? c * step : c + step) out.push(c);
-  return out;
+let steps: Step[];
+try {
+  steps = v['request-rate-range']
+    ? rangeSteps(v['request-rate-range'], '--request-rate-range').map((level) => ({ mode: 'rate' as const, level }))
+    : rangeSteps(v['concurrency-range'] ?? '1', '--concurrency-range').map((level) => ({ mode: 'concurrency' as const, level: Math.round(level) }));
+} catch (err) {
+  fail((err as Error).message);
+}
+const interval = positive('measurement-interval', v['measurement-interval']!);
+const maxRequests = positive('max-requests', v['max-requests']!);
+const batchSize = positive('batch-size', v['batch-size']!);
+let inputs;
+try {
+  inputs = { batchSize, shapes: parseShapes(v.shape), data: parseInputData(v['input-data']!) };
+} catch (err) {
+  fail((err as Error).message);
 }
 
-const steps = (() => {
-  try {
-    return concurrencySteps(v['concurrency-range']!);
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-})();
-const interval = intFlag('measurement-interval', v['measurement-interval']!);
-const maxRequests = intFlag('max-requests', v['max-requests']!);
-const batchSize = intFlag('batch-size', v['batch-size']!);
-const data = v['input-data'] as InputData;
-if (data !== 'random' && data !== 'zero') fail(`--input-data must be random or zero, got '${data}'`);
+const session = await new LoadSession(v.url!, v.model, v['model-version']!).init(inputs);
+const req = session.request;
+console.log(
+  `model ${session.meta.name} (versions ${session.meta.versions.join(',')}), ${session.batched ? `batch ${batchSize}` : 'no batch dimension'}, ` +
+    `inputs ${req.inputs.map((i) => `${i.name}${JSON.stringify(i.shape)}`).join(' ')}, ${interval} ms per step`,
+);
+await session.warmUp(steps[0]!.mode === 'concurrency' ? steps[steps.length - 1]!.level : 4);
 
-const client: Client = new GRPCInferenceServiceClient(v.url!, credentials.createInsecure(), {
-  'grpc.max_receive_message_length': -1,
-  'grpc.max_send_message_length': -1,
-});
-const cb = <T>(resolve: (r: T) => void, reject: (e: Error) => void) => (e: Error | null, r: T) => (e ? reject(e) : resolve(r));
-const metadata = (name: string, version: string) =>
-  new Promise<ModelMetadataResponse>((res, rej) => client.modelMetadata({ name, version }, cb(res, rej)));
-const modelConfig = (name: string, version: string) =>
-  new Promise<ModelConfigResponse>((res, rej) => client.modelConfig({ name, version }, cb(res, rej)));
-const statistics = (name: string, version: string) =>
-  new Promise<ModelStatisticsResponse>((res, rej) => client.modelStatistics({ name, version }, cb(res, rej)));
-
-const meta = await metadata(v.model, v['model-version']!);
-const { config } = await modelConfig(v.model, v['model-version']!);
-const batched = (config?.maxBatchSize ?? 0) > 0;
-const request = buildRequest(meta, batched, { batchSize, shapes: parseShapes(v.shape), data });
-request.modelVersion = v['model-version']!;
-
-async function stats(): Promise<ModelStatistics | undefined> {
-  const r = await statistics(v.model!, v['model-version']!);
-  return r.modelStats.sort((a, b) => Number(b.version) - Number(a.version))[0];
+const results: StepResult[] = [];
+for (const step of steps) {
+  const r = await session.measure(step, interval, maxRequests);
+  results.push(r);
+  if (r.errors > 0) console.error(`${step.mode} ${step.level}: ${r.errors} errors, first: ${r.firstError}`);
 }
-
-console.log(`model ${meta.name} (versions ${meta.versions.join(',')}), batch ${batched ? batchSize : 'n/a'}, ` +
-  `inputs ${request.inputs.map((i) => `${i.name}${JSON.stringify(i.shape)}`).join(' ')}, ${interval} ms per step`);
-
-// Warm-up: one request per concurrency slot so first-run costs stay out of the figures.
-await closedLoop(client, () => request, steps[steps.length - 1]!, 0, steps[steps.length - 1]!);
-
-interface Row {
-  concurrency: number;
-  throughput: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  errors: number;
-  queueUs: number;
-  computeUs: number;
-  execPerReq: number;
-}
-const rows: Row[] = [];
-for (const c of steps) {
-  const before = await stats();
-  const r = await closedLoop(client, () => request, c, interval, maxRequests);
-  const after = await stats();
-  const s = summarize(r.latenciesMs);
-  const d = (f: (x: ModelStatistics) => number) => (after && before ? f(after) - f(before) : NaN);
-  const n = d((x) => x.inferenceStats?.success?.count ?? 0);
-  rows.push({
-    concurrency: c,
-    throughput: (r.latenciesMs.length * (batched ? batchSize : 1)) / (r.elapsedMs / 1000),
-    p50: s.p50Ms,
-    p90: s.p90Ms,
-    p99: s.p99Ms,
-    errors: r.errors,
-    queueUs: d((x) => x.inferenceStats?.queue?.ns ?? 0) / n / 1000,
-    computeUs: d((x) => (x.inferenceStats?.computeInput?.ns ?? 0) + (x.inferenceStats?.computeInfer?.ns ?? 0) + (x.inferenceStats?.computeOutput?.ns ?? 0)) / n / 1000,
-    execPerReq: d((x) => x.executionCount) / n,
-  });
-  if (r.errors > 0) console.error(`concurrency ${c}: ${r.errors} errors, first: ${r.firstError}`);
-}
+session.close();
 
 console.log(
   table(
-    ['concurrency', 'infer/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'queue us', 'compute us', 'exec/req'],
-    rows.map((r) => [r.concurrency, r.throughput, r.p50, r.p90, r.p99, r.errors, r.queueUs, r.computeUs, r.execPerReq]),
+    [steps[0]!.mode === 'rate' ? 'rate/s' : 'concurrency', 'infer/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'queue us', 'input us', 'infer us', 'output us', 'rows/exec'],
+    results.map((r) => [r.level, r.throughput, r.p50Ms, r.p90Ms, r.p99Ms, r.errors + r.dropped, r.queueUs, r.computeInputUs, r.computeInferUs, r.computeOutputUs, r.avgBatchRows]),
   ),
 );
 if (v.output) {
   if (v.output.endsWith('.csv')) {
-    const keys = Object.keys(rows[0] ?? {}) as Array<keyof Row>;
-    writeFileSync(v.output, [keys.join(','), ...rows.map((r) => keys.map((k) => r[k]).join(','))].join('\n') + '\n');
+    const keys = Object.keys(results[0]!) as Array<keyof StepResult>;
+    writeFileSync(v.output, [keys.join(','), ...results.map((r) => keys.map((k) => JSON.stringify(r[k])).join(','))].join('\n') + '\n');
   } else {
-    writeFileSync(v.output, JSON.stringify({ model: meta.name, batchSize, intervalMs: interval, rows }, null, 2) + '\n');
+    writeFileSync(v.output, JSON.stringify({ model: session.meta.name, batchSize, intervalMs: interval, results }, null, 2) + '\n');
   }
   console.log(`wrote ${v.output}`);
 }
-client.close();
+if (v.plot) {
+  const label = (r: StepResult) => (r.mode === 'rate' ? `${r.level}/s` : `c${r.level}`);
+  writeFileSync(
+    v.plot,
+    throughputLatencySvg(`${session.meta.name}: throughput vs p99 latency`, 'p99 latency (ms)', [
+      { name: session.meta.name, points: results.map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: label(r) })) },
+    ]),
+  );
+  console.log(`wrote ${v.plot}`);
+}
