@@ -26,7 +26,9 @@ test.before(async () => {
     .write('badconfig/config.pbtxt', 'name: "badconfig"\nmax_batch_size: 4\ninput { name: "INPUT0" colour: "red" }\n')
     .write('badconfig/1/model.onnx', identityModel('badconfig', 'FP32', ['b', 2]))
     .write('mismatch/config.pbtxt', 'max_batch_size: 4\ninput { name: "INPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\noutput { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\n')
-    .write('mismatch/1/model.onnx', identityModel('mismatch', 'FP32', ['b', 2]));
+    .write('mismatch/1/model.onnx', identityModel('mismatch', 'FP32', ['b', 2]))
+    .write('badbatch/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4, 16 ] }\n')
+    .write('badbatch/1/model.onnx', identityModel('badbatch', 'FP32', ['b', 2]));
   server = await startServer([`--model-repository=${repo.root}`, `--grpc-max-message-size=${MAX_MESSAGE}`]);
   client = connect(server.address);
 });
@@ -179,6 +181,13 @@ test('a config.pbtxt error is UNAVAILABLE with the file, line and column', async
 test('a config that disagrees with its ONNX model is UNAVAILABLE saying how', async () => {
   const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
   assert.match(models.find((m) => m.name === 'mismatch')!.reason, /input 'INPUT0': config says TYPE_INT32 but the ONNX model has float32/);
+});
+
+test('dynamic_batching settings Triton refuses make the model UNAVAILABLE naming the field', async () => {
+  const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
+  const bad = models.find((m) => m.name === 'badbatch')!;
+  assert.is(bad.state, 'UNAVAILABLE');
+  assert.match(bad.reason, /model 'badbatch': dynamic_batching\.preferred_batch_size 16 exceeds max_batch_size 8/);
 });
 
 test('with strict readiness the server is live but not ready while a model is UNAVAILABLE', async () => {
