@@ -114,6 +114,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     maxMessageBytes: int('grpc-max-message-size', v['grpc-max-message-size'], DEFAULT_MAX_MESSAGE_BYTES, 1024, 2 ** 31 - 1),
     exitTimeoutMs: int('exit-timeout-secs', v['exit-timeout-secs'], 30, 0, 86400) * 1000,
     drainMs: int('health-drain-secs', v['health-drain-secs'], 0, 0, 3600) * 1000,
+    testFaults: process.env['TRITON_TS_TEST_FAULTS'] === '1',
     logFormat,
     logVerbose: int('log-verbose', v['log-verbose'], 0, 0, 10),
     ignored,

@@ -24,6 +24,8 @@ export interface ServerOptions {
   exitTimeoutMs: number;
   /** How long shutdown reports NOT_SERVING, still answering, before it stops accepting calls. */
   drainMs: number;
+  /** Test-only fault switch (request parameter `test_fault`); on only with TRITON_TS_TEST_FAULTS=1. */
+  testFaults: boolean;
 }
 
 export const SERVER_NAME = 'triton-ts';
@@ -42,7 +44,7 @@ export class InferenceServer {
 
   constructor(private readonly opts: ServerOptions, private readonly log: Logger) {
     this.repository = new ModelRepository(
-      { root: opts.modelRepository, autoComplete: opts.autoComplete, defaultMaxBatchSize: opts.defaultMaxBatchSize },
+      { root: opts.modelRepository, autoComplete: opts.autoComplete, defaultMaxBatchSize: opts.defaultMaxBatchSize, testFaults: opts.testFaults },
       this.registry,
       log,
       clock,
@@ -56,6 +58,7 @@ export class InferenceServer {
       serverName: SERVER_NAME,
       serverVersion: packageVersion(),
       extensions: ['model_repository', 'model_configuration', 'statistics', 'parameters'],
+      testFaults: opts.testFaults,
       isLive: () => this.live,
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),

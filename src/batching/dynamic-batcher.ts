@@ -1,9 +1,10 @@
 // The dynamic batcher of one model version: priority queues, queue policies, and the
 // decision of when to send which requests as one batch. Pure logic on an injected clock.
 //
-// It only forms batches and hands them on (`dispatch`); whoever executes a batch calls
-// `batchFinished()` when the replica is free again. A batch is formed only while a
-// replica slot is free, so under load requests accumulate and batches grow by themselves.
+// It only forms batches and hands them on (`dispatch`); the replica set that executes
+// them says whether a replica has room (`hasRoom`) and calls `wake()` when that may have
+// changed (a batch finished, a breaker closed). A batch is formed only while a replica
+// has room, so under load requests accumulate and batches grow by themselves.
 
 import type { Clock, Timer } from '../clock.js';
 import { Code, ServeError } from '../errors.js';
@@ -48,7 +49,9 @@ export interface SubmitOptions<T> {
 }
 
 export interface BatcherSink<T> {
-  /** A batch to execute now. Called synchronously from submit, batchFinished or a timer. */
+  /** Whether a replica can take a batch now. */
+  hasRoom(): boolean;
+  /** A batch to execute now; must take the room synchronously. Called from submit, wake or a timer. */
   dispatch(batch: Batch<T>): void;
   /** A queued request that will never execute (timed out, deadline passed, closed). */
   reject(request: QueuedRequest<T>, error: ServeError): void;
@@ -57,7 +60,6 @@ export interface BatcherSink<T> {
 export class DynamicBatcher<T> {
   /** levels[l] holds level l's requests in arrival order; index 0 is unused. */
   private readonly levels: QueuedRequest<T>[][];
-  private freeSlots: number;
   private nextSeq = 0;
   private timer: Timer | undefined;
   private timerAtMs = Infinity;
@@ -66,11 +68,8 @@ export class DynamicBatcher<T> {
   constructor(
     private readonly policy: BatchingPolicy,
     private readonly clock: Clock,
-    slots: number,
     private readonly sink: BatcherSink<T>,
   ) {
-    if (!Number.isInteger(slots) || slots < 1) throw new RangeError('slots must be a positive integer');
-    this.freeSlots = slots;
     this.levels = Array.from({ length: Math.max(1, policy.priorityLevels) + 1 }, () => []);
   }
 
@@ -127,10 +126,17 @@ export class DynamicBatcher<T> {
     return true;
   }
 
-  /** A replica finished a batch: its slot is free for the next one. */
-  batchFinished(): void {
-    this.freeSlots++;
+  /** Room may have appeared (a batch finished, a replica came back): form what can go. */
+  wake(): void {
     this.pump();
+  }
+
+  /** Rejects every queued request with `error` (e.g. every replica is out of rotation). */
+  rejectAll(error: ServeError): void {
+    for (const q of this.levels) {
+      for (const r of q.splice(0)) this.sink.reject(r, error);
+    }
+    this.schedule(Infinity);
   }
 
   /** Rejects everything still queued; later submits are UNAVAILABLE. */
@@ -216,7 +222,7 @@ export class DynamicBatcher<T> {
     const now = this.clock.now();
     this.expire(now);
     let waitUntil = Infinity;
-    while (this.freeSlots > 0) {
+    while (this.sink.hasRoom()) {
       const c = this.candidate(now);
       if (!c) break;
       if (c.sendAtMs > now) {
@@ -227,7 +233,6 @@ export class DynamicBatcher<T> {
         const q = this.levels[r.level]!;
         q.splice(q.indexOf(r), 1);
       }
-      this.freeSlots--;
       this.sink.dispatch({ requests: c.take, rows: c.take.reduce((n, r) => n + r.rows, 0), formedAtMs: now });
     }
     this.schedule(waitUntil);

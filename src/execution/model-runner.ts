@@ -5,16 +5,19 @@ import { Piscina } from 'piscina';
 import { randomUUID } from 'node:crypto';
 import { Code, ServeError } from '../errors.js';
 import type { LoadResult, LoadTask, RunResult, SessionOptionsSpec, WireTensor, WorkerTask } from './protocol.js';
+import { cudaUnavailableReason } from './providers.js';
 
 const here = import.meta.url;
 const workerUrl = new URL(`./worker${here.endsWith('.ts') ? '.ts' : '.js'}`, here);
 
-export type InstanceKind = 'cpu' | 'gpu';
+/** KIND_GPU, KIND_CPU, KIND_AUTO. */
+export type InstanceKind = 'cpu' | 'gpu' | 'auto';
 
 export interface ReplicaSpec {
   /** e.g. "simple_0_0", as Triton names instances. */
   name: string;
   kind: InstanceKind;
+  /** GPU id for gpu and auto; ignored for cpu. */
   deviceId: number;
 }
 
@@ -23,6 +26,10 @@ export interface RunnerSpec {
   modelPath: string;
   replicas: ReplicaSpec[];
   options: Omit<SessionOptionsSpec, 'executionProviders'>;
+  /** JS heap limit of each worker thread, in MB (0: Node's default). */
+  workerMaxOldGenerationMb?: number;
+  /** Told where each replica landed, e.g. KIND_AUTO falling back to the CPU. */
+  onPlacement?: (replica: string, device: string, note: string) => void;
 }
 
 interface Replica {
@@ -30,6 +37,10 @@ interface Replica {
   pool: Piscina;
   sessionId: string;
   load: LoadTask;
+  /** "cpu" or "gpu:N". */
+  device: string;
+  /** Runs left that must fail (test fault switch). */
+  failRuns: number;
 }
 
 export class ModelRunner {
@@ -43,29 +54,49 @@ export class ModelRunner {
     readonly io: LoadResult,
   ) {}
 
-  /** Starts every replica and loads the model in each; rejects with the ORT error if any fails. */
+  /**
+   * Starts every replica and loads the model in each on its device; rejects with the
+   * reason (ORT's error, or why the GPU cannot be used) if any fails.
+   */
   static async create(spec: RunnerSpec): Promise<ModelRunner> {
     if (spec.replicas.length === 0) throw new ServeError(Code.INVALID_ARGUMENT, 'a model needs at least one instance');
     const replicas: Replica[] = [];
     try {
       let io: LoadResult | undefined;
       for (const r of spec.replicas) {
-        if (r.kind === 'gpu') {
-          throw new ServeError(
-            Code.UNAVAILABLE,
-            `instance ${r.name} asks for GPU ${r.deviceId}, but GPU instances (CUDA execution provider) are not implemented yet; use KIND_CPU`,
-          );
+        const noCuda = r.kind === 'cpu' ? '' : cudaUnavailableReason();
+        if (r.kind === 'gpu' && noCuda) {
+          throw new ServeError(Code.UNAVAILABLE, `instance ${r.name} is KIND_GPU (GPU ${r.deviceId}), but ${noCuda}`);
         }
-        const pool = new Piscina({ filename: workerUrl.href, minThreads: 1, maxThreads: 1, idleTimeout: 2 ** 31 - 1 });
+        const pool = new Piscina({
+          filename: workerUrl.href,
+          minThreads: 1,
+          maxThreads: 1,
+          idleTimeout: 2 ** 31 - 1,
+          ...(spec.workerMaxOldGenerationMb ? { resourceLimits: { maxOldGenerationSizeMb: spec.workerMaxOldGenerationMb } } : {}),
+        });
+        // Errors of a worker between tasks; tasks' own errors reach their callers.
+        pool.on('error', () => undefined);
         const sessionId = randomUUID();
-        const load: LoadTask = {
-          kind: 'load',
-          sessionId,
-          modelPath: spec.modelPath,
-          options: { ...spec.options, executionProviders: ['cpu'] },
-        };
-        replicas.push({ spec: r, pool, sessionId, load });
-        const loaded = (await pool.run(load)) as LoadResult;
+        const replica: Replica = { spec: r, pool, sessionId, load: loadTask(sessionId, spec, 'cpu'), device: 'cpu', failRuns: 0 };
+        replicas.push(replica);
+        let loaded: LoadResult;
+        if (r.kind === 'cpu' || (r.kind === 'auto' && noCuda)) {
+          loaded = (await pool.run(replica.load)) as LoadResult;
+          if (r.kind === 'auto') spec.onPlacement?.(r.name, 'cpu', `KIND_AUTO runs on the CPU: ${noCuda}`);
+        } else {
+          const gpuLoad = loadTask(sessionId, spec, { name: 'cuda', deviceId: r.deviceId });
+          try {
+            loaded = (await pool.run(gpuLoad)) as LoadResult;
+            replica.load = gpuLoad;
+            replica.device = `gpu:${r.deviceId}`;
+            spec.onPlacement?.(r.name, replica.device, `CUDA execution provider on GPU ${r.deviceId}`);
+          } catch (err) {
+            if (r.kind === 'gpu') throw new ServeError(Code.UNAVAILABLE, `instance ${r.name} cannot use GPU ${r.deviceId}: ${errorText(err)}`, { cause: err });
+            loaded = (await pool.run(replica.load)) as LoadResult;
+            spec.onPlacement?.(r.name, 'cpu', `KIND_AUTO runs on the CPU: a CUDA session on GPU ${r.deviceId} failed: ${errorText(err)}`);
+          }
+        }
         io ??= loaded;
       }
       return new ModelRunner(spec.modelName, replicas, io!);
@@ -80,19 +111,43 @@ export class ModelRunner {
     return this.replicas.length;
   }
 
+  /** Where each replica runs: "cpu" or "gpu:N". */
+  get devices(): string[] {
+    return this.replicas.map((r) => r.device);
+  }
+
+  /** Test fault switch: the next `runs` batches on replica `index` fail. */
+  failNext(index: number, runs: number): void {
+    const r = this.replicas[index];
+    if (!r) throw new ServeError(Code.INVALID_ARGUMENT, `model '${this.modelName}' has no replica ${index}`);
+    r.failRuns = runs;
+  }
+
   /**
    * Runs one batch on replica `replicaIndex` (chosen by the caller's scheduling policy).
    * Input buffers are transferred to the worker and are detached afterwards.
    */
-  async run(replicaIndex: number, inputs: WireTensor[], outputNames: string[]): Promise<RunResult> {
+  async run(replicaIndex: number, inputs: WireTensor[], outputNames: string[], fault?: string): Promise<RunResult> {
     if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
     const replica = this.replicas[replicaIndex];
     if (!replica) throw new ServeError(Code.INTERNAL, `replica ${replicaIndex} does not exist (the model has ${this.replicas.length})`);
-    const task: WorkerTask = { kind: 'run', sessionId: replica.sessionId, inputs, outputNames, reload: replica.load };
+    if (replica.failRuns > 0) {
+      replica.failRuns--;
+      fault ??= 'fail';
+    }
+    const task: WorkerTask = { kind: 'run', sessionId: replica.sessionId, inputs, outputNames, reload: replica.load, ...(fault ? { fault } : {}) };
     try {
       return (await replica.pool.run(task, { transferList: inputs.map((i) => i.data) })) as RunResult;
     } catch (err) {
-      throw new ServeError(Code.INTERNAL, `onnxruntime failed on ${replica.spec.name}: ${errorText(err)}`, { cause: err });
+      const text = errorText(err);
+      if (/worker exited|Terminating worker|out of memory|ERR_WORKER/i.test(text) || (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        throw new ServeError(
+          Code.INTERNAL,
+          `replica ${replica.spec.name}'s worker thread died while running this batch (${text}); a new worker replaces it`,
+          { cause: err },
+        );
+      }
+      throw new ServeError(Code.INTERNAL, `onnxruntime failed on ${replica.spec.name}: ${text}`, { cause: err });
     }
   }
 
@@ -107,6 +162,10 @@ export class ModelRunner {
       }),
     );
   }
+}
+
+function loadTask(sessionId: string, spec: RunnerSpec, ep: SessionOptionsSpec['executionProviders'][number]): LoadTask {
+  return { kind: 'load', sessionId, modelPath: spec.modelPath, options: { ...spec.options, executionProviders: [ep] } };
 }
 
 function errorText(err: unknown): string {

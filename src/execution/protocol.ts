@@ -22,8 +22,8 @@ export interface SessionOptionsSpec {
   intraOpNumThreads: number;
   interOpNumThreads: number;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Execution providers in order of preference, e.g. ['cpu']. */
-  executionProviders: string[];
+  /** Execution providers in order of preference: 'cpu', or CUDA on one device. */
+  executionProviders: Array<'cpu' | { name: 'cuda'; deviceId: number }>;
 }
 
 export interface LoadTask {
@@ -40,6 +40,8 @@ export interface RunTask {
   outputNames: string[];
   /** How to recreate the session if this thread lost it (piscina replaces a thread that died). */
   reload: LoadTask;
+  /** Test-only fault (honoured only with TRITON_TS_TEST_FAULTS=1): fail, throw, exit or oom. */
+  fault?: string;
 }
 
 export interface UnloadTask {

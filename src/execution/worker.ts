@@ -5,7 +5,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { joinBytes, splitBytes } from '../tensor/codec.js';
-import type { LoadResult, RunResult, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
+import type { LoadResult, RunResult, SessionOptionsSpec, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
 
 const sessions = new Map<string, ort.InferenceSession>();
 
@@ -14,6 +14,7 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
     case 'load':
       return load(task.sessionId, task.modelPath, task.options);
     case 'run':
+      if (task.fault && process.env['TRITON_TS_TEST_FAULTS'] === '1') await injectFault(task.fault);
       if (!sessions.has(task.sessionId)) await load(task.reload.sessionId, task.reload.modelPath, task.reload.options);
       return run(task.sessionId, task.inputs, task.outputNames);
     case 'unload': {
@@ -25,13 +26,30 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
   }
 }
 
-async function load(
-  sessionId: string,
-  modelPath: string,
-  options: { intraOpNumThreads: number; interOpNumThreads: number; graphOptimizationLevel: string; executionProviders: string[] },
-): Promise<LoadResult> {
+/** Test-only ways for this worker to fail (see README, "Fault injection"). */
+async function injectFault(fault: string): Promise<void> {
+  switch (fault) {
+    case 'fail':
+      throw new Error('injected failure (test fault)');
+    case 'exit':
+      process.exit(3);
+    // eslint-disable-next-line no-fallthrough
+    case 'throw':
+      setImmediate(() => {
+        throw new Error('injected uncaught error (test fault)');
+      });
+      // The uncaught error ends this thread; the task never completes here.
+      return new Promise<void>(() => undefined);
+    case 'oom': {
+      const hog: number[][] = [];
+      for (;;) hog.push(new Array(1 << 20).fill(1));
+    }
+  }
+}
+
+async function load(sessionId: string, modelPath: string, options: SessionOptionsSpec): Promise<LoadResult> {
   const opts: ort.InferenceSession.SessionOptions = {
-    executionProviders: options.executionProviders,
+    executionProviders: options.executionProviders.map((ep) => (ep === 'cpu' ? 'cpu' : { name: 'cuda', deviceId: ep.deviceId })),
     graphOptimizationLevel: options.graphOptimizationLevel as 'all',
   };
   if (options.intraOpNumThreads > 0) opts.intraOpNumThreads = options.intraOpNumThreads;

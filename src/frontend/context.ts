@@ -16,6 +16,8 @@ export interface ServiceContext {
   readonly serverName: string;
   readonly serverVersion: string;
   readonly extensions: readonly string[];
+  /** Read the test-only `test_fault` request parameter. */
+  readonly testFaults: boolean;
   isLive(): boolean;
   isReady(): boolean;
   /** Called after any load or unload so health statuses follow model states. */

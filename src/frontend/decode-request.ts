@@ -18,6 +18,8 @@ export interface CallContext {
   receivedAtMs: number;
   deadlineAtMs: number | undefined;
   signal: AbortSignal | undefined;
+  /** Whether to read the test-only `test_fault` parameter. */
+  testFaults?: boolean;
 }
 
 export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, version: number, call: CallContext): InferenceRequest {
@@ -141,7 +143,15 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
     timeoutUs,
     deadlineAtMs: call.deadlineAtMs,
     signal: call.signal,
+    testFault: call.testFaults ? testFault(req.parameters['test_fault'], model) : undefined,
   };
+}
+
+function testFault(p: InferParameter | undefined, model: string): string | undefined {
+  const c = p?.parameterChoice;
+  if (!c) return undefined;
+  if (c.$case === 'stringParam' && /^(fail|exit|throw|oom|fail-replica:\d+:\d+)$/.test(c.value)) return c.value;
+  throw invalid(`${model}: parameter 'test_fault' must be fail, exit, throw, oom or fail-replica:<index>:<runs>`);
 }
 
 /** `priority` and `timeout` as Triton reads them: a non-negative integer parameter. */

@@ -41,7 +41,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     const resolved = resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
     try {
-      const call = { receivedAtMs: received, deadlineAtMs: monotonicDeadline(deadline, received), signal };
+      const call = { receivedAtMs: received, deadlineAtMs: monotonicDeadline(deadline, received), signal, testFaults: ctx.testFaults };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, call);
       const result = await resolved.serving.infer(request);
       const response = encodeInferResponse(request, result);

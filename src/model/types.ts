@@ -33,6 +33,8 @@ export interface InferenceRequest {
   deadlineAtMs: number | undefined;
   /** Aborted when the caller cancels. */
   signal: AbortSignal | undefined;
+  /** Request parameter `test_fault`, read only when the server runs with test faults enabled. */
+  testFault?: string | undefined;
 }
 
 export interface InferenceResult {

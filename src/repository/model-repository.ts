@@ -5,9 +5,10 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelConfig, ModelInstanceGroup_Kind } from '../generated/inference/model_config.js';
+import { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError } from '../errors.js';
-import { ModelRunner, type ReplicaSpec } from '../execution/model-runner.js';
+import { ModelRunner } from '../execution/model-runner.js';
+import { instanceSettings, type InstanceSettings } from './instance-settings.js';
 import type { Logger } from '../log.js';
 import type { ModelRegistry, VersionEntry } from '../model/registry.js';
 import { ConfigError, parseModelConfig } from './config-file.js';
@@ -20,6 +21,8 @@ import { selectVersions } from './version-policy.js';
 
 export interface RepositoryOptions extends CompleteOptions {
   root: string;
+  /** Honour the test-only `test_fault` request parameter (TRITON_TS_TEST_FAULTS=1). */
+  testFaults: boolean;
 }
 
 interface LoadedVersion {
@@ -87,8 +90,7 @@ export class ModelRepository {
     this.log.info(`loading model '${name}'`);
 
     let config: ModelConfig;
-    let replicas: ReplicaSpec[];
-    let options: ReturnType<typeof sessionOptions>;
+    let settings: InstanceSettings;
     let policy: BatchingPolicy;
     try {
       const parsed = source.configText !== undefined ? parseModelConfig(source.configText, source.configPath) : ModelConfig.fromPartial({});
@@ -96,8 +98,7 @@ export class ModelRepository {
         throw new ConfigError(`${source.configPath} is missing and auto-complete is disabled (--disable-auto-complete-config)`);
       }
       config = preCheck(parsed, name);
-      replicas = replicaSpecs(config);
-      options = sessionOptions(config);
+      settings = instanceSettings(config);
       const sc = config.schedulingChoice;
       policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined);
     } catch (err) {
@@ -109,12 +110,11 @@ export class ModelRepository {
       return this.failModel(name, wasServing, `no version folder with a model to serve under ${source.dir} (version_policy picks none of [${source.versions.join(', ')}])`);
     }
     const fileName = config.defaultModelFilename || 'model.onnx';
-    config.instanceGroup.forEach((g) => {
-      if (g.kind === ModelInstanceGroup_Kind.KIND_AUTO) {
-        this.log.info(`model '${name}': instance group '${g.name}' is KIND_AUTO and runs on the CPU (GPU instances are not implemented yet)`);
-      }
+    this.log.verbose(`model '${name}': versions ${selection.load.join(', ')}, ${settings.replicas.length} replica(s)`, {
+      replicas: settings.replicas.map((r) => r.name),
+      session: settings.session,
+      replicaPolicy: settings.replicaPolicy,
     });
-    this.log.verbose(`model '${name}': versions ${selection.load.join(', ')}, ${replicas.length} replica(s)`, { replicas: replicas.map((r) => r.name), options });
 
     // Load the highest version first: auto-complete reads its model.
     const loaded: LoadedVersion[] = [];
@@ -125,7 +125,14 @@ export class ModelRepository {
         continue;
       }
       try {
-        const runner = await ModelRunner.create({ modelName: name, modelPath: path, replicas, options });
+        const runner = await ModelRunner.create({
+          modelName: name,
+          modelPath: path,
+          replicas: settings.replicas,
+          options: settings.session,
+          workerMaxOldGenerationMb: settings.workerMaxOldGenerationMb,
+          onPlacement: (replica, device, note) => this.log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`),
+        });
         loaded.push({ version, runner, error: '' });
       } catch (err) {
         loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
@@ -165,7 +172,14 @@ export class ModelRepository {
     for (const l of loaded.sort((a, b) => a.version - b.version)) {
       const previous = entry.versions.get(l.version);
       if (l.runner) {
-        const serving = new BatchingServingVersion(l.version, l.runner, completed, policy, this.clock);
+        const serving = new BatchingServingVersion(
+          l.version,
+          l.runner,
+          completed,
+          { policy, replicaPolicy: settings.replicaPolicy, replicas: settings.replicaInfos, breaker: settings.breaker, testFaults: this.opts.testFaults },
+          this.clock,
+          this.log,
+        );
         versions.set(l.version, { version: l.version, state: 'READY', reason: '', serving, stats: serving.stats });
       } else {
         versions.set(l.version, { version: l.version, state: 'UNAVAILABLE', reason: l.error, serving: undefined, stats: previous?.stats });
@@ -231,36 +245,6 @@ export class ModelRepository {
     entry.reason = 'unloaded';
     this.log.info(`successfully unloaded '${name}'`);
   }
-}
-
-function replicaSpecs(config: ModelConfig): ReplicaSpec[] {
-  const out: ReplicaSpec[] = [];
-  for (const g of config.instanceGroup) {
-    const gpu = g.kind === ModelInstanceGroup_Kind.KIND_GPU;
-    const devices = gpu ? (g.gpus.length > 0 ? g.gpus : [0]) : [-1];
-    for (const d of devices) {
-      for (let i = 0; i < g.count; i++) {
-        out.push({ name: `${g.name}_${out.length}`, kind: gpu ? 'gpu' : 'cpu', deviceId: d });
-      }
-    }
-  }
-  return out;
-}
-
-function sessionOptions(config: ModelConfig) {
-  const intParam = (key: string): number => {
-    const v = config.parameters[key]?.stringValue;
-    if (v === undefined || v === '') return 0;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`parameters["${key}"] must be a non-negative integer, got '${v}'`);
-    return n;
-  };
-  const level = config.optimization?.graph?.level ?? 0;
-  return {
-    intraOpNumThreads: intParam('intra_op_thread_count'),
-    interOpNumThreads: intParam('inter_op_thread_count'),
-    graphOptimizationLevel: level === -1 ? ('disabled' as const) : level === 1 ? ('extended' as const) : ('all' as const),
-  };
 }
 
 function reasonOf(err: unknown): string {

@@ -8,17 +8,28 @@ import { DynamicBatcher, type Batch, type QueuedRequest } from '../batching/dyna
 import { InOrderGate } from '../batching/in-order.js';
 import type { BatchingPolicy } from '../batching/policy.js';
 import type { ModelRunner } from '../execution/model-runner.js';
-import type { WireTensor } from '../execution/protocol.js';
+import type { RunResult, WireTensor } from '../execution/protocol.js';
 import { ModelStats } from '../metrics/model-stats.js';
 import type { ServingVersion } from '../model/registry.js';
 import type { InferenceRequest, InferenceResult, Tensor } from '../model/types.js';
 import { Code, ServeError } from '../errors.js';
-import { RoundRobin } from '../scheduling/round-robin.js';
+import type { Logger } from '../log.js';
+import { createPicker, type ReplicaPolicyName } from '../scheduling/policies.js';
+import { ReplicaSet, type BreakerOptions, type ReplicaInfo } from '../scheduling/replica-set.js';
 import { concatRows, splitRows, type RowsTensor } from '../tensor/batch.js';
 import { ownedCopy } from '../tensor/codec.js';
 import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/datatype.js';
 
 export type MonotonicClock = Pick<Clock, 'now'>;
+
+export interface ServingOptions {
+  policy: BatchingPolicy;
+  replicaPolicy: ReplicaPolicyName;
+  replicas: ReplicaInfo[];
+  breaker: BreakerOptions;
+  /** Honour the test-only `test_fault` request parameter. */
+  testFaults: boolean;
+}
 
 interface Pending {
   request: InferenceRequest;
@@ -35,8 +46,7 @@ export class BatchingServingVersion implements ServingVersion {
   private readonly batching: boolean;
   private readonly batcher: DynamicBatcher<Pending>;
   private readonly gate: InOrderGate;
-  private readonly picker = new RoundRobin();
-  private readonly inFlight: number[];
+  private readonly replicaSet: ReplicaSet;
   private running = 0;
   private drained: (() => void) | undefined;
 
@@ -44,9 +54,11 @@ export class BatchingServingVersion implements ServingVersion {
     readonly version: number,
     private readonly runner: ModelRunner,
     config: ModelConfig,
-    policy: BatchingPolicy,
+    private readonly opts: ServingOptions,
     private readonly clock: Clock,
+    private readonly log: Logger,
   ) {
+    const model = runner.modelName;
     for (const o of config.output) {
       const d = datatypeByConfigEnum(o.dataType);
       if (d) this.outputTypes.set(o.name, d.name);
@@ -54,15 +66,40 @@ export class BatchingServingVersion implements ServingVersion {
     this.outputOrder = config.output.map((o) => o.name);
     this.inputOrder = config.input.map((i) => i.name);
     this.batching = config.maxBatchSize > 0;
-    this.inFlight = new Array<number>(runner.replicaCount).fill(0);
-    this.gate = new InOrderGate(policy.preserveOrdering);
-    this.batcher = new DynamicBatcher<Pending>(policy, clock, runner.replicaCount, {
+    this.gate = new InOrderGate(opts.policy.preserveOrdering);
+    this.replicaSet = new ReplicaSet(model, runner, opts.replicas, createPicker(opts.replicaPolicy), opts.breaker, {
+      breakerChanged: (replica, state, allOpen) => {
+        const line = `model '${model}' version ${version}: replica ${replica} circuit breaker ${state}`;
+        if (state === 'open') log.warn(line, { allOpen });
+        else log.info(line);
+        if (allOpen) this.batcher.rejectAll(this.allOpenError());
+        this.batcher.wake();
+      },
+      roomChanged: () => this.batcher.wake(),
+    });
+    this.batcher = new DynamicBatcher<Pending>(opts.policy, clock, {
+      hasRoom: () => this.replicaSet.hasRoom(),
       dispatch: (batch) => this.execute(batch),
       reject: (queued, err) => this.settle(queued.payload, err),
     });
   }
 
+  /** Breaker state and batches run per replica. */
+  replicaStates() {
+    return this.replicaSet.states();
+  }
+
+  private allOpenError(): ServeError {
+    return new ServeError(Code.UNAVAILABLE, `model '${this.runner.modelName}': every replica is out of rotation (circuit breakers open after failures); retry later`);
+  }
+
   infer(request: InferenceRequest): Promise<InferenceResult> {
+    if (this.replicaSet.allOpen()) return Promise.reject(this.allOpenError());
+    if (this.opts.testFaults && request.testFault?.startsWith('fail-replica:')) {
+      // fail-replica:<index>:<runs> arms the fault switch; the request itself runs normally.
+      const [, index, runs] = request.testFault.split(':');
+      this.runner.failNext(Number(index), Number(runs));
+    }
     return new Promise<InferenceResult>((resolve, reject) => {
       const pending: Pending = { request, ticket: this.gate.take(), resolve, reject };
       let queued: QueuedRequest<Pending>;
@@ -94,6 +131,7 @@ export class BatchingServingVersion implements ServingVersion {
     this.batcher.close(`model '${this.runner.modelName}' version ${this.version} is unloading`);
     if (this.running > 0) await new Promise<void>((r) => (this.drained = r));
     await this.runner.close();
+    this.replicaSet.shutdown();
   }
 
   /** Requests batch together when their inputs agree in everything but the batch dimension. */
@@ -109,27 +147,41 @@ export class BatchingServingVersion implements ServingVersion {
     this.gate.leave(p.ticket, () => (ok ? p.resolve(outcome as InferenceResult) : p.reject(outcome)));
   }
 
+  /** Assembles the batch and hands it to a replica, synchronously (the batcher needs the room taken). */
   private execute(batch: Batch<Pending>): void {
-    const replica = this.picker.pick(this.inFlight);
-    this.inFlight[replica]!++;
     this.running++;
-    this.run(replica, batch)
+    const started = this.clock.now();
+    const requests = batch.requests.map((q) => q.payload.request);
+    for (const q of batch.requests) this.stats.recordQueue((started - q.enqueuedAtMs) * 1e6);
+    let run: { replica: string; done: Promise<RunResult> };
+    let outputNames: string[];
+    let assembled: number;
+    try {
+      const prepared = this.assemble(requests);
+      outputNames = prepared.outputNames;
+      assembled = this.clock.now();
+      const fault = this.opts.testFaults ? requests.map((r) => r.testFault).find((f) => f && !f.startsWith('fail-replica:')) : undefined;
+      run = this.replicaSet.run(this.batching ? batch.rows : 1, prepared.inputs, outputNames, fault);
+    } catch (err) {
+      run = { replica: '', done: Promise.reject(err) };
+      outputNames = [];
+      assembled = started;
+    }
+    run.done
+      .then((result) => {
+        this.log.verbose('batch executed', { model: this.runner.modelName, version: this.version, replica: run.replica, rows: batch.rows, requests: requests.length });
+        this.finish(batch, requests, result, started, assembled);
+      })
       .catch((err: unknown) => {
         for (const q of batch.requests) this.settle(q.payload, err);
       })
       .finally(() => {
-        this.inFlight[replica]!--;
         this.running--;
         if (this.running === 0) this.drained?.();
-        this.batcher.batchFinished();
       });
   }
 
-  private async run(replica: number, batch: Batch<Pending>): Promise<void> {
-    const started = this.clock.now();
-    const requests = batch.requests.map((q) => q.payload.request);
-    for (const q of batch.requests) this.stats.recordQueue((started - q.enqueuedAtMs) * 1e6);
-
+  private assemble(requests: InferenceRequest[]): { inputs: WireTensor[]; outputNames: string[] } {
     // One contiguous buffer per input, in the model's input order, transferred to the worker.
     const inputs: WireTensor[] = [];
     for (const name of this.inputOrder) {
@@ -139,10 +191,10 @@ export class BatchingServingVersion implements ServingVersion {
       inputs.push({ name, ortType: datatypeByName(joined.datatype)!.ortType, shape: joined.shape, data: joined.data.buffer as ArrayBuffer });
     }
     const wanted = new Set(requests.flatMap((r) => r.outputs));
-    const outputNames = this.outputOrder.filter((o) => wanted.has(o));
-    const assembled = this.clock.now();
+    return { inputs, outputNames: this.outputOrder.filter((o) => wanted.has(o)) };
+  }
 
-    const result = await this.runner.run(replica, inputs, outputNames);
+  private finish(batch: Batch<Pending>, requests: InferenceRequest[], result: RunResult, started: number, assembled: number): void {
     const returned = this.clock.now();
     const t = result.timings;
     const workerNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;

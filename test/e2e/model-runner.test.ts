@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Code, ServeError } from '../../src/errors.js';
 import { ModelRunner } from '../../src/execution/model-runner.js';
+import { cudaUnavailableReason } from '../../src/execution/providers.js';
 import type { WireTensor } from '../../src/execution/protocol.js';
 import { repoRoot } from '../helpers/server-process.js';
 
@@ -72,13 +73,78 @@ test('close() lets queued runs finish, and later runs are UNAVAILABLE', async ()
   assert.is(after?.code, Code.UNAVAILABLE);
 });
 
-test('a GPU replica fails to load saying GPU instances are not implemented', async () => {
+test('a KIND_GPU replica without the CUDA provider fails to load saying why and how to fix it', async () => {
+  process.env['TRITON_TS_FORCE_NO_CUDA'] = '1';
   const err = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'g', kind: 'gpu', deviceId: 0 }], options }).then(
     () => undefined,
     (e: ServeError) => e,
   );
+  delete process.env['TRITON_TS_FORCE_NO_CUDA'];
   assert.is(err?.code, Code.UNAVAILABLE);
-  assert.match(err!.message, /instance g asks for GPU 0, but GPU instances \(CUDA execution provider\) are not implemented yet/);
+  assert.match(err!.message, /instance g is KIND_GPU \(GPU 0\), but CUDA disabled/);
+  assert.match(cudaUnavailableReason() || 'cuda present', /ONNXRUNTIME_NODE_INSTALL=cuda12|cuda present/);
+});
+
+test('a KIND_AUTO replica with no usable GPU runs on the CPU and says so', async () => {
+  process.env['TRITON_TS_FORCE_NO_CUDA'] = '1';
+  const notes: string[] = [];
+  const runner = await ModelRunner.create({
+    modelName: 'simple',
+    modelPath: simplePath,
+    replicas: [{ name: 'a', kind: 'auto', deviceId: 0 }],
+    options,
+    onPlacement: (replica, device, note) => notes.push(`${replica} ${device} ${note}`),
+  });
+  delete process.env['TRITON_TS_FORCE_NO_CUDA'];
+  try {
+    assert.equal(runner.devices, ['cpu']);
+    assert.match(notes[0]!, /^a cpu KIND_AUTO runs on the CPU: CUDA disabled/);
+    const res = await runner.run(0, inputs(1), ['OUTPUT0']);
+    assert.equal([...new Int32Array(res.outputs[0]!.data)], Array(16).fill(2));
+  } finally {
+    await runner.close();
+  }
+});
+
+test('a worker that dies mid-batch fails only that batch; a new worker serves the next one', async () => {
+  process.env['TRITON_TS_TEST_FAULTS'] = '1';
+  const runner = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'r', kind: 'cpu', deviceId: -1 }], options });
+  try {
+    for (const fault of ['exit', 'throw']) {
+      const err = await runner.run(0, inputs(0), ['OUTPUT0'], fault).then(() => undefined, (e: ServeError) => e);
+      assert.is(err?.code, Code.INTERNAL, fault);
+      assert.match(err!.message, fault === 'exit' ? /replica r's worker thread died while running this batch \(worker exited with code: 3\)/ : /injected uncaught error/);
+      const res = await runner.run(0, inputs(4), ['OUTPUT0']);
+      assert.equal([...new Int32Array(res.outputs[0]!.data)], Array(16).fill(5), `served after ${fault}`);
+    }
+    runner.failNext(0, 2);
+    const failures = await Promise.all([0, 1, 2].map((k) => runner.run(0, inputs(k), ['OUTPUT0']).then(() => 'ok', (e: Error) => e.message)));
+    assert.equal(failures.map((f) => (f === 'ok' ? 'ok' : /injected failure/.test(f) ? 'failed' : f)), ['failed', 'failed', 'ok']);
+  } finally {
+    await runner.close();
+    delete process.env['TRITON_TS_TEST_FAULTS'];
+  }
+});
+
+test('a worker over its JS heap limit is replaced', async () => {
+  process.env['TRITON_TS_TEST_FAULTS'] = '1';
+  const runner = await ModelRunner.create({
+    modelName: 'simple',
+    modelPath: simplePath,
+    replicas: [{ name: 'small', kind: 'cpu', deviceId: -1 }],
+    options,
+    workerMaxOldGenerationMb: 32,
+  });
+  try {
+    const err = await runner.run(0, inputs(0), ['OUTPUT0'], 'oom').then(() => undefined, (e: ServeError) => e);
+    assert.is(err?.code, Code.INTERNAL);
+    assert.match(err!.message, /replica small's worker thread died while running this batch/);
+    const res = await runner.run(0, inputs(1), ['OUTPUT0']);
+    assert.equal([...new Int32Array(res.outputs[0]!.data)], Array(16).fill(2));
+  } finally {
+    await runner.close();
+    delete process.env['TRITON_TS_TEST_FAULTS'];
+  }
 });
 
 test('a model file that is not ONNX fails to load with the ORT error', async () => {

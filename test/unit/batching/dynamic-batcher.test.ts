@@ -18,11 +18,22 @@ class Harness {
   readonly batches: Array<Batch<string>> = [];
   readonly rejected: Array<[string, ServeError]> = [];
   readonly b: DynamicBatcher<string>;
+  private free: number;
   constructor(maxBatchSize: number, f: DynamicBatchingFields | undefined, slots = 1) {
-    this.b = new DynamicBatcher(batchingPolicy('m', maxBatchSize, f), this.clock, slots, {
-      dispatch: (batch) => this.batches.push(batch),
+    this.free = slots;
+    this.b = new DynamicBatcher(batchingPolicy('m', maxBatchSize, f), this.clock, {
+      hasRoom: () => this.free > 0,
+      dispatch: (batch) => {
+        this.free--;
+        this.batches.push(batch);
+      },
       reject: (r, e) => this.rejected.push([r.payload, e]),
     });
+  }
+  /** A replica finished its batch. */
+  finish(): void {
+    this.free++;
+    this.b.wake();
   }
   submit(payload: string, opts: Partial<SubmitOptions<string>> = {}): QueuedRequest<string> {
     return this.b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload, ...opts });
@@ -48,10 +59,10 @@ test('without dynamic_batching every request is its own batch, one per free repl
   const h = new Harness(8, undefined, 2);
   ['a', 'b', 'c', 'd'].forEach((p) => h.submit(p));
   assert.equal(h.sent, [['a'], ['b']]);
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent, [['a'], ['b'], ['c']]);
-  h.b.batchFinished();
-  h.b.batchFinished();
+  h.finish();
+  h.finish();
   assert.equal(h.sent, [['a'], ['b'], ['c'], ['d']]);
 });
 
@@ -59,7 +70,7 @@ test('without dynamic_batching a request may still carry up to max_batch_size ro
   const h = new Harness(8, undefined);
   h.submit('eight', { rows: 8 });
   h.submit('two', { rows: 2 });
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent, [['eight'], ['two']]);
 });
 
@@ -68,7 +79,7 @@ test('a model with max_batch_size 0 is never batched, even with dynamic_batching
   h.submit('busy');
   h.submit('a');
   h.submit('b');
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent, [['busy'], ['a']]);
 });
 
@@ -77,7 +88,7 @@ test('with no delay, requests that queued while the replica was busy go as one b
   h.submit('first');
   ['a', 'b', 'c'].forEach((p) => h.submit(p));
   assert.equal(h.sent, [['first']]);
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent, [['first'], ['a', 'b', 'c']]);
   assert.is(h.batches[1]!.rows, 3);
 });
@@ -111,7 +122,7 @@ test('sends a preferred batch size at once, choosing the largest one reached', (
   const busy = new Harness(16, fields({ preferredBatchSize: [2, 4], maxQueueDelayMicroseconds: 100_000 }));
   busy.submit('x', { rows: 2 });
   ['a', 'b', 'c', 'd', 'e'].forEach((p) => busy.submit(p));
-  busy.b.batchFinished();
+  busy.finish();
   assert.equal(busy.sent, [['x'], ['a', 'b', 'c', 'd']], 'four of five queued rows form the largest preferred size');
 });
 
@@ -124,7 +135,7 @@ test('counts rows, not requests', () => {
   h.clock.advance(10);
   assert.equal(h.sent, [['a', 'b']], 'c would overflow 8 rows');
   assert.is(h.batches[0]!.rows, 7);
-  h.b.batchFinished();
+  h.finish();
   h.clock.advance(10);
   assert.equal(h.sent, [['a', 'b'], ['c']]);
 });
@@ -143,9 +154,9 @@ test('only requests whose non-batch shapes agree are batched together', () => {
   h.submit('b1', { shapeKey: 'B' });
   h.submit('a2', { shapeKey: 'A' });
   h.submit('b2', { shapeKey: 'B' });
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent[1], ['a1', 'a2']);
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent[2], ['b1', 'b2']);
 });
 
@@ -157,7 +168,7 @@ test('higher priority levels are served first, FIFO within a level; 0 and out of
   h.submit('high-1', { priority: 1 });
   h.submit('mid-out-of-range', { priority: 9 });
   h.submit('high-2', { priority: 1 });
-  for (let i = 0; i < 5; i++) h.b.batchFinished();
+  for (let i = 0; i < 5; i++) h.finish();
   assert.equal(h.sent.flat(), ['busy', 'high-1', 'high-2', 'mid-default', 'mid-out-of-range', 'low-1']);
 });
 
@@ -180,7 +191,7 @@ test('a queue timeout with REJECT answers DEADLINE_EXCEEDED and the request neve
   h.clock.advance(2);
   assert.equal(h.rejected.map(([p, e]) => [p, e.code]), [['late', Code.DEADLINE_EXCEEDED]]);
   assert.match(h.rejected[0]![1].message, /timed out after 2000 µs in the queue/);
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent, [['busy']]);
 });
 
@@ -191,9 +202,9 @@ test('a queue timeout with DELAY moves the request behind the others of its leve
   h.clock.advance(1);
   h.submit('new-1');
   h.submit('new-2');
-  h.b.batchFinished();
-  h.b.batchFinished();
-  h.b.batchFinished();
+  h.finish();
+  h.finish();
+  h.finish();
   assert.equal(h.sent.flat(), ['busy', 'new-1', 'new-2', 'old']);
   assert.equal(h.rejected, []);
 });
@@ -231,9 +242,20 @@ test('a cancelled request leaves the queue; cancelling a dispatched one does not
   h.submit('b');
   assert.is(h.b.cancel(a), true);
   assert.is(h.b.cancel(busy), false);
-  h.b.batchFinished();
+  h.finish();
   assert.equal(h.sent, [['busy'], ['b']]);
   assert.is(h.b.queuedRequests, 0);
+});
+
+test('rejectAll() empties the queue with the given error', () => {
+  const h = new Harness(1, fields({ maxQueueDelayMicroseconds: 1000 }));
+  h.submit('busy');
+  h.submit('a');
+  h.b.rejectAll(new ServeError(Code.UNAVAILABLE, 'every replica is out of rotation'));
+  assert.equal(h.rejected.map(([p, e]) => [p, e.code]), [['a', Code.UNAVAILABLE]]);
+  assert.is(h.clock.pending, 0);
+  h.finish();
+  assert.equal(h.sent, [['busy']]);
 });
 
 test('close() rejects what is queued with UNAVAILABLE and refuses new requests', () => {
