@@ -51,7 +51,7 @@ export function preCheck(config: ModelConfig, dirName: string): ModelConfig {
     throw new ConfigError(`${c.schedulingChoice.$case === 'sequenceBatching' ? 'sequence_batching' : 'ensemble_scheduling'} is not implemented`);
   }
   if (c.instanceGroup.length === 0) {
-    c.instanceGroup = [{ ...emptyGroup(), name: c.name, kind: ModelInstanceGroup_Kind.KIND_CPU, count: 1 }];
+    c.instanceGroup = [{ ...emptyGroup(), kind: ModelInstanceGroup_Kind.KIND_CPU, count: 1 }];
   }
   c.instanceGroup.forEach((g, i) => {
     if (g.count < 0) throw new ConfigError(`instance_group[${i}].count must be at least 1, got ${g.count}`);

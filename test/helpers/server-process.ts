@@ -20,10 +20,11 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-export async function startServer(args: string[] = [], timeoutMs = 60_000): Promise<ServerProcess> {
+export async function startServer(args: string[] = [], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-address=127.0.0.1', '--grpc-port=0', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (l: string) => void }> = [];
