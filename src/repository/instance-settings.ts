@@ -26,9 +26,11 @@ export function instanceSettings(config: ModelConfig, cores = availableParalleli
     const kind = g.kind === ModelInstanceGroup_Kind.KIND_GPU ? 'gpu' : g.kind === ModelInstanceGroup_Kind.KIND_AUTO ? 'auto' : 'cpu';
     // Triton: `count` instances per listed GPU; no list means GPU 0 here (device discovery comes with CUDA).
     const devices = kind === 'cpu' ? [-1] : g.gpus.length > 0 ? g.gpus : [0];
+    let k = 0;
     for (const d of devices) {
       for (let i = 0; i < g.count; i++) {
-        const name = `${g.name}_${replicas.length}`;
+        // <group name>_<instance number within the group>, as Triton names instances.
+        const name = `${g.name}_${k++}`;
         replicas.push({ name, kind, deviceId: d });
         replicaInfos.push({ name, priority: g.rateLimiter?.priority ?? 1, capacity: 1 });
       }
