@@ -12,7 +12,7 @@ import { repoRoot, startServer } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { summarize, table } from './percentiles.js';
 import { throughputLatencySvg } from './plot.js';
-import { LoadSession, type StepResult } from './session.js';
+import { measureModels, type StepResult } from './session.js';
 
 const { values: v } = parseArgs({
   args: process.argv.slice(3),
@@ -62,14 +62,9 @@ const ceiling: Record<number, { rowsPerSec: number; p50Ms: number; p99Ms: number
 for (const b of levels) ceiling[b] = await inProcess(b, Math.max(20, Math.round(2000 / b)));
 
 const server = await startServer([`--model-repository=${repo.root}`]);
-const results: StepResult[] = [];
+let results: StepResult[];
 try {
-  for (const model of ['cls_unbatched', 'cls_batched']) {
-    const s = await new LoadSession(server.address, model).init({ batchSize: 1, shapes: {}, data: 'random' });
-    await s.warmUp(Math.max(...levels));
-    for (const c of levels) results.push(await s.measure({ mode: 'concurrency', level: c }, interval, 1_000_000));
-    s.close();
-  }
+  results = await measureModels(server.address, ['cls_unbatched', 'cls_batched'], levels, interval);
 } finally {
   await server.stop();
   repo.dispose();

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot, startServer } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { table } from './percentiles.js';
-import { LoadSession, type StepResult } from './session.js';
+import { measureModels, type StepResult } from './session.js';
 
 const { values: v } = parseArgs({
   args: process.argv.slice(3),
@@ -34,14 +34,9 @@ const repo = new TempRepo()
   .write('cls_2x/config.pbtxt', config(2));
 
 const server = await startServer([`--model-repository=${repo.root}`]);
-const results: StepResult[] = [];
+let results: StepResult[];
 try {
-  for (const model of ['cls_1x', 'cls_2x']) {
-    const s = await new LoadSession(server.address, model).init({ batchSize: 1, shapes: {}, data: 'random' });
-    await s.warmUp(Math.max(...levels));
-    for (const c of levels) results.push(await s.measure({ mode: 'concurrency', level: c }, interval, 1_000_000));
-    s.close();
-  }
+  results = await measureModels(server.address, ['cls_1x', 'cls_2x'], levels, interval);
 } finally {
   await server.stop();
   repo.dispose();

@@ -141,3 +141,18 @@ export function rangeSteps(spec: string, flag: string): number[] {
   for (let c = start; c <= end + 1e-9; c = multiply ? c * step : c + step) out.push(c);
   return out;
 }
+
+/** Closed-loop steps for each model in turn against one server (warm-up first). */
+export async function measureModels(address: string, models: string[], levels: number[], intervalMs: number): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  for (const model of models) {
+    const s = await new LoadSession(address, model).init({ batchSize: 1, shapes: {}, data: 'random' });
+    try {
+      await s.warmUp(Math.max(...levels));
+      for (const c of levels) results.push(await s.measure({ mode: 'concurrency', level: c }, intervalMs, 1_000_000));
+    } finally {
+      s.close();
+    }
+  }
+  return results;
+}

@@ -5,7 +5,11 @@
 import {
   DataType,
   ModelConfig,
+  ModelDynamicBatching,
+  ModelInput as ModelInputMessage,
+  ModelInstanceGroup,
   ModelInstanceGroup_Kind,
+  ModelOutput as ModelOutputMessage,
   type ModelInput,
   type ModelOutput,
 } from '../generated/inference/model_config.js';
@@ -81,7 +85,7 @@ export function completeConfig(config: ModelConfig, io: ModelIo, opts: CompleteO
     if (c.maxBatchSize === 0 && c.input.length === 0 && c.output.length === 0 && batchable) {
       c.maxBatchSize = opts.defaultMaxBatchSize;
       // As tritonserver does: a batch size set by auto-complete comes with the dynamic batcher.
-      if (c.maxBatchSize > 1 && !c.schedulingChoice) c.schedulingChoice = { $case: 'dynamicBatching', value: emptyDynamicBatching() };
+      if (c.maxBatchSize > 1 && !c.schedulingChoice) c.schedulingChoice = { $case: 'dynamicBatching', value: ModelDynamicBatching.fromPartial({}) };
     }
     const skip = c.maxBatchSize > 0 ? 1 : 0;
     c.input = fillTensors(c.input, io.inputs, skip, 'input') as ModelInput[];
@@ -166,26 +170,14 @@ function check(c: ModelConfig, io: ModelIo): void {
   if (c.output.length === 0) throw new ConfigError('the config lists no outputs');
 }
 
-function emptyDynamicBatching() {
-  return {
-    preferredBatchSize: [],
-    maxQueueDelayMicroseconds: 0,
-    preserveOrdering: false,
-    priorityLevels: 0,
-    defaultPriorityLevel: 0,
-    defaultQueuePolicy: undefined,
-    priorityQueuePolicy: {},
-  };
-}
-
-function emptyGroup() {
-  return { name: '', kind: 0, count: 1, rateLimiter: undefined, gpus: [], secondaryDevices: [], profile: [], passive: false, hostPolicy: '' };
+function emptyGroup(): ModelInstanceGroup {
+  return ModelInstanceGroup.fromPartial({});
 }
 
 function emptyInput(): ModelInput {
-  return { name: '', dataType: 0, format: 0, dims: [], reshape: undefined, isShapeTensor: false, allowRaggedBatch: false, optional: false, isNonLinearFormatIo: false };
+  return ModelInputMessage.fromPartial({});
 }
 
 function emptyOutput(): ModelOutput {
-  return { name: '', dataType: 0, dims: [], reshape: undefined, labelFilename: '', isShapeTensor: false, isNonLinearFormatIo: false };
+  return ModelOutputMessage.fromPartial({});
 }
