@@ -64,6 +64,8 @@ export class DynamicBatcher<T> {
   private timer: Timer | undefined;
   private timerAtMs = Infinity;
   private closed = false;
+  /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
+  private drainReason: string | undefined;
 
   constructor(
     private readonly policy: BatchingPolicy,
@@ -84,6 +86,7 @@ export class DynamicBatcher<T> {
    */
   submit(opts: SubmitOptions<T>): QueuedRequest<T> {
     if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
+    if (this.drainReason !== undefined) throw new ServeError(Code.UNAVAILABLE, this.drainReason);
     const p = this.policy;
     if (opts.rows > p.maxBatchSize) {
       throw new ServeError(Code.INVALID_ARGUMENT, `batch of ${opts.rows} rows exceeds max_batch_size ${p.maxBatchSize}`);
@@ -137,6 +140,16 @@ export class DynamicBatcher<T> {
       for (const r of q.splice(0)) this.sink.reject(r, error);
     }
     this.schedule(Infinity);
+  }
+
+  /**
+   * Refuses new requests (UNAVAILABLE with `reason`) but keeps serving the queued ones,
+   * sending each batch as soon as a replica has room (no batching delay): how a version
+   * that is being unloaded or replaced drains.
+   */
+  stopAccepting(reason: string): void {
+    this.drainReason = reason;
+    this.pump();
   }
 
   /** Rejects everything still queued; later submits are UNAVAILABLE. */
@@ -204,7 +217,7 @@ export class DynamicBatcher<T> {
       if (!p.dynamic || rows === p.maxBatchSize) break;
     }
     if (take.length === 0) return undefined;
-    if (!p.dynamic || rows === p.maxBatchSize || p.maxQueueDelayUs === 0) return { take, sendAtMs: now };
+    if (!p.dynamic || rows === p.maxBatchSize || p.maxQueueDelayUs === 0 || this.drainReason !== undefined) return { take, sendAtMs: now };
     // A preferred size that the queued requests fill exactly goes at once, the largest first.
     let prefix = 0;
     let best = 0;

@@ -48,6 +48,7 @@ export class BatchingServingVersion implements ServingVersion {
   private readonly gate: InOrderGate;
   private readonly replicaSet: ReplicaSet;
   private running = 0;
+  private runningRequests = 0;
   private drained: (() => void) | undefined;
 
   constructor(
@@ -80,8 +81,18 @@ export class BatchingServingVersion implements ServingVersion {
     this.batcher = new DynamicBatcher<Pending>(opts.policy, clock, {
       hasRoom: () => this.replicaSet.hasRoom(),
       dispatch: (batch) => this.execute(batch),
-      reject: (queued, err) => this.settle(queued.payload, err),
+      reject: (queued, err) => {
+        this.settle(queued.payload, err);
+        this.notifyDrain();
+      },
     });
+  }
+
+  /** Wakes close() to look at the queue again. */
+  private notifyDrain(): void {
+    const drained = this.drained;
+    this.drained = undefined;
+    drained?.();
   }
 
   /** Breaker state and batches run per replica. */
@@ -119,7 +130,10 @@ export class BatchingServingVersion implements ServingVersion {
       request.signal?.addEventListener(
         'abort',
         () => {
-          if (this.batcher.cancel(queued)) this.settle(pending, new ServeError(Code.CANCELLED, 'the call was cancelled while queued; not executed'));
+          if (this.batcher.cancel(queued)) {
+            this.settle(pending, new ServeError(Code.CANCELLED, 'the call was cancelled while queued; not executed'));
+            this.notifyDrain();
+          }
         },
         { once: true },
       );
@@ -127,11 +141,24 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   /** Stops taking requests, rejects what is queued, waits for running batches, ends the replicas. */
+  /**
+   * Refuses new requests, serves every queued and running one (a reload or unload never
+   * drops a request), then ends the replicas.
+   */
   async close(): Promise<void> {
-    this.batcher.close(`model '${this.runner.modelName}' version ${this.version} is unloading`);
-    if (this.running > 0) await new Promise<void>((r) => (this.drained = r));
+    const name = `model '${this.runner.modelName}' version ${this.version}`;
+    this.batcher.stopAccepting(`${name} is unloading`);
+    while (this.running > 0 || this.batcher.queuedRequests > 0) {
+      await new Promise<void>((r) => (this.drained = r));
+    }
+    this.batcher.close(`${name} is unloading`);
     await this.runner.close();
     this.replicaSet.shutdown();
+  }
+
+  /** Requests queued or running (nv_inference_pending_request_count). */
+  get pendingRequests(): number {
+    return this.batcher.queuedRequests + this.runningRequests;
   }
 
   /** Requests batch together when their inputs agree in everything but the batch dimension. */
@@ -150,6 +177,7 @@ export class BatchingServingVersion implements ServingVersion {
   /** Assembles the batch and hands it to a replica, synchronously (the batcher needs the room taken). */
   private execute(batch: Batch<Pending>): void {
     this.running++;
+    this.runningRequests += batch.requests.length;
     const started = this.clock.now();
     const requests = batch.requests.map((q) => q.payload.request);
     for (const q of batch.requests) this.stats.recordQueue((started - q.enqueuedAtMs) * 1e6);
@@ -177,7 +205,8 @@ export class BatchingServingVersion implements ServingVersion {
       })
       .finally(() => {
         this.running--;
-        if (this.running === 0) this.drained?.();
+        this.runningRequests -= requests.length;
+        this.notifyDrain();
       });
   }
 

@@ -258,6 +258,19 @@ test('rejectAll() empties the queue with the given error', () => {
   assert.equal(h.sent, [['busy']]);
 });
 
+test('stopAccepting() refuses new requests but serves the queued ones without waiting', () => {
+  const h = new Harness(8, fields({ maxQueueDelayMicroseconds: 100_000 }));
+  h.submit('a');
+  h.submit('b');
+  assert.equal(h.sent, []);
+  h.b.stopAccepting("model 'm' version 1 is unloading");
+  assert.equal(h.sent, [['a', 'b']], 'no batching delay while draining');
+  const e = serveError(() => h.submit('late'));
+  assert.is(e.code, Code.UNAVAILABLE);
+  assert.is(e.message, "model 'm' version 1 is unloading");
+  assert.equal(h.rejected, []);
+});
+
 test('close() rejects what is queued with UNAVAILABLE and refuses new requests', () => {
   const h = new Harness(1, fields());
   h.submit('busy');
