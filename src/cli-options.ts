@@ -29,7 +29,8 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --grpc-max-message-size=BYTES  largest request or response message (default ${DEFAULT_MAX_MESSAGE_BYTES}, 64 MiB);
                                  a larger message is answered RESOURCE_EXHAUSTED
   --model-control-mode=MODE      none (load all at start) | explicit (load with --load-model
-                                 and RepositoryModelLoad/Unload); poll is not implemented yet
+                                 and RepositoryModelLoad/Unload) | poll (load all, then rescan)
+  --repository-poll-secs=N       poll mode: rescan the repository every N seconds (default 15)
   --load-model=NAME              model to load at start in explicit mode; repeat it; '*' is all
   --strict-readiness=BOOL        ready only when every model is ready (default true)
   --disable-auto-complete-config do not fill configs from the ONNX models
@@ -39,8 +40,11 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --health-drain-secs=N          on SIGINT/SIGTERM, report NOT_SERVING this long before closing (default 0)
   --log-verbose=N                1 or more logs verbose events (default 0)
   --log-format=text|json         one line per event (default text)
-  --metrics-port, --http-port, --allow-http, --allow-metrics, --grpc-infer-allocation-pool-size
-                                 accepted for tritonserver compatibility; no effect yet (a warning says so)
+  --allow-metrics=BOOL           serve Prometheus metrics (default true)
+  --metrics-address=HOST         metrics address (default 0.0.0.0)
+  --metrics-port=N               metrics port, GET /metrics (default 8002; 0 picks a free port)
+  --http-port, --allow-http, --grpc-infer-allocation-pool-size
+                                 accepted for tritonserver compatibility; no effect (a warning says so)
   --help                         this text
 `;
 
@@ -59,6 +63,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'grpc-max-message-size': { type: 'string' },
         'model-control-mode': { type: 'string' },
         'load-model': { type: 'string', multiple: true },
+        'repository-poll-secs': { type: 'string' },
         'strict-readiness': { type: 'string' },
         'disable-auto-complete-config': { type: 'boolean' },
         'backend-config': { type: 'string', multiple: true },
@@ -67,6 +72,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'log-verbose': { type: 'string' },
         'log-format': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'metrics-address': { type: 'string' },
         'http-port': { type: 'string' },
         'allow-http': { type: 'string' },
         'allow-metrics': { type: 'string' },
@@ -78,16 +84,13 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     throw new OptionError((err as Error).message);
   }
   const v = parsed.values;
-  const ignored = ['metrics-port', 'http-port', 'allow-http', 'allow-metrics', 'grpc-infer-allocation-pool-size'].filter(
+  const ignored = ['http-port', 'allow-http', 'grpc-infer-allocation-pool-size'].filter(
     (k) => v[k as keyof typeof v] !== undefined,
   );
 
   const mode = v['model-control-mode'] ?? 'none';
   if (mode !== 'none' && mode !== 'explicit' && mode !== 'poll') {
     throw new OptionError(`--model-control-mode must be none, explicit or poll, got '${mode}'`);
-  }
-  if (mode === 'poll') {
-    throw new OptionError('--model-control-mode=poll is not implemented yet; use none or explicit');
   }
   const loadModels = v['load-model'] ?? [];
   if (loadModels.length > 0 && mode !== 'explicit') {
@@ -106,9 +109,13 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     modelRepository: resolve(v['model-repository'] ?? v['model-store'] ?? bundledRepo),
     grpcHost: v['grpc-address'] ?? '0.0.0.0',
     grpcPort: int('grpc-port', v['grpc-port'], 8001, 0, 65535),
+    allowMetrics: bool('allow-metrics', v['allow-metrics'], true),
+    metricsHost: v['metrics-address'] ?? '0.0.0.0',
+    metricsPort: int('metrics-port', v['metrics-port'], 8002, 0, 65535),
     controlMode: mode as ModelControlMode,
     loadModels,
     strictReadiness: bool('strict-readiness', v['strict-readiness'], true),
+    repositoryPollMs: seconds('repository-poll-secs', v['repository-poll-secs'], 15) * 1000,
     autoComplete: !(v['disable-auto-complete-config'] ?? false),
     defaultMaxBatchSize,
     maxMessageBytes: int('grpc-max-message-size', v['grpc-max-message-size'], DEFAULT_MAX_MESSAGE_BYTES, 1024, 2 ** 31 - 1),
@@ -127,6 +134,13 @@ function int(flag: string, value: string | undefined, dflt: number, min: number,
   if (value === undefined) return dflt;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new OptionError(`--${flag} must be an integer in ${min}..${max}, got '${value}'`);
+  return n;
+}
+
+function seconds(flag: string, value: string | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 0.1 || n > 86400) throw new OptionError(`--${flag} must be a number of seconds in 0.1..86400, got '${value}'`);
   return n;
 }
 

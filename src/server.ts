@@ -8,12 +8,19 @@ import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { systemClock } from './clock.js';
+import { MetricsEndpoint } from './metrics/http-endpoint.js';
+import { PrometheusExporter, type VersionView } from './metrics/prometheus.js';
 
 export interface ServerOptions {
   modelRepository: string;
   grpcHost: string;
   grpcPort: number;
+  allowMetrics: boolean;
+  metricsHost: string;
+  metricsPort: number;
   controlMode: ModelControlMode;
+  /** Poll mode: time between repository scans. */
+  repositoryPollMs: number;
   /** Models to load at start in explicit mode; '*' loads all. */
   loadModels: readonly string[];
   strictReadiness: boolean;
@@ -37,14 +44,28 @@ export class InferenceServer {
   readonly registry = new ModelRegistry();
   readonly repository: ModelRepository;
   private readonly frontend: GrpcFrontend;
+  private readonly exporter: PrometheusExporter | undefined;
+  private readonly metricsEndpoint: MetricsEndpoint | undefined;
+  metricsPort = 0;
   private live = false;
   private started = false;
   private stopping: Promise<void> | undefined;
   port = 0;
 
   constructor(private readonly opts: ServerOptions, private readonly log: Logger) {
+    if (opts.allowMetrics) {
+      this.exporter = new PrometheusExporter(() => this.versionViews());
+      this.metricsEndpoint = new MetricsEndpoint(this.exporter);
+    }
+    const exporter = this.exporter;
     this.repository = new ModelRepository(
-      { root: opts.modelRepository, autoComplete: opts.autoComplete, defaultMaxBatchSize: opts.defaultMaxBatchSize, testFaults: opts.testFaults },
+      {
+        root: opts.modelRepository,
+        autoComplete: opts.autoComplete,
+        defaultMaxBatchSize: opts.defaultMaxBatchSize,
+        testFaults: opts.testFaults,
+        observerFor: exporter ? (model, version) => exporter.observerFor(model, version) : undefined,
+      },
       this.registry,
       log,
       clock,
@@ -72,6 +93,10 @@ export class InferenceServer {
     this.live = true;
     this.frontend.syncHealth();
     this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port}`);
+    if (this.metricsEndpoint) {
+      this.metricsPort = await this.metricsEndpoint.listen(this.opts.metricsHost, this.opts.metricsPort);
+      this.log.info(`started metrics service at ${this.opts.metricsHost}:${this.metricsPort}`);
+    }
     let names: string[];
     if (this.opts.controlMode === 'explicit') {
       names = this.opts.loadModels.includes('*') ? this.repository.modelNames() : [...this.opts.loadModels];
@@ -81,6 +106,40 @@ export class InferenceServer {
     await this.repository.loadAll(names);
     this.started = true;
     this.frontend.syncHealth();
+    if (this.opts.controlMode === 'poll') this.schedulePoll();
+  }
+
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  /** One scan at a time: the next is scheduled when the previous finished. */
+  private schedulePoll(): void {
+    this.pollTimer = setTimeout(() => {
+      this.repository
+        .poll()
+        .catch((err: unknown) => this.log.error('repository poll failed', { error: String(err) }))
+        .finally(() => {
+          this.frontend.syncHealth();
+          if (!this.stopping) this.schedulePoll();
+        });
+    }, this.opts.repositoryPollMs);
+  }
+
+  /** Every loaded version with its statistics and replicas, for the metrics exporter. */
+  private versionViews(): VersionView[] {
+    const out: VersionView[] = [];
+    for (const m of this.registry.all()) {
+      for (const v of m.versions.values()) {
+        if (!v.stats) continue;
+        out.push({
+          model: m.name,
+          version: v.version,
+          stats: v.stats,
+          pending: v.serving?.pendingRequests ?? 0,
+          replicas: v.serving?.replicaStates() ?? [],
+        });
+      }
+    }
+    return out;
   }
 
   isReady(): boolean {
@@ -116,12 +175,14 @@ export class InferenceServer {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      clearTimeout(this.pollTimer);
       this.frontend.drain();
       if (this.opts.drainMs > 0) await new Promise((r) => setTimeout(r, this.opts.drainMs));
       const how = await this.frontend.shutdown(this.opts.exitTimeoutMs);
       this.live = false;
       if (how === 'forced') this.log.warn(`in-flight calls still running after ${this.opts.exitTimeoutMs} ms were cancelled`);
       await this.repository.unloadAll();
+      await this.metricsEndpoint?.close();
       this.log.info('server stopped');
     })();
     return this.stopping;

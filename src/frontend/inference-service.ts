@@ -13,8 +13,9 @@ import type {
 } from '../generated/inference/grpc_service.js';
 import { Code, ServeError, invalid, notFound } from '../errors.js';
 import type { ModelEntry } from '../model/registry.js';
-import type { Duration, ModelStats } from '../metrics/model-stats.js';
+import type { Duration, FailureReason, ModelStats } from '../metrics/model-stats.js';
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
+import type { LoadOverride } from '../repository/load-override.js';
 import type { ServiceContext } from './context.js';
 import { decodeInferRequest } from './decode-request.js';
 import { encodeInferResponse } from './encode-response.js';
@@ -48,7 +49,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       stats.recordSuccess((ctx.clock.now() - received) * 1e6, Date.now());
       return response;
     } catch (err) {
-      stats.recordFailure((ctx.clock.now() - received) * 1e6, Date.now());
+      stats.recordFailure((ctx.clock.now() - received) * 1e6, Date.now(), failureReason(err));
       throw err;
     }
   }
@@ -192,12 +193,16 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     }),
     repositoryModelLoad: unary('RepositoryModelLoad', log, async (req) => {
       checkControl('RepositoryModelLoad');
-      const keys = Object.keys(req.parameters);
-      if (keys.length > 0) {
-        throw new ServeError(Code.UNIMPLEMENTED, `RepositoryModelLoad parameters (${keys.join(', ')}) are not implemented; load from the repository as it is`);
+      const override: LoadOverride = {};
+      for (const [key, value] of Object.entries(req.parameters)) {
+        const c = value.parameterChoice;
+        if (key === 'config' && c?.$case === 'stringParam') override.configJson = c.value;
+        else if (key.startsWith('file:') && c?.$case === 'bytesParam') (override.files ??= {})[key.slice(5)] = c.value;
+        else if (key === 'config' || key.startsWith('file:')) throw invalid(`RepositoryModelLoad parameter '${key}' must be a ${key === 'config' ? 'string' : 'bytes'} parameter`);
+        else throw new ServeError(Code.UNIMPLEMENTED, `RepositoryModelLoad parameter '${key}' is not implemented; 'config' and 'file:<version>/<name>' are`);
       }
       try {
-        await ctx.repository.load(req.modelName);
+        await ctx.repository.load(req.modelName, override);
       } finally {
         ctx.modelsChanged();
       }
@@ -221,6 +226,15 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     traceSetting: unary('TraceSetting', log, notYet('Tracing (TraceSetting)')),
     logSettings: unary('LogSettings', log, notYet('Changing log settings at run time (LogSettings)')),
   };
+}
+
+/** Triton's failure reasons: the scheduler turned it away, the caller gave up, the backend failed, or else. */
+function failureReason(err: unknown): FailureReason {
+  const code = err instanceof ServeError ? err.code : Code.INTERNAL;
+  if (code === Code.RESOURCE_EXHAUSTED || code === Code.DEADLINE_EXCEEDED || code === Code.UNAVAILABLE) return 'REJECTED';
+  if (code === Code.CANCELLED) return 'CANCELED';
+  if (code === Code.INTERNAL) return 'BACKEND';
+  return 'OTHER';
 }
 
 /** A gRPC deadline (epoch ms, Date, or Infinity) as monotonic ms on the server's clock. */

@@ -24,7 +24,21 @@ export interface ComputeTimings {
 
 const zero = (): Duration => ({ count: 0, ns: 0 });
 
+/** Triton's nv_inference_request_failure reasons. */
+export type FailureReason = 'REJECTED' | 'CANCELED' | 'BACKEND' | 'OTHER';
+
+/** Per-event hooks for distributions (latency summaries, batch-size histogram). */
+export interface StatsObserver {
+  request(durationUs: number): void;
+  queue(durationUs: number): void;
+  batch(rows: number): void;
+}
+
 export class ModelStats {
+  readonly failByReason: Record<FailureReason, number> = { REJECTED: 0, CANCELED: 0, BACKEND: 0, OTHER: 0 };
+
+  constructor(private readonly observer?: StatsObserver) {}
+
   readonly success = zero();
   readonly fail = zero();
   readonly queue = zero();
@@ -40,12 +54,14 @@ export class ModelStats {
   /** Time one request waited in the queue before its batch was formed. */
   recordQueue(ns: number): void {
     add(this.queue, ns, 1);
+    this.observer?.queue(ns / 1000);
   }
 
   /** One model execution that served `rows` batch rows in `requests` requests. */
   recordExecution(rows: number, requests: number, t: ComputeTimings): void {
     this.executionCount++;
     this.inferenceCount += rows;
+    this.observer?.batch(rows);
     add(this.computeInput, t.computeInputNs, requests);
     add(this.computeInfer, t.computeInferNs, requests);
     add(this.computeOutput, t.computeOutputNs, requests);
@@ -62,10 +78,12 @@ export class ModelStats {
   recordSuccess(durationNs: number, nowEpochMs: number): void {
     add(this.success, durationNs, 1);
     this.lastInferenceMs = nowEpochMs;
+    this.observer?.request(durationNs / 1000);
   }
 
-  recordFailure(durationNs: number, nowEpochMs: number): void {
+  recordFailure(durationNs: number, nowEpochMs: number, reason: FailureReason = 'OTHER'): void {
     add(this.fail, durationNs, 1);
+    this.failByReason[reason]++;
     this.lastInferenceMs = nowEpochMs;
   }
 

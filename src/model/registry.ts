@@ -6,10 +6,20 @@ import { Code, ServeError, invalid, notFound } from '../errors.js';
 import type { ModelStats } from '../metrics/model-stats.js';
 import type { InferenceRequest, InferenceResult, ModelState } from './types.js';
 
+export interface ReplicaStatus {
+  name: string;
+  breaker: 'closed' | 'open' | 'half-open';
+  inFlightBatches: number;
+  executed: number;
+}
+
 /** A loaded, ready version. Owned by the registry entry that holds it. */
 export interface ServingVersion {
   readonly version: number;
   readonly stats: ModelStats;
+  /** Requests queued or running. */
+  readonly pendingRequests: number;
+  replicaStates(): ReplicaStatus[];
   infer(request: InferenceRequest): Promise<InferenceResult>;
   /** Stops taking requests, lets in-flight ones finish, releases sessions and threads. */
   close(): Promise<void>;

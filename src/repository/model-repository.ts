@@ -3,26 +3,31 @@
 // config against the ONNX model, then swap the new versions in. A model that fails is
 // left UNAVAILABLE with its reason; the others are untouched.
 
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError } from '../errors.js';
 import { ModelRunner } from '../execution/model-runner.js';
 import { instanceSettings, type InstanceSettings } from './instance-settings.js';
 import type { Logger } from '../log.js';
-import type { ModelRegistry, VersionEntry } from '../model/registry.js';
+import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.js';
 import { ConfigError, parseModelConfig } from './config-file.js';
 import { completeConfig, preCheck, type CompleteOptions } from './complete-config.js';
-import { listModels, readModelSource } from './scan.js';
+import { listModels, modelFingerprint, readModelSource } from './scan.js';
+import { configFromJson, stageFiles, type LoadOverride } from './load-override.js';
 import { BatchingServingVersion } from './serving-version.js';
+import { checkWarmup, runWarmup } from './warmup.js';
 import { batchingPolicy, type BatchingPolicy } from '../batching/policy.js';
 import type { Clock } from '../clock.js';
+import type { StatsObserver } from '../metrics/model-stats.js';
 import { selectVersions } from './version-policy.js';
 
 export interface RepositoryOptions extends CompleteOptions {
   root: string;
   /** Honour the test-only `test_fault` request parameter (TRITON_TS_TEST_FAULTS=1). */
   testFaults: boolean;
+  /** Makes the distribution hooks of a version's statistics; absent when metrics are off. */
+  observerFor?: ((model: string, version: number) => StatsObserver) | undefined;
 }
 
 interface LoadedVersion {
@@ -34,6 +39,8 @@ interface LoadedVersion {
 export class ModelRepository {
   /** Serialises loads and unloads of the same model. */
   private readonly pending = new Map<string, Promise<void>>();
+  /** What each model's folder held at its last load attempt (poll mode compares). */
+  private readonly fingerprints = new Map<string, string>();
 
   constructor(
     private readonly opts: RepositoryOptions,
@@ -51,9 +58,37 @@ export class ModelRepository {
     await Promise.all(names.map((n) => this.load(n).catch(() => undefined)));
   }
 
-  /** Loads, or reloads, one model. Rejects with the reason when no version became ready. */
-  load(name: string): Promise<void> {
-    return this.serialise(name, () => this.doLoad(name));
+  /**
+   * Loads, or reloads, one model. Rejects with the reason when no version became ready.
+   * `override` replaces config.pbtxt (and may add files) for this load, as Triton's
+   * RepositoryModelLoad parameters do.
+   */
+  load(name: string, override?: LoadOverride): Promise<void> {
+    return this.serialise(name, () => this.doLoad(name, override));
+  }
+
+  /**
+   * Poll mode: loads models that appeared, reloads models whose folder changed (their old
+   * versions drain while the new ones serve), unloads models whose folder is gone.
+   */
+  async poll(): Promise<void> {
+    const names = this.modelNames();
+    const work: Array<Promise<void>> = [];
+    for (const name of names) {
+      const fp = modelFingerprint(this.opts.root, name);
+      if (fp !== undefined && fp !== this.fingerprints.get(name)) {
+        this.log.info(`poll: model '${name}' ${this.fingerprints.has(name) ? 'changed' : 'appeared'}`);
+        work.push(this.load(name).catch(() => undefined));
+      }
+    }
+    for (const entry of this.registry.all()) {
+      if (!names.includes(entry.name) && [...entry.versions.values()].some((v) => v.serving)) {
+        this.log.info(`poll: model '${entry.name}' is gone from the repository`);
+        this.fingerprints.delete(entry.name);
+        work.push(this.unload(entry.name).catch(() => undefined));
+      }
+    }
+    await Promise.all(work);
   }
 
   unload(name: string): Promise<void> {
@@ -74,9 +109,20 @@ export class ModelRepository {
     });
   }
 
-  private async doLoad(name: string): Promise<void> {
+  private async doLoad(name: string, override?: LoadOverride): Promise<void> {
     const entry = this.registry.ensure(name);
-    const source = readModelSource(this.opts.root, name);
+    const fingerprint = modelFingerprint(this.opts.root, name);
+    if (fingerprint !== undefined) this.fingerprints.set(name, fingerprint);
+    const staged = override?.files && Object.keys(override.files).length > 0 ? stageFiles(name, override) : undefined;
+    try {
+      await this.loadFrom(entry, name, staged ?? this.opts.root, override);
+    } finally {
+      if (staged) rmSync(staged, { recursive: true, force: true });
+    }
+  }
+
+  private async loadFrom(entry: ModelEntry, name: string, root: string, override?: LoadOverride): Promise<void> {
+    const source = readModelSource(root, name);
     if (!source) {
       if (entry.versions.size === 0) entry.state = undefined;
       this.registry.forgetIfEmpty(name);
@@ -93,8 +139,12 @@ export class ModelRepository {
     let settings: InstanceSettings;
     let policy: BatchingPolicy;
     try {
-      const parsed = source.configText !== undefined ? parseModelConfig(source.configText, source.configPath) : ModelConfig.fromPartial({});
-      if (source.configText === undefined && !this.opts.autoComplete) {
+      const parsed = override?.configJson !== undefined
+        ? configFromJson(override.configJson, name)
+        : source.configText !== undefined
+          ? parseModelConfig(source.configText, source.configPath)
+          : ModelConfig.fromPartial({});
+      if (source.configText === undefined && override?.configJson === undefined && !this.opts.autoComplete) {
         throw new ConfigError(`${source.configPath} is missing and auto-complete is disabled (--disable-auto-complete-config)`);
       }
       config = preCheck(parsed, name);
@@ -149,6 +199,12 @@ export class ModelRepository {
         if (c !== completed && JSON.stringify(ModelConfig.toJSON(c)) !== JSON.stringify(ModelConfig.toJSON(completed))) {
           throw new ConfigError(`version ${l.version}'s ONNX model has different inputs or outputs from version ${loaded.find((x) => x.runner)!.version}'s`);
         }
+        if (c.modelWarmup.length > 0) {
+          checkWarmup(c, source.dir);
+          const t0 = this.clock.now();
+          const runs = await runWarmup(l.runner, c, source.dir);
+          this.log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(this.clock.now() - t0)} ms`);
+        }
       } catch (err) {
         await l.runner.close();
         l.runner = undefined;
@@ -176,7 +232,14 @@ export class ModelRepository {
           l.version,
           l.runner,
           completed,
-          { policy, replicaPolicy: settings.replicaPolicy, replicas: settings.replicaInfos, breaker: settings.breaker, testFaults: this.opts.testFaults },
+          {
+            policy,
+            replicaPolicy: settings.replicaPolicy,
+            replicas: settings.replicaInfos,
+            breaker: settings.breaker,
+            testFaults: this.opts.testFaults,
+            observer: this.opts.observerFor?.(name, l.version),
+          },
           this.clock,
           this.log,
         );
@@ -207,7 +270,11 @@ export class ModelRepository {
   private failModel(name: string, wasServing: boolean, reason: string, tried: LoadedVersion[] = []): never {
     const entry = this.registry.ensure(name);
     this.log.error(`failed to load '${name}': ${reason}`);
-    if (!wasServing) {
+    if (wasServing) {
+      for (const v of entry.versions.values()) {
+        if (v.state === 'READY') v.reason = `serving the previously loaded model; reload failed: ${reason}`;
+      }
+    } else {
       entry.state = 'UNAVAILABLE';
       entry.reason = reason;
       for (const v of entry.versions.values()) {

@@ -34,3 +34,29 @@ export function readModelSource(root: string, name: string): ModelSource | undef
     .sort((a, b) => a - b);
   return { name, dir, configText, configPath, versions };
 }
+
+/**
+ * What a model folder holds, as one string that changes when anything the server reads
+ * changes: config.pbtxt's text and every file directly in each version folder (name,
+ * size, mtime). Poll mode reloads a model when this changes.
+ */
+export function modelFingerprint(root: string, name: string): string | undefined {
+  const source = readModelSource(root, name);
+  if (!source) return undefined;
+  const parts = [`config:${source.configText ?? '<none>'}`];
+  for (const v of source.versions) {
+    const dir = join(source.dir, String(v));
+    for (const f of readdirSync(dir).sort()) {
+      const st = statSync(join(dir, f));
+      parts.push(`${v}/${f}:${st.size}:${st.mtimeMs}`);
+    }
+  }
+  const warmup = join(source.dir, 'warmup');
+  if (existsSync(warmup)) {
+    for (const f of readdirSync(warmup).sort()) {
+      const st = statSync(join(warmup, f));
+      parts.push(`warmup/${f}:${st.size}:${st.mtimeMs}`);
+    }
+  }
+  return parts.join('\n');
+}

@@ -9,7 +9,7 @@ import { InOrderGate } from '../batching/in-order.js';
 import type { BatchingPolicy } from '../batching/policy.js';
 import type { ModelRunner } from '../execution/model-runner.js';
 import type { RunResult, WireTensor } from '../execution/protocol.js';
-import { ModelStats } from '../metrics/model-stats.js';
+import { ModelStats, type StatsObserver } from '../metrics/model-stats.js';
 import type { ServingVersion } from '../model/registry.js';
 import type { InferenceRequest, InferenceResult, Tensor } from '../model/types.js';
 import { Code, ServeError } from '../errors.js';
@@ -29,6 +29,8 @@ export interface ServingOptions {
   breaker: BreakerOptions;
   /** Honour the test-only `test_fault` request parameter. */
   testFaults: boolean;
+  /** Distribution hooks (metrics); none when metrics are off. */
+  observer?: StatsObserver | undefined;
 }
 
 interface Pending {
@@ -39,7 +41,7 @@ interface Pending {
 }
 
 export class BatchingServingVersion implements ServingVersion {
-  readonly stats = new ModelStats();
+  readonly stats: ModelStats;
   private readonly outputTypes = new Map<string, Datatype>();
   private readonly outputOrder: string[];
   private readonly inputOrder: string[];
@@ -60,6 +62,7 @@ export class BatchingServingVersion implements ServingVersion {
     private readonly log: Logger,
   ) {
     const model = runner.modelName;
+    this.stats = new ModelStats(opts.observer);
     for (const o of config.output) {
       const d = datatypeByConfigEnum(o.dataType);
       if (d) this.outputTypes.set(o.name, d.name);

@@ -9,6 +9,7 @@ import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js
 import { call, callError, connect, float32Buffer, healthClient, int32Buffer, readFloat32, readInt32, type InferenceClient } from '../helpers/client.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
+import { identityModel } from '../../scripts/onnx-builder.js';
 
 const test = suite('model lifecycle in explicit mode');
 let server: ServerProcess;
@@ -100,17 +101,65 @@ test('a model can be loaded again after unload, and its statistics carry on', as
   assert.is(await healthOf('simple'), 'SERVING');
 });
 
-test('loading a model that is not in the repository is NOT_FOUND; parameters are UNIMPLEMENTED', async () => {
+test('loading a model that is not in the repository is NOT_FOUND; unknown parameters are UNIMPLEMENTED', async () => {
   const err = await callError(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'ghost', parameters: {} });
   assert.is(err.code, status.NOT_FOUND);
   assert.match(err.details, /model 'ghost' is not in the model repository/);
   const p = await callError(client, client.repositoryModelLoad, {
     repositoryName: '',
     modelName: 'simple',
-    parameters: { config: { parameterChoice: { $case: 'stringParam', value: '{}' } } },
+    parameters: { unload_dependents: { parameterChoice: { $case: 'boolParam', value: true } } },
   });
   assert.is(p.code, status.UNIMPLEMENTED);
-  assert.match(p.details, /RepositoryModelLoad parameters \(config\) are not implemented/);
+  assert.match(p.details, /RepositoryModelLoad parameter 'unload_dependents' is not implemented; 'config' and 'file:<version>\/<name>' are/);
+});
+
+test('a load request can override config.pbtxt with a JSON config, as Triton allows', async () => {
+  const config = JSON.stringify({
+    name: 'simple',
+    max_batch_size: 2,
+    input: [
+      { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
+      { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
+    ],
+    output: [
+      { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
+      { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
+    ],
+  });
+  await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: { config: { parameterChoice: { $case: 'stringParam', value: config } } } });
+  assert.is((await call(client, client.modelConfig, { name: 'simple', version: '' })).config!.maxBatchSize, 2);
+  const big = simpleReq();
+  big.inputs.forEach((i) => (i.shape = [3, 16]));
+  big.rawInputContents = [int32Buffer(Array(48).fill(1)), int32Buffer(Array(48).fill(1))];
+  assert.match((await callError(client, client.modelInfer, big)).details, /batch size 3 is outside 1\.\.2/);
+  await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: {} });
+  assert.is((await call(client, client.modelConfig, { name: 'simple', version: '' })).config!.maxBatchSize, 8, 'a plain load goes back to config.pbtxt');
+});
+
+test('a load request can bring the model file itself, with its config', async () => {
+  const config = JSON.stringify({ name: 'uploaded', max_batch_size: 4, input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [2] }], output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [2] }] });
+  await call(client, client.repositoryModelLoad, {
+    repositoryName: '',
+    modelName: 'uploaded',
+    parameters: {
+      config: { parameterChoice: { $case: 'stringParam', value: config } },
+      'file:1/model.onnx': { parameterChoice: { $case: 'bytesParam', value: Buffer.from(identityModel('uploaded', 'FP32', ['b', 2])) } },
+    },
+  });
+  const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
+    modelName: 'uploaded',
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 2] }],
+    rawInputContents: [float32Buffer([7, 8])],
+  }));
+  assert.equal(readFloat32(res.rawOutputContents[0]!), [7, 8]);
+  const noConfig = await callError(client, client.repositoryModelLoad, {
+    repositoryName: '',
+    modelName: 'uploaded2',
+    parameters: { 'file:1/model.onnx': { parameterChoice: { $case: 'bytesParam', value: Buffer.from('x') } } },
+  });
+  assert.is(noConfig.code, status.INVALID_ARGUMENT);
+  assert.match(noConfig.details, /needs a "config" parameter too/);
 });
 
 test('SIGTERM lets in-flight calls finish, then the server exits 0', async () => {

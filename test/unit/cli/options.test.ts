@@ -35,14 +35,23 @@ test('flags are read in both --flag=value and --flag value forms', () => {
   assert.is(o.defaultMaxBatchSize, 16);
 });
 
+test('poll mode rescans every --repository-poll-secs (tritonserver default 15)', () => {
+  assert.is(parseCli(['--model-control-mode=poll']).repositoryPollMs, 15000);
+  assert.is(parseCli(['--model-control-mode=poll', '--repository-poll-secs=0.5']).repositoryPollMs, 500);
+});
+
 test('compatibility flags with no effect are collected so the CLI can warn', () => {
-  assert.equal(parseCli(['--metrics-port=8002', '--grpc-infer-allocation-pool-size=8']).ignored, ['metrics-port', 'grpc-infer-allocation-pool-size']);
+  assert.equal(parseCli(['--http-port=8000', '--grpc-infer-allocation-pool-size=8']).ignored, ['http-port', 'grpc-infer-allocation-pool-size']);
+  const m = parseCli(['--metrics-port=9102', '--allow-metrics=false']);
+  assert.is(m.metricsPort, 9102);
+  assert.is(m.allowMetrics, false);
+  assert.is(parseCli([]).metricsPort, 8002);
 });
 
 test('bad values name the flag and the rule', () => {
   assert.is(refused(['--grpc-port=70000']), "--grpc-port must be an integer in 0..65535, got '70000'");
   assert.is(refused(['--model-control-mode=sometimes']), "--model-control-mode must be none, explicit or poll, got 'sometimes'");
-  assert.match(refused(['--model-control-mode=poll']), /poll is not implemented yet/);
+  assert.match(refused(['--repository-poll-secs=0']), /--repository-poll-secs must be a number of seconds in 0\.1\.\.86400/);
   assert.is(refused(['--load-model=a']), '--load-model needs --model-control-mode=explicit');
   assert.match(refused(['--strict-readiness=perhaps']), /--strict-readiness must be true or false/);
   assert.match(refused(['--no-such-flag']), /Unknown option '--no-such-flag'/);

@@ -1,0 +1,195 @@
+// Prometheus metrics under Triton's names and labels (model, version). Counters are read
+// from the same ModelStats that ModelStatistics returns, at scrape time, so the two can
+// never disagree; latency summaries and the batch-size histogram are fed per event.
+// The only module that imports prom-client.
+
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { cpus, totalmem } from 'node:os';
+import type { FailureReason, ModelStats, StatsObserver } from './model-stats.js';
+
+/** One loaded model version, as the exporter reads it at scrape time. */
+export interface VersionView {
+  model: string;
+  version: number;
+  stats: ModelStats;
+  pending: number;
+  replicas: Array<{ name: string; breaker: 'closed' | 'open' | 'half-open'; inFlightBatches: number; executed: number }>;
+}
+
+const reasons: FailureReason[] = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'];
+const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+export class PrometheusExporter {
+  readonly registry = new Registry();
+  private readonly requestSummary: Summary<'model' | 'version'>;
+  private readonly queueSummary: Summary<'model' | 'version'>;
+  private readonly batchHistogram: Histogram<'model' | 'version'>;
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = performance.now();
+
+  constructor(private readonly versions: () => VersionView[]) {
+    const r = this.registry;
+    const labels = ['model', 'version'] as const;
+    const fromStats = (name: string, help: string, read: (s: ModelStats) => number): void => {
+      const exporter = this;
+      new Counter({
+        name,
+        help,
+        labelNames: labels,
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const v of exporter.versions()) this.inc({ model: v.model, version: String(v.version) }, read(v.stats));
+        },
+      });
+    };
+    fromStats('nv_inference_request_success', 'Number of successful inference requests, all batch sizes', (s) => s.success.count);
+    fromStats('nv_inference_count', 'Number of inferences performed (batch rows; does not include cached requests)', (s) => s.inferenceCount);
+    fromStats('nv_inference_exec_count', 'Number of model executions performed (does not include cached requests)', (s) => s.executionCount);
+    fromStats('nv_inference_request_duration_us', 'Cumulative inference request duration in microseconds', (s) => (s.success.ns + s.fail.ns) / 1000);
+    fromStats('nv_inference_queue_duration_us', 'Cumulative inference queuing duration in microseconds', (s) => s.queue.ns / 1000);
+    fromStats('nv_inference_compute_input_duration_us', 'Cumulative compute input duration in microseconds', (s) => s.computeInput.ns / 1000);
+    fromStats('nv_inference_compute_infer_duration_us', 'Cumulative compute inference duration in microseconds', (s) => s.computeInfer.ns / 1000);
+    fromStats('nv_inference_compute_output_duration_us', 'Cumulative inference compute output duration in microseconds', (s) => s.computeOutput.ns / 1000);
+    const exporter = this;
+    new Counter({
+      name: 'nv_inference_request_failure',
+      help: 'Number of failed inference requests, all batch sizes',
+      labelNames: ['model', 'version', 'reason'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const v of exporter.versions()) {
+          for (const reason of reasons) this.inc({ model: v.model, version: String(v.version), reason }, v.stats.failByReason[reason]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nv_inference_pending_request_count',
+      help: 'Instantaneous number of pending requests awaiting execution per-model',
+      labelNames: labels,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const v of exporter.versions()) this.set({ model: v.model, version: String(v.version) }, v.pending);
+      },
+    });
+    new Gauge({
+      name: 'triton_ts_replica_inflight_batches',
+      help: 'Batches running on each replica',
+      labelNames: ['model', 'version', 'replica'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const v of exporter.versions()) {
+          for (const rep of v.replicas) this.set({ model: v.model, version: String(v.version), replica: rep.name }, rep.inFlightBatches);
+        }
+      },
+    });
+    new Counter({
+      name: 'triton_ts_replica_executions',
+      help: 'Batches each replica has run to completion',
+      labelNames: ['model', 'version', 'replica'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const v of exporter.versions()) {
+          for (const rep of v.replicas) this.inc({ model: v.model, version: String(v.version), replica: rep.name }, rep.executed);
+        }
+      },
+    });
+    new Gauge({
+      name: 'triton_ts_replica_breaker_state',
+      help: 'Circuit breaker of each replica: 0 closed, 1 half-open, 2 open',
+      labelNames: ['model', 'version', 'replica'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const v of exporter.versions()) {
+          for (const rep of v.replicas) this.set({ model: v.model, version: String(v.version), replica: rep.name }, breakerValue[rep.breaker]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'nv_cpu_utilization',
+      help: 'CPU utilization of this server process since the last scrape, as a fraction of all cores [0.0 - 1.0]',
+      registers: [r],
+      collect() {
+        this.set(exporter.cpuUtilization());
+      },
+    });
+    new Gauge({
+      name: 'nv_cpu_memory_total_bytes',
+      help: 'CPU total memory (RAM), in bytes',
+      registers: [r],
+      collect() {
+        this.set(totalmem());
+      },
+    });
+    new Gauge({
+      name: 'nv_cpu_memory_used_bytes',
+      help: 'Resident memory of this server process, in bytes',
+      registers: [r],
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+    this.requestSummary = new Summary({
+      name: 'nv_inference_request_summary_us',
+      help: 'Summary of successful inference request durations in microseconds',
+      labelNames: labels,
+      percentiles: [0.5, 0.9, 0.95, 0.99],
+      maxAgeSeconds: 60,
+      ageBuckets: 5,
+      registers: [r],
+    });
+    this.queueSummary = new Summary({
+      name: 'nv_inference_queue_summary_us',
+      help: 'Summary of inference queuing durations in microseconds',
+      labelNames: labels,
+      percentiles: [0.5, 0.9, 0.95, 0.99],
+      maxAgeSeconds: 60,
+      ageBuckets: 5,
+      registers: [r],
+    });
+    this.batchHistogram = new Histogram({
+      name: 'triton_ts_batch_rows',
+      help: 'Rows per model execution (the batch size the dynamic batcher formed)',
+      labelNames: labels,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [r],
+    });
+    collectDefaultMetrics({ register: r });
+  }
+
+  /** Distribution hooks for one model version's statistics. */
+  observerFor(model: string, version: number): StatsObserver {
+    const l = { model, version: String(version) };
+    const request = this.requestSummary.labels(l);
+    const queue = this.queueSummary.labels(l);
+    const batch = this.batchHistogram.labels(l);
+    return {
+      request: (us) => request.observe(us),
+      queue: (us) => queue.observe(us),
+      batch: (rows) => batch.observe(rows),
+    };
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private cpuUtilization(): number {
+    const now = performance.now();
+    const used = process.cpuUsage(this.lastCpu);
+    const elapsedUs = (now - this.lastCpuAt) * 1000;
+    this.lastCpu = process.cpuUsage();
+    this.lastCpuAt = now;
+    if (elapsedUs <= 0) return 0;
+    return Math.min(1, (used.user + used.system) / elapsedUs / cpus().length);
+  }
+}
