@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, identityModel } from './onnx-builder.js';
+import { addModel, buildModel, identityModel } from './onnx-builder.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'model-repo');
 const require = createRequire(import.meta.url);
@@ -88,18 +88,7 @@ output { name: "OUTPUT0" data_type: TYPE_STRING dims: [ -1 ] }
 );
 
 // Two versions that answer differently: version v adds v to its input.
-for (const v of [1, 2]) {
-  write(
-    join(root, 'add_version', String(v), 'model.onnx'),
-    buildModel({
-      name: `add_version_${v}`,
-      inputs: [{ name: 'INPUT0', type: 'FP32', shape: ['batch', 4] }],
-      outputs: [{ name: 'OUTPUT0', type: 'FP32', shape: ['batch', 4] }],
-      constants: [{ name: 'offset', type: 'FP32', dims: [1], values: [v] }],
-      nodes: [{ op: 'Add', inputs: ['INPUT0', 'offset'], outputs: ['OUTPUT0'] }],
-    }),
-  );
-}
+for (const v of [1, 2]) write(join(root, 'add_version', String(v), 'model.onnx'), addModel(v));
 write(
   join(root, 'add_version', 'config.pbtxt'),
   `# Version 1 adds 1.0, version 2 adds 2.0; both are served.

@@ -151,3 +151,14 @@ export function spinModel(): Uint8Array {
     ],
   });
 }
+
+/** OUTPUT0 = INPUT0 + `offset` (FP32 [batch, 4]): versions of one model that answer differently. */
+export function addModel(offset: number): Uint8Array {
+  return buildModel({
+    name: `add_${offset}`,
+    inputs: [{ name: 'INPUT0', type: 'FP32', shape: ['batch', 4] }],
+    outputs: [{ name: 'OUTPUT0', type: 'FP32', shape: ['batch', 4] }],
+    constants: [{ name: 'offset', type: 'FP32', dims: [1], values: [offset] }],
+    nodes: [{ op: 'Add', inputs: ['INPUT0', 'offset'], outputs: ['OUTPUT0'] }],
+  });
+}

@@ -239,6 +239,7 @@ export class ModelRepository {
             breaker: settings.breaker,
             testFaults: this.opts.testFaults,
             observer: this.opts.observerFor?.(name, l.version),
+            stats: previous?.stats,
           },
           this.clock,
           this.log,
@@ -258,6 +259,7 @@ export class ModelRepository {
     await Promise.all(old.map((o) => o.serving?.close()));
     for (const v of versions.values()) {
       if (v.state === 'READY') this.log.info(`successfully loaded '${name}' version ${v.version}`);
+      else if (v.reason === 'unloaded') this.log.info(`unloaded '${name}' version ${v.version} (no longer selected)`);
       else this.log.error(`failed to load '${name}' version ${v.version}: ${v.reason}`);
     }
   }

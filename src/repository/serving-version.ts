@@ -31,6 +31,8 @@ export interface ServingOptions {
   testFaults: boolean;
   /** Distribution hooks (metrics); none when metrics are off. */
   observer?: StatsObserver | undefined;
+  /** The statistics of the version this one replaces (a reload): counts carry on. */
+  stats?: ModelStats | undefined;
 }
 
 interface Pending {
@@ -62,7 +64,7 @@ export class BatchingServingVersion implements ServingVersion {
     private readonly log: Logger,
   ) {
     const model = runner.modelName;
-    this.stats = new ModelStats(opts.observer);
+    this.stats = opts.stats ?? new ModelStats(opts.observer);
     for (const o of config.output) {
       const d = datatypeByConfigEnum(o.dataType);
       if (d) this.outputTypes.set(o.name, d.name);

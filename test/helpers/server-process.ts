@@ -15,8 +15,11 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Every line the server logged so far. */
   lines: string[];
-  /** Resolves with the first logged line matching `pattern`, rejects after `timeoutMs`. */
-  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /**
+   * Resolves with the first logged line matching `pattern` at index `since` or later
+   * (default 0: the whole log so far), rejects after `timeoutMs`.
+   */
+  waitForLine(pattern: RegExp, timeoutMs?: number, since?: number): Promise<string>;
   /** SIGTERM, then the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
@@ -44,8 +47,8 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
   createInterface({ input: child.stdout! }).on('line', onLine);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-  const waitForLine = (pattern: RegExp, ms = timeoutMs): Promise<string> => {
-    const seen = lines.find((l) => pattern.test(l));
+  const waitForLine = (pattern: RegExp, ms = timeoutMs, since = 0): Promise<string> => {
+    const seen = lines.slice(since).find((l) => pattern.test(l));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${ms} ms; log:\n${lines.join('\n')}`)), ms);
