@@ -45,7 +45,8 @@ async function main(): Promise<void> {
 
   log.info(`model repository ${opts.modelRepository}, control mode ${opts.controlMode}`);
   await server.start();
-  process.stderr.write(server.modelTable() + '\n');
+  if (opts.logFormat === 'json') log.info('models', { models: server.modelStates() });
+  else process.stderr.write(server.modelTable() + '\n');
   log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
 }
 

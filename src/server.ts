@@ -154,15 +154,21 @@ export class InferenceServer {
     return true;
   }
 
-  /** tritonserver's startup table: one row per model version with its state. */
-  modelTable(): string {
-    const rows: string[][] = [['Model', 'Version', 'Status']];
+  /** One row per model version: name, version ('-' when none loaded), state with reason. */
+  modelStates(): Array<{ model: string; version: string; status: string }> {
+    const out: Array<{ model: string; version: string; status: string }> = [];
     for (const m of this.registry.all()) {
-      if (m.versions.size === 0) rows.push([m.name, '-', `${m.state ?? 'UNAVAILABLE'}${m.reason ? `: ${m.reason}` : ''}`]);
+      if (m.versions.size === 0) out.push({ model: m.name, version: '-', status: `${m.state ?? 'UNAVAILABLE'}${m.reason ? `: ${m.reason}` : ''}` });
       for (const v of [...m.versions.values()].sort((a, b) => a.version - b.version)) {
-        rows.push([m.name, String(v.version), `${v.state}${v.reason ? `: ${v.reason}` : ''}`]);
+        out.push({ model: m.name, version: String(v.version), status: `${v.state}${v.reason ? `: ${v.reason}` : ''}` });
       }
     }
+    return out;
+  }
+
+  /** tritonserver's startup table: one row per model version with its state. */
+  modelTable(): string {
+    const rows: string[][] = [['Model', 'Version', 'Status'], ...this.modelStates().map((r) => [r.model, r.version, r.status])];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     const line = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+';
     const fmt = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
@@ -181,7 +187,14 @@ export class InferenceServer {
       const how = await this.frontend.shutdown(this.opts.exitTimeoutMs);
       this.live = false;
       if (how === 'forced') this.log.warn(`in-flight calls still running after ${this.opts.exitTimeoutMs} ms were cancelled`);
-      await this.repository.unloadAll();
+      // Queued and running batches drain within what is left of the exit timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const unloaded = await Promise.race([
+        this.repository.unloadAll().then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), this.opts.exitTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!unloaded) this.log.warn(`models still draining after ${this.opts.exitTimeoutMs} ms; exiting anyway`);
       await this.metricsEndpoint?.close();
       this.log.info('server stopped');
     })();

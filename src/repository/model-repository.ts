@@ -77,13 +77,13 @@ export class ModelRepository {
     for (const name of names) {
       const fp = modelFingerprint(this.opts.root, name);
       if (fp !== undefined && fp !== this.fingerprints.get(name)) {
-        this.log.info(`poll: model '${name}' ${this.fingerprints.has(name) ? 'changed' : 'appeared'}`);
+        this.log.info(`poll: model '${name}' ${this.fingerprints.has(name) ? 'changed' : 'appeared'}`, { model: name });
         work.push(this.load(name).catch(() => undefined));
       }
     }
     for (const entry of this.registry.all()) {
       if (!names.includes(entry.name) && [...entry.versions.values()].some((v) => v.serving)) {
-        this.log.info(`poll: model '${entry.name}' is gone from the repository`);
+        this.log.info(`poll: model '${entry.name}' is gone from the repository`, { model: entry.name });
         this.fingerprints.delete(entry.name);
         work.push(this.unload(entry.name).catch(() => undefined));
       }
@@ -133,7 +133,7 @@ export class ModelRepository {
       entry.state = 'LOADING';
       entry.reason = '';
     }
-    this.log.info(`loading model '${name}'`);
+    this.log.info(`loading model '${name}'`, { model: name });
 
     let config: ModelConfig;
     let settings: InstanceSettings;
@@ -181,7 +181,7 @@ export class ModelRepository {
           replicas: settings.replicas,
           options: settings.session,
           workerMaxOldGenerationMb: settings.workerMaxOldGenerationMb,
-          onPlacement: (replica, device, note) => this.log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`),
+          onPlacement: (replica, device, note) => this.log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
         });
         loaded.push({ version, runner, error: '' });
       } catch (err) {
@@ -203,7 +203,7 @@ export class ModelRepository {
           checkWarmup(c, source.dir);
           const t0 = this.clock.now();
           const runs = await runWarmup(l.runner, c, source.dir);
-          this.log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(this.clock.now() - t0)} ms`);
+          this.log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(this.clock.now() - t0)} ms`, { model: name, version: l.version });
         }
       } catch (err) {
         await l.runner.close();
@@ -258,9 +258,9 @@ export class ModelRepository {
     entry.reason = '';
     await Promise.all(old.map((o) => o.serving?.close()));
     for (const v of versions.values()) {
-      if (v.state === 'READY') this.log.info(`successfully loaded '${name}' version ${v.version}`);
-      else if (v.reason === 'unloaded') this.log.info(`unloaded '${name}' version ${v.version} (no longer selected)`);
-      else this.log.error(`failed to load '${name}' version ${v.version}: ${v.reason}`);
+      if (v.state === 'READY') this.log.info(`successfully loaded '${name}' version ${v.version}`, { model: name, version: v.version });
+      else if (v.reason === 'unloaded') this.log.info(`unloaded '${name}' version ${v.version} (no longer selected)`, { model: name, version: v.version });
+      else this.log.error(`failed to load '${name}' version ${v.version}: ${v.reason}`, { model: name, version: v.version });
     }
   }
 
@@ -271,7 +271,7 @@ export class ModelRepository {
    */
   private failModel(name: string, wasServing: boolean, reason: string, tried: LoadedVersion[] = []): never {
     const entry = this.registry.ensure(name);
-    this.log.error(`failed to load '${name}': ${reason}`);
+    this.log.error(`failed to load '${name}': ${reason}`, { model: name });
     if (wasServing) {
       for (const v of entry.versions.values()) {
         if (v.state === 'READY') v.reason = `serving the previously loaded model; reload failed: ${reason}`;
@@ -308,11 +308,11 @@ export class ModelRepository {
         );
       }
     }
-    this.log.info(`unloading model '${name}'`);
+    this.log.info(`unloading model '${name}'`, { model: name });
     await Promise.all(closing);
     entry.state = 'UNAVAILABLE';
     entry.reason = 'unloaded';
-    this.log.info(`successfully unloaded '${name}'`);
+    this.log.info(`successfully unloaded '${name}'`, { model: name });
   }
 }
 

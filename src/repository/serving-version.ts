@@ -76,8 +76,8 @@ export class BatchingServingVersion implements ServingVersion {
     this.replicaSet = new ReplicaSet(model, runner, opts.replicas, createPicker(opts.replicaPolicy), opts.breaker, {
       breakerChanged: (replica, state, allOpen) => {
         const line = `model '${model}' version ${version}: replica ${replica} circuit breaker ${state}`;
-        if (state === 'open') log.warn(line, { allOpen });
-        else log.info(line);
+        if (state === 'open') log.warn(line, { model, version, replica, breaker: state, allOpen });
+        else log.info(line, { model, version, replica, breaker: state });
         if (allOpen) this.batcher.rejectAll(this.allOpenError());
         this.batcher.wake();
       },
