@@ -71,6 +71,9 @@ export class ModelRunner {
         const pool = new Piscina({
           filename: workerUrl.href,
           minThreads: 1,
+          // Measured (npm run bench -- ceiling): with Atomics.wait in idle workers the hop to a
+          // worker costs more and its tail is worse than with plain message passing here.
+          atomics: 'disabled',
           maxThreads: 1,
           idleTimeout: 2 ** 31 - 1,
           ...(spec.workerMaxOldGenerationMb ? { resourceLimits: { maxOldGenerationSizeMb: spec.workerMaxOldGenerationMb } } : {}),

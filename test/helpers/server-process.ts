@@ -31,6 +31,11 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  // If the test process dies without stopping it, the server must not outlive it.
+  const killOnExit = (): void => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (l: string) => void }> = [];
   const onLine = (line: string): void => {
@@ -45,7 +50,12 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
   };
   createInterface({ input: child.stderr! }).on('line', onLine);
   createInterface({ input: child.stdout! }).on('line', onLine);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      process.off('exit', killOnExit);
+      resolve(code);
+    }),
+  );
 
   const waitForLine = (pattern: RegExp, ms = timeoutMs, since = 0): Promise<string> => {
     const seen = lines.slice(since).find((l) => pattern.test(l));

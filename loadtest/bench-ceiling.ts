@@ -1,0 +1,153 @@
+// npm run bench -- ceiling: this server against the limits of the machine, in one run.
+//   1. compute ceiling: in-process session.run on ocr_cls at batch 1..32 (best rows/s = C)
+//   2. transport ceiling: a bare grpc-js server answering ModelInfer with a canned response
+//      (simple: p50 at concurrency 1; ocr_cls: calls/s at concurrency 64 = E)
+//   3. naive peer: grpc-js handler awaiting session.run per request, no batching
+//   4. this server (bundled model-repo) at concurrency 1, 8, 32, 64, 128
+// Bound for a server here: B = 1 / (1/E + 1/C). Prints ratios, writes JSON and SVG.
+//   npm run bench -- ceiling [--interval 4000]
+
+import * as ort from 'onnxruntime-node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { credentials } from '@grpc/grpc-js';
+import { GRPCInferenceServiceClient, ModelInferRequest } from '../src/generated/inference/grpc_service.js';
+import { repoRoot, startServer } from '../test/helpers/server-process.js';
+import { closedLoop, type Client } from './closed-loop.js';
+import { summarize, table } from './percentiles.js';
+import { throughputLatencySvg } from './plot.js';
+
+const { values: v } = parseArgs({ args: process.argv.slice(3), options: { interval: { type: 'string', default: '4000' } } });
+const interval = Number(v.interval);
+const levels = [1, 8, 32, 64, 128];
+const repo = join(repoRoot, 'model-repo');
+const cores = availableParallelism();
+
+const ocrRequest = ModelInferRequest.fromPartial({
+  modelName: 'ocr_cls',
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }],
+  rawInputContents: [Buffer.from(Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.sin(i) * 0.5).buffer)],
+});
+const simpleRequest = ModelInferRequest.fromPartial({
+  modelName: 'simple',
+  inputs: [
+    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
+    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+  ],
+  rawInputContents: [Buffer.from(new Int32Array(16).fill(1).buffer), Buffer.from(new Int32Array(16).fill(2).buffer)],
+});
+
+interface Point { throughput: number; p50Ms: number; p99Ms: number }
+
+async function measure(address: string, req: ModelInferRequest, c: number): Promise<Point> {
+  const client: Client = new GRPCInferenceServiceClient(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+  try {
+    await closedLoop(client, () => req, c, 0, c * 2);
+    const r = await closedLoop(client, () => req, c, interval, 1_000_000);
+    if (r.errors > 0) throw new Error(`${r.errors} errors at ${address}: ${r.firstError}`);
+    const s = summarize(r.latenciesMs);
+    return { throughput: r.latenciesMs.length / (r.elapsedMs / 1000), p50Ms: s.p50Ms, p99Ms: s.p99Ms };
+  } finally {
+    client.close();
+  }
+}
+
+async function startPeer(script: string, model: string): Promise<{ address: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'loadtest', 'peers', script), repo, model], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const m = /^listening (\d+)$/.exec(l);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited ${code}`)));
+  });
+  return { address: `127.0.0.1:${port}`, child };
+}
+
+async function stopPeer(p: { child: ChildProcess }): Promise<void> {
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await exited;
+}
+
+// 1. Compute ceiling.
+const compute: Record<number, number> = {};
+{
+  const session = await ort.InferenceSession.create(join(repo, 'ocr_cls', '1', 'model.onnx'), { intraOpNumThreads: cores });
+  for (const b of [1, 2, 4, 8, 16, 32]) {
+    const feeds = { x: new ort.Tensor('float32', new Float32Array(b * 3 * 48 * 192).fill(0.1), [b, 3, 48, 192]) };
+    for (let i = 0; i < 3; i++) await session.run(feeds);
+    const runs = Math.max(10, Math.round(600 / b));
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) await session.run(feeds);
+    compute[b] = (b * runs) / ((performance.now() - t0) / 1000);
+  }
+  await session.release();
+}
+const bestBatch = Number(Object.entries(compute).sort((a, b) => b[1] - a[1])[0]![0]);
+const C = compute[bestBatch]!;
+
+// 2. Transport ceiling.
+let transportSimple: Point;
+let transportOcr: Point;
+{
+  const simplePeer = await startPeer('transport-server.ts', 'simple');
+  transportSimple = await measure(simplePeer.address, simpleRequest, 1);
+  await stopPeer(simplePeer);
+  const ocrPeer = await startPeer('transport-server.ts', 'ocr_cls');
+  transportOcr = await measure(ocrPeer.address, ocrRequest, 64);
+  await stopPeer(ocrPeer);
+}
+const E = transportOcr.throughput;
+const B = 1 / (1 / E + 1 / C);
+
+// 3. Naive peer.
+const naive: Record<number, Point> = {};
+{
+  const peer = await startPeer('naive-server.ts', 'ocr_cls');
+  for (const c of levels) naive[c] = await measure(peer.address, ocrRequest, c);
+  await stopPeer(peer);
+}
+
+// 4. This server.
+const ours: Record<number, Point> = {};
+let oursSimple: Point;
+{
+  const server = await startServer(['--allow-metrics=false']);
+  try {
+    oursSimple = await measure(server.address, simpleRequest, 1);
+    for (const c of levels) ours[c] = await measure(server.address, ocrRequest, c);
+  } finally {
+    await server.stop();
+  }
+}
+
+const fmt = (x: number) => x.toFixed(2);
+console.log(`ocr_cls (PaddleOCR cls CNN, [1,3,48,192] FP32 per request) and simple, ${cores} cores, ${interval} ms per step`);
+console.log(`compute ceiling C = ${C.toFixed(0)} rows/s (in-process, batch ${bestBatch}, ${cores} intra-op threads); by batch: ` +
+  Object.entries(compute).map(([b, r]) => `b${b} ${r.toFixed(0)}`).join(', '));
+console.log(`transport ceiling E = ${E.toFixed(0)} calls/s (bare grpc-js, ocr_cls payload, c64; p99 ${transportOcr.p99Ms.toFixed(1)} ms); ` +
+  `simple c1 p50 ${transportSimple.p50Ms.toFixed(3)} ms`);
+console.log(`bound B = 1/(1/E + 1/C) = ${B.toFixed(0)} rows/s`);
+console.log(table(
+  ['conc', 'naive infer/s', 'naive p99 ms', 'server infer/s', 'server p50 ms', 'server p99 ms', 'server/naive', 'server/B'],
+  levels.map((c) => [c, naive[c]!.throughput, naive[c]!.p99Ms, ours[c]!.throughput, ours[c]!.p50Ms, ours[c]!.p99Ms, fmt(ours[c]!.throughput / naive[c]!.throughput), fmt(ours[c]!.throughput / B)]),
+));
+console.log(`simple at concurrency 1: server p50 ${oursSimple.p50Ms.toFixed(3)} ms vs transport p50 ${transportSimple.p50Ms.toFixed(3)} ms ` +
+  `(x${(oursSimple.p50Ms / transportSimple.p50Ms).toFixed(2)}; target <= 1.3)`);
+console.log(`targets at c64: server/B ${fmt(ours[64]!.throughput / B)} (>= 0.85), server/naive ${fmt(ours[64]!.throughput / naive[64]!.throughput)} (>= 1.8)`);
+
+const out = join(repoRoot, 'loadtest', 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'bench-ceiling.json'), JSON.stringify({ date: new Date().toISOString(), cores, interval, compute, C, E, B, transportSimple, transportOcr, naive, ours, oursSimple }, null, 2) + '\n');
+writeFileSync(join(out, 'bench-ceiling.svg'), throughputLatencySvg('ocr_cls: this server vs naive peer and ceilings', 'p99 latency (ms)', [
+  { name: 'this server', points: levels.map((c) => ({ throughput: ours[c]!.throughput, latencyMs: ours[c]!.p99Ms, label: `c${c}` })) },
+  { name: 'naive peer', points: levels.map((c) => ({ throughput: naive[c]!.throughput, latencyMs: naive[c]!.p99Ms, label: `c${c}` })) },
+  { name: 'transport ceiling', points: [{ throughput: E, latencyMs: transportOcr.p99Ms, label: 'c64' }] },
+  { name: 'bound B', points: [{ throughput: B, latencyMs: 0, label: 'B' }] },
+]));
+console.log(`wrote ${join(out, 'bench-ceiling.json')} and bench-ceiling.svg`);
