@@ -8,6 +8,7 @@
 
 import type { Clock, Timer } from '../clock.js';
 import { Code, ServeError } from '../errors.js';
+import { LatencyTargetAdvisor } from './latency-target.js';
 import type { BatchingPolicy } from './policy.js';
 
 export interface QueuedRequest<T> {
@@ -66,6 +67,8 @@ export class DynamicBatcher<T> {
   private closed = false;
   /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
   private drainReason: string | undefined;
+  /** Present when the model sets latency_target_us: it decides waits and batch caps. */
+  readonly advisor: LatencyTargetAdvisor | undefined;
 
   constructor(
     private readonly policy: BatchingPolicy,
@@ -73,6 +76,14 @@ export class DynamicBatcher<T> {
     private readonly sink: BatcherSink<T>,
   ) {
     this.levels = Array.from({ length: Math.max(1, policy.priorityLevels) + 1 }, () => []);
+    if (policy.dynamic && policy.latencyTargetUs > 0) {
+      this.advisor = new LatencyTargetAdvisor({ targetUs: policy.latencyTargetUs, safety: 0.6, maxBatchSize: policy.maxBatchSize });
+    }
+  }
+
+  /** A batch of `rows` took `ms` from dispatch to outputs: what latency-target batching learns from. */
+  executed(rows: number, ms: number): void {
+    this.advisor?.executed(rows, ms);
   }
 
   get queuedRequests(): number {
@@ -115,6 +126,7 @@ export class DynamicBatcher<T> {
       delayed: false,
     };
     queue.push(request);
+    this.advisor?.arrived(request.rows, now);
     this.pump();
     return request;
   }
@@ -208,16 +220,19 @@ export class DynamicBatcher<T> {
     const take: QueuedRequest<T>[] = [];
     let rows = 0;
     let key: string | undefined;
+    // A latency target may cap batches below max_batch_size (never below one request).
+    const cap = this.advisor ? this.advisor.maxRows() : p.maxBatchSize;
     for (const r of this.ordered()) {
       if (key === undefined) key = r.shapeKey;
       else if (r.shapeKey !== key) continue;
-      if (rows + r.rows > p.maxBatchSize) break;
+      if (rows + r.rows > (take.length === 0 ? p.maxBatchSize : cap)) break;
       take.push(r);
       rows += r.rows;
-      if (!p.dynamic || rows === p.maxBatchSize) break;
+      if (!p.dynamic || rows >= cap) break;
     }
     if (take.length === 0) return undefined;
-    if (!p.dynamic || rows === p.maxBatchSize || p.maxQueueDelayUs === 0 || this.drainReason !== undefined) return { take, sendAtMs: now };
+    if (!p.dynamic || rows >= cap || this.drainReason !== undefined) return { take, sendAtMs: now };
+    if (!this.advisor && p.maxQueueDelayUs === 0) return { take, sendAtMs: now };
     // A preferred size that the queued requests fill exactly goes at once, the largest first.
     let prefix = 0;
     let best = 0;
@@ -227,6 +242,8 @@ export class DynamicBatcher<T> {
     });
     if (best > 0) return { take: take.slice(0, best), sendAtMs: now };
     const oldest = Math.min(...take.map((r) => r.enqueuedAtMs));
+    // With a latency target the wait is the advisor's, in place of max_queue_delay.
+    if (this.advisor) return { take, sendAtMs: now + this.advisor.waitMs(rows, now - oldest) };
     return { take, sendAtMs: oldest + p.maxQueueDelayUs / 1000 };
   }
 

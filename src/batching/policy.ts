@@ -28,6 +28,8 @@ export interface BatchingPolicy {
   defaultPriorityLevel: number;
   /** Index = level (1-based); entry 0 is unused. Levels without their own policy get the default. */
   queuePolicies: QueuePolicy[];
+  /** Latency-target batching (model parameter latency_target_us); 0: off, max_queue_delay rules. */
+  latencyTargetUs: number;
 }
 
 /** The dynamic_batching block as the generated config type carries it (structurally). */
@@ -75,6 +77,7 @@ export function unbatchedPolicy(maxBatchSize: number): BatchingPolicy {
     priorityLevels: 0,
     defaultPriorityLevel: 0,
     queuePolicies: [unboundedPolicy, unboundedPolicy],
+    latencyTargetUs: 0,
   };
 }
 
@@ -82,7 +85,13 @@ export function unbatchedPolicy(maxBatchSize: number): BatchingPolicy {
  * Builds and checks the policy. `db` undefined means the config has no dynamic_batching.
  * Throws INVALID_ARGUMENT naming the field; the loader turns that into UNAVAILABLE.
  */
-export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicBatchingFields | undefined): BatchingPolicy {
+export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicBatchingFields | undefined, latencyTargetUs = 0): BatchingPolicy {
+  if (latencyTargetUs < 0 || !Number.isSafeInteger(latencyTargetUs)) {
+    throw invalid(`model '${model}': parameters["latency_target_us"] must be a positive integer of microseconds`);
+  }
+  if (latencyTargetUs > 0 && (!db || maxBatchSize === 0)) {
+    throw invalid(`model '${model}': parameters["latency_target_us"] needs dynamic_batching and max_batch_size > 0`);
+  }
   if (!db) return unbatchedPolicy(maxBatchSize);
   const bad = (msg: string): ServeError => invalid(`model '${model}': dynamic_batching.${msg}`);
   for (const p of db.preferredBatchSize) {
@@ -129,5 +138,6 @@ export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicB
     priorityLevels: levels,
     defaultPriorityLevel: levels === 0 ? 0 : db.defaultPriorityLevel,
     queuePolicies,
+    latencyTargetUs,
   };
 }

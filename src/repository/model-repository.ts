@@ -150,7 +150,7 @@ export class ModelRepository {
       config = preCheck(parsed, name);
       settings = instanceSettings(config);
       const sc = config.schedulingChoice;
-      policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined);
+      policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(config));
     } catch (err) {
       return this.failModel(name, wasServing, reasonOf(err));
     }
@@ -219,7 +219,7 @@ export class ModelRepository {
     if (config.maxBatchSize === 0 && completed.maxBatchSize > 0) {
       // Auto-complete found a batch dimension: the policy follows the completed max_batch_size.
       const sc = completed.schedulingChoice;
-      policy = batchingPolicy(name, completed.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined);
+      policy = batchingPolicy(name, completed.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(completed));
     }
 
     // Swap in the new versions, then close the old ones (their in-flight requests finish first).
@@ -314,6 +314,15 @@ export class ModelRepository {
     entry.reason = 'unloaded';
     this.log.info(`successfully unloaded '${name}'`, { model: name });
   }
+}
+
+/** Model parameter latency_target_us (0 when absent). */
+function latencyTargetUs(config: ModelConfig): number {
+  const v = config.parameters['latency_target_us']?.stringValue;
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new ConfigError(`parameters["latency_target_us"] must be a positive integer of microseconds, got '${v}'`);
+  return n;
 }
 
 function reasonOf(err: unknown): string {

@@ -36,6 +36,8 @@ test.before(async () => {
     )
     .write('spin_small_queue/1/model.onnx', model)
     .write('spin_small_queue/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { default_queue_policy { max_queue_size: 2 } }')
+    .write('spin_target/1/model.onnx', model)
+    .write('spin_target/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { }\nparameters { key: "latency_target_us" value: { string_value: "200000" } }\n')
     .write('spin_unbatched/1/model.onnx', model)
     .write('spin_unbatched/config.pbtxt', 'max_batch_size: 8\n');
   server = await startServer([`--model-repository=${repo.root}`]);
@@ -159,6 +161,15 @@ test('a full queue answers RESOURCE_EXHAUSTED at once; the queued requests still
   assert.is(err.code, status.RESOURCE_EXHAUSTED);
   assert.match(err.details, /queue of priority level 1 is full \(max_queue_size 2\)/);
   await Promise.all([blocker, ...queued]);
+});
+
+test('a model with latency_target_us batches under load and answers every request', async () => {
+  const before = await stats('spin_target');
+  const results = await Promise.all(Array.from({ length: 40 }, (_, k) => call(client, client.modelInfer, spin('spin_target', 2000, 1, { id: `t${k}` }))));
+  results.forEach((r, k) => assert.is(r.id, `t${k}`));
+  const after = await stats('spin_target');
+  assert.is(after.inferenceCount - before.inferenceCount, 40);
+  assert.ok(after.executionCount - before.executionCount < 40, 'requests were batched');
 });
 
 test('a bad priority parameter is INVALID_ARGUMENT', async () => {

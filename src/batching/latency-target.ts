@@ -1,0 +1,120 @@
+// Latency-target batching (beyond Triton): instead of a fixed max_queue_delay, the batcher
+// is told a latency target and decides itself how long a batch may wait and how big it
+// may grow, from what it measures:
+//
+//   exec(n)  execution time of a batch of n rows: a least-squares line a + b·n over recent
+//            batches (per-row cost b, fixed cost a), refreshed after every batch;
+//   λ        arrival rate in rows per ms, an exponentially weighted average.
+//
+// With the oldest request waited w and n rows queued, sending now finishes that request at
+// w + exec(n). Waiting d more ms brings about λ·d more rows and finishes at
+// w + d + exec(n + λ·d). The batch may wait the largest d (found by bisection) that keeps
+// this under the budget (the target times a safety factor for the p99 tail), and grows at
+// most to the largest n with exec(n) inside the budget. Waiting only pays when batching
+// does: when the fixed cost a is small next to a batch's cost, the wait is cut to zero.
+// Before it has measured anything it does not wait at all. Pure logic on an injected clock.
+
+export interface LatencyTargetOptions {
+  targetUs: number;
+  /** Fraction of the target the estimate may use; the rest is headroom for the tail. */
+  safety: number;
+  maxBatchSize: number;
+}
+
+interface Sample {
+  rows: number;
+  ms: number;
+}
+
+export class LatencyTargetAdvisor {
+  private readonly samples: Sample[] = [];
+  private fit = { a: 0, b: 0 };
+  private rateRowsPerMs = 0;
+  private lastArrivalMs: number | undefined;
+
+  constructor(private readonly opts: LatencyTargetOptions) {
+    if (!(opts.targetUs > 0)) throw new RangeError('targetUs must be positive');
+  }
+
+  /** Budget in ms for the oldest request's queue wait plus its batch's execution. */
+  get budgetMs(): number {
+    return (this.opts.targetUs / 1000) * this.opts.safety;
+  }
+
+  /** Rows arrived at `nowMs`. */
+  arrived(rows: number, nowMs: number): void {
+    if (this.lastArrivalMs !== undefined) {
+      const gap = Math.max(0.001, nowMs - this.lastArrivalMs);
+      const instant = rows / gap;
+      this.rateRowsPerMs = this.rateRowsPerMs === 0 ? instant : 0.9 * this.rateRowsPerMs + 0.1 * instant;
+    }
+    this.lastArrivalMs = nowMs;
+  }
+
+  /** A batch of `rows` took `ms` from dispatch to outputs back. */
+  executed(rows: number, ms: number): void {
+    this.samples.push({ rows, ms });
+    if (this.samples.length > 64) this.samples.shift();
+    this.refit();
+  }
+
+  /** Predicted execution time of a batch of n rows, in ms; undefined before any measurement. */
+  exec(n: number): number | undefined {
+    if (this.samples.length === 0) return undefined;
+    return Math.max(0, this.fit.a + this.fit.b * n);
+  }
+
+  /** The largest batch whose execution alone fits the budget (at least 1). */
+  maxRows(): number {
+    const max = this.opts.maxBatchSize;
+    if (this.samples.length === 0 || this.fit.b <= 0) return max;
+    const n = Math.floor((this.budgetMs - this.fit.a) / this.fit.b);
+    return Math.max(1, Math.min(max, n));
+  }
+
+  /**
+   * How long, from now, the batch may keep waiting for more rows: 0 to send now.
+   * `queuedRows` are the rows the batch would take now, `oldestWaitMs` how long its oldest
+   * request has waited.
+   */
+  waitMs(queuedRows: number, oldestWaitMs: number): number {
+    const cap = this.maxRows();
+    if (queuedRows >= cap || this.samples.length === 0) return 0;
+    const execNow = this.exec(queuedRows)!;
+    // Waiting pays only if bigger batches cost less per row: fixed cost must matter.
+    const perRowNow = execNow / queuedRows;
+    const perRowFull = this.exec(cap)! / cap;
+    if (perRowFull >= perRowNow * 0.95) return 0;
+    const finish = (d: number): number => oldestWaitMs + d + this.exec(Math.min(cap, queuedRows + this.rateRowsPerMs * d))!;
+    if (finish(0) >= this.budgetMs) return 0;
+    // Rows beyond cap bring nothing: no point waiting longer than it takes to fill the cap.
+    let hi = this.rateRowsPerMs > 0 ? (cap - queuedRows) / this.rateRowsPerMs : 0;
+    if (finish(hi) <= this.budgetMs) return hi;
+    let lo = 0;
+    for (let i = 0; i < 30; i++) {
+      const mid = (lo + hi) / 2;
+      if (finish(mid) <= this.budgetMs) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Least squares over the recent samples; a single batch size falls back to a proportional fit. */
+  private refit(): void {
+    const n = this.samples.length;
+    const mx = this.samples.reduce((s, x) => s + x.rows, 0) / n;
+    const my = this.samples.reduce((s, x) => s + x.ms, 0) / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (const s of this.samples) {
+      sxx += (s.rows - mx) ** 2;
+      sxy += (s.rows - mx) * (s.ms - my);
+    }
+    if (sxx < 1e-9) {
+      this.fit = { a: 0, b: my / mx };
+      return;
+    }
+    const b = Math.max(0, sxy / sxx);
+    this.fit = { a: Math.max(0, my - b * mx), b };
+  }
+}
