@@ -77,7 +77,7 @@ export class DynamicBatcher<T> {
   ) {
     this.levels = Array.from({ length: Math.max(1, policy.priorityLevels) + 1 }, () => []);
     if (policy.dynamic && policy.latencyTargetUs > 0) {
-      this.advisor = new LatencyTargetAdvisor({ targetUs: policy.latencyTargetUs, safety: 0.6, maxBatchSize: policy.maxBatchSize });
+      this.advisor = new LatencyTargetAdvisor({ targetUs: policy.latencyTargetUs, safety: 0.8, maxBatchSize: policy.maxBatchSize });
     }
   }
 

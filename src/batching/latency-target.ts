@@ -6,13 +6,18 @@
 //            batches (per-row cost b, fixed cost a), refreshed after every batch;
 //   λ        arrival rate in rows per ms, an exponentially weighted average.
 //
-// With the oldest request waited w and n rows queued, sending now finishes that request at
-// w + exec(n). Waiting d more ms brings about λ·d more rows and finishes at
-// w + d + exec(n + λ·d). The batch may wait the largest d (found by bisection) that keeps
-// this under the budget (the target times a safety factor for the p99 tail), and grows at
-// most to the largest n with exec(n) inside the budget. Waiting only pays when batching
-// does: when the fixed cost a is small next to a batch's cost, the wait is cut to zero.
-// Before it has measured anything it does not wait at all. Pure logic on an injected clock.
+// A request that arrives just as a batch starts waits for that batch's whole cycle (its
+// wait plus its execution) and then runs in the next one: its latency is about two cycles.
+// So each cycle gets half the budget (the target times a safety factor for the tail), and
+// no batch grows past the largest n with exec(n) inside it.
+// Waiting costs latency, so it waits only as much as the load needs: the replica keeps up
+// when its utilisation λ·exec(n)/n stays under 0.75, which needs batches of at least
+// n* = λ·a / (0.75 − λ·b) rows. With n rows queued and the oldest waited w, it waits for
+// the missing n* − n rows (about (n* − n)/λ ms), but never so long that the cycle
+// w + d + exec(n + λ·d) leaves its half budget (bisection). Light load: no wait at all;
+// heavier load: bigger batches, still inside the target; execution slower or arrivals
+// faster: the numbers move and so do the waits. Before it has measured anything it does
+// not wait. Pure logic on an injected clock.
 
 export interface LatencyTargetOptions {
   targetUs: number;
@@ -36,9 +41,9 @@ export class LatencyTargetAdvisor {
     if (!(opts.targetUs > 0)) throw new RangeError('targetUs must be positive');
   }
 
-  /** Budget in ms for the oldest request's queue wait plus its batch's execution. */
+  /** Budget in ms for one cycle: the oldest request's queue wait plus its batch's execution. */
   get budgetMs(): number {
-    return (this.opts.targetUs / 1000) * this.opts.safety;
+    return ((this.opts.targetUs / 1000) * this.opts.safety) / 2;
   }
 
   /** Rows arrived at `nowMs`. */
@@ -79,16 +84,15 @@ export class LatencyTargetAdvisor {
    */
   waitMs(queuedRows: number, oldestWaitMs: number): number {
     const cap = this.maxRows();
-    if (queuedRows >= cap || this.samples.length === 0) return 0;
-    const execNow = this.exec(queuedRows)!;
-    // Waiting pays only if bigger batches cost less per row: fixed cost must matter.
-    const perRowNow = execNow / queuedRows;
-    const perRowFull = this.exec(cap)! / cap;
-    if (perRowFull >= perRowNow * 0.95) return 0;
-    const finish = (d: number): number => oldestWaitMs + d + this.exec(Math.min(cap, queuedRows + this.rateRowsPerMs * d))!;
+    const rate = this.rateRowsPerMs;
+    if (queuedRows >= cap || this.samples.length === 0 || rate <= 0) return 0;
+    const { a, b } = this.fit;
+    const headroom = 0.75 - rate * b;
+    const needed = headroom > 0 ? Math.min(cap, Math.ceil((rate * a) / headroom)) : cap;
+    if (queuedRows >= needed) return 0;
+    const finish = (d: number): number => oldestWaitMs + d + this.exec(Math.min(cap, queuedRows + rate * d))!;
+    let hi = (needed - queuedRows) / rate;
     if (finish(0) >= this.budgetMs) return 0;
-    // Rows beyond cap bring nothing: no point waiting longer than it takes to fill the cap.
-    let hi = this.rateRowsPerMs > 0 ? (cap - queuedRows) / this.rateRowsPerMs : 0;
     if (finish(hi) <= this.budgetMs) return hi;
     let lo = 0;
     for (let i = 0; i < 30; i++) {

@@ -14,58 +14,76 @@ function teach(a: LatencyTargetAdvisor, fixed: number, perRow: number): void {
 }
 
 test('before measuring anything it does not wait', () => {
-  const a = new LatencyTargetAdvisor({ targetUs: 50_000, safety: 0.6, maxBatchSize: 32 });
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
   assert.is(a.waitMs(1, 0), 0);
   assert.is(a.maxRows(), 32);
 });
 
 test('it learns execution time per batch size as a line', () => {
-  const a = new LatencyTargetAdvisor({ targetUs: 50_000, safety: 0.6, maxBatchSize: 32 });
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
   teach(a, 4, 0.5);
   assert.ok(Math.abs(a.exec(10)! - 9) < 1e-9);
 });
 
 test('the batch cap keeps one batch inside the budget', () => {
-  const a = new LatencyTargetAdvisor({ targetUs: 10_000, safety: 0.6, maxBatchSize: 64 });
+  const a = new LatencyTargetAdvisor({ targetUs: 20_000, safety: 0.6, maxBatchSize: 64 });
   teach(a, 2, 0.5);
-  assert.is(a.budgetMs, 6);
+  assert.is(a.budgetMs, 6, 'half of 60 % of 20 ms: a request may wait through one cycle and run in the next');
   assert.is(a.maxRows(), 8, '2 + 0.5·8 = 6 ms fits, 9 rows would not');
 });
 
-test('with a fixed cost worth sharing it waits for more rows, as long as the target allows', () => {
-  const a = new LatencyTargetAdvisor({ targetUs: 50_000, safety: 0.6, maxBatchSize: 32 });
+test('under light load it does not wait', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
   teach(a, 10, 0.2);
-  for (let t = 0; t < 50; t++) a.arrived(1, t * 0.5); // two rows per ms
-  const wait = a.waitMs(2, 0);
-  assert.ok(wait > 0, `waits ${wait} ms`);
-  const rows = Math.min(a.maxRows(), 2 + 2 * wait);
-  assert.ok(wait + a.exec(rows)! <= a.budgetMs + 1e-6, 'the oldest request still finishes inside the budget');
-  assert.ok(a.waitMs(2, 25) < wait, 'a request that already waited leaves less room');
-  assert.is(a.waitMs(2, 40), 0, 'no room left: send now');
-});
-
-test('when bigger batches do not cost less per row it does not wait', () => {
-  const a = new LatencyTargetAdvisor({ targetUs: 50_000, safety: 0.6, maxBatchSize: 32 });
-  teach(a, 0, 1);
-  for (let t = 0; t < 50; t++) a.arrived(1, t);
+  for (let t = 0; t < 50; t++) a.arrived(1, t * 100); // 0.01 rows per ms: one batch of 1 every 10.2 ms keeps up
   assert.is(a.waitMs(1, 0), 0);
 });
 
-test('it adapts: when execution gets slower the wait and the cap shrink', () => {
-  const a = new LatencyTargetAdvisor({ targetUs: 50_000, safety: 0.6, maxBatchSize: 32 });
+test('under heavier load it waits for a batch big enough to keep up, inside the target', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
   teach(a, 10, 0.2);
-  for (let t = 0; t < 50; t++) a.arrived(1, t * 0.5);
-  const before = { wait: a.waitMs(2, 0), cap: a.maxRows() };
+  for (let t = 0; t < 50; t++) a.arrived(1, t * 10); // 0.1 rows per ms
+  // Keeping up needs n >= 0.1·10 / (0.75 − 0.1·0.2) ≈ 1.37, so 2 rows: wait for one more.
+  const wait = a.waitMs(1, 0);
+  assert.ok(Math.abs(wait - 10) < 1e-6, `waits ${wait} ms for the second row`);
+  assert.is(a.waitMs(2, 0), 0, 'two rows are enough');
+  assert.ok(a.waitMs(1, 25) < wait, 'a request that already waited leaves less room');
+});
+
+test('waits never push a cycle past its half of the budget', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
+  teach(a, 10, 0.2);
+  for (let t = 0; t < 50; t++) a.arrived(1, t * 2); // 0.5 rows per ms: needs big batches
+  const wait = a.waitMs(1, 0);
+  const rows = Math.min(a.maxRows(), 1 + 0.5 * wait);
+  assert.ok(wait + a.exec(rows)! <= a.budgetMs + 1e-6, `cycle ${wait + a.exec(rows)!} ms within ${a.budgetMs}`);
+  assert.is(a.waitMs(1, 30), 0, 'no room left: send now');
+});
+
+test('when bigger batches do not cost less per row it does not wait', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
+  teach(a, 0, 1);
+  for (let t = 0; t < 50; t++) a.arrived(1, t * 2);
+  assert.is(a.waitMs(1, 0), 0);
+});
+
+test('it adapts: when execution gets slower the cap shrinks and the wait is recomputed inside the budget', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
+  teach(a, 10, 0.2);
+  for (let t = 0; t < 50; t++) a.arrived(1, t * 10);
+  const before = { wait: a.waitMs(1, 0), cap: a.maxRows() };
   for (let k = 0; k < 64; k++) a.executed(1 + (k % 16), 20 + 1.2 * (1 + (k % 16)));
-  assert.ok(a.waitMs(2, 0) < before.wait, 'waits less');
   assert.ok(a.maxRows() < before.cap, `cap ${before.cap} -> ${a.maxRows()}`);
+  const wait = a.waitMs(1, 0);
+  assert.not.equal(wait, before.wait);
+  assert.ok(wait + a.exec(Math.min(a.maxRows(), 1 + 0.1 * wait))! <= a.budgetMs + 1e-6, 'still inside the budget');
 });
 
 test('the batcher follows the advisor: it holds a batch while the target allows, then sends it', () => {
   const clock = new FakeClock();
   const batches: Array<Batch<string>> = [];
   let free = 1;
-  const b = new DynamicBatcher(batchingPolicy('m', 32, db, 50_000), clock, {
+  const b = new DynamicBatcher<string>(batchingPolicy('m', 32, db, 120_000), clock, {
     hasRoom: () => free > 0,
     dispatch: (x) => {
       free--;
@@ -74,9 +92,10 @@ test('the batcher follows the advisor: it holds a batch while the target allows,
     reject: (_r, e: ServeError) => assert.unreachable(e.message),
   });
   for (const n of [1, 2, 4, 8, 16]) b.executed(n, 10 + 0.2 * n);
+  // Arrivals every 5 ms: keeping up needs batches of ceil(0.2·10 / (0.75 − 0.04)) = 3 rows.
   for (let t = 0; t < 20; t++) {
     b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload: `warm${t}` });
-    clock.advance(0.5);
+    clock.advance(5);
     if (batches.length > 0 && free === 0) {
       free++;
       b.wake();
@@ -85,8 +104,8 @@ test('the batcher follows the advisor: it holds a batch while the target allows,
   const sentBefore = batches.length;
   b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload: 'x' });
   assert.is(batches.length, sentBefore, 'held: a bigger batch is worth waiting for');
-  clock.advance(30);
-  assert.is(batches.length, sentBefore + 1, 'sent once waiting longer would miss the budget');
+  clock.advance(50);
+  assert.is(batches.length, sentBefore + 1, 'with no more arrivals it is sent before waiting longer would miss the budget');
   assert.ok(batches.at(-1)!.requests.some((r) => r.payload === 'x'));
 });
 
