@@ -2,7 +2,7 @@
 // ratios hold on a shared, noisy machine. With no name, runs them all with defaults.
 
 const which = process.argv[2];
-const all = ['ceiling', 'latency', 'batching', 'replicas', 'metrics', 'reload', 'latency-target'];
+const all = ['ceiling', 'latency', 'batching', 'replicas', 'metrics', 'reload', 'latency-target', 'memory'];
 if (which !== undefined && !all.includes(which)) {
   console.error(`unknown benchmark '${which}'; choose one of: ${all.join(', ')}`);
   process.exit(2);
