@@ -43,6 +43,8 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --allow-metrics=BOOL           serve Prometheus metrics (default true)
   --metrics-address=HOST         metrics address (default 0.0.0.0)
   --metrics-port=N               metrics port, GET /metrics (default 8002; 0 picks a free port)
+  --metrics-config=summary_latencies=true
+                                 add per-request latency summaries (off by default, as in tritonserver)
   --http-port, --allow-http, --grpc-infer-allocation-pool-size
                                  accepted for tritonserver compatibility; no effect (a warning says so)
   --help                         this text
@@ -73,6 +75,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'log-format': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-address': { type: 'string' },
+        'metrics-config': { type: 'string', multiple: true },
         'http-port': { type: 'string' },
         'allow-http': { type: 'string' },
         'allow-metrics': { type: 'string' },
@@ -110,6 +113,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     grpcHost: v['grpc-address'] ?? '0.0.0.0',
     grpcPort: int('grpc-port', v['grpc-port'], 8001, 0, 65535),
     allowMetrics: bool('allow-metrics', v['allow-metrics'], true),
+    summaryLatencies: metricsConfig(v['metrics-config'] ?? []),
     metricsHost: v['metrics-address'] ?? '0.0.0.0',
     metricsPort: int('metrics-port', v['metrics-port'], 8002, 0, 65535),
     controlMode: mode as ModelControlMode,
@@ -135,6 +139,17 @@ function int(flag: string, value: string | undefined, dflt: number, min: number,
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new OptionError(`--${flag} must be an integer in ${min}..${max}, got '${value}'`);
   return n;
+}
+
+/** tritonserver's --metrics-config key=value; summary_latencies is the one read here. */
+function metricsConfig(entries: string[]): boolean {
+  let summaries = false;
+  for (const e of entries) {
+    const m = /^summary_latencies=(true|false)$/.exec(e);
+    if (!m) throw new OptionError(`--metrics-config must be summary_latencies=true|false, got '${e}'`);
+    summaries = m[1] === 'true';
+  }
+  return summaries;
 }
 
 function seconds(flag: string, value: string | undefined, dflt: number): number {

@@ -16,6 +16,8 @@ export interface ServerOptions {
   grpcHost: string;
   grpcPort: number;
   allowMetrics: boolean;
+  /** nv_inference_*_summary_us (tritonserver's --metrics-config summary_latencies=true). */
+  summaryLatencies: boolean;
   metricsHost: string;
   metricsPort: number;
   controlMode: ModelControlMode;
@@ -54,7 +56,7 @@ export class InferenceServer {
 
   constructor(private readonly opts: ServerOptions, private readonly log: Logger) {
     if (opts.allowMetrics) {
-      this.exporter = new PrometheusExporter(() => this.versionViews());
+      this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
       this.metricsEndpoint = new MetricsEndpoint(this.exporter);
     }
     const exporter = this.exporter;

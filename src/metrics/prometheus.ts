@@ -21,13 +21,17 @@ const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 export class PrometheusExporter {
   readonly registry = new Registry();
-  private readonly requestSummary: Summary<'model' | 'version'>;
-  private readonly queueSummary: Summary<'model' | 'version'>;
+  private readonly requestSummary: Summary<'model' | 'version'> | undefined;
+  private readonly queueSummary: Summary<'model' | 'version'> | undefined;
   private readonly batchHistogram: Histogram<'model' | 'version'>;
   private lastCpu = process.cpuUsage();
   private lastCpuAt = performance.now();
 
-  constructor(private readonly versions: () => VersionView[]) {
+  /**
+   * `summaryLatencies`: per-request latency summaries, off by default as in tritonserver
+   * (--metrics-config summary_latencies=true); they cost a few µs per request.
+   */
+  constructor(private readonly versions: () => VersionView[], summaryLatencies = false) {
     const r = this.registry;
     const labels = ['model', 'version'] as const;
     const fromStats = (name: string, help: string, read: (s: ModelStats) => number): void => {
@@ -134,7 +138,7 @@ export class PrometheusExporter {
         this.set(process.memoryUsage.rss());
       },
     });
-    this.requestSummary = new Summary({
+    this.requestSummary = !summaryLatencies ? undefined : new Summary({
       name: 'nv_inference_request_summary_us',
       help: 'Summary of successful inference request durations in microseconds',
       labelNames: labels,
@@ -143,7 +147,7 @@ export class PrometheusExporter {
       ageBuckets: 5,
       registers: [r],
     });
-    this.queueSummary = new Summary({
+    this.queueSummary = !summaryLatencies ? undefined : new Summary({
       name: 'nv_inference_queue_summary_us',
       help: 'Summary of inference queuing durations in microseconds',
       labelNames: labels,
@@ -165,12 +169,12 @@ export class PrometheusExporter {
   /** Distribution hooks for one model version's statistics. */
   observerFor(model: string, version: number): StatsObserver {
     const l = { model, version: String(version) };
-    const request = this.requestSummary.labels(l);
-    const queue = this.queueSummary.labels(l);
+    const request = this.requestSummary?.labels(l);
+    const queue = this.queueSummary?.labels(l);
     const batch = this.batchHistogram.labels(l);
     return {
-      request: (us) => request.observe(us),
-      queue: (us) => queue.observe(us),
+      request: (us) => request?.observe(us),
+      queue: (us) => queue?.observe(us),
       batch: (rows) => batch.observe(rows),
     };
   }

@@ -91,7 +91,7 @@ test.after(() => repo?.dispose());
 
 test('poll mode: a new version replaces the old one under load with zero failed requests; metrics match', async () => {
   repo.write('live/config.pbtxt', CONFIG).write('live/1/model.onnx', addModel(1));
-  const server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2']);
+  const server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2', '--metrics-config=summary_latencies=true']);
   const client = connect(server.address);
   try {
     const loop = new LoadLoop(client, 'live', 4);
