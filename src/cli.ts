@@ -23,6 +23,8 @@ async function main(): Promise<void> {
   const log = createLogger({ format: opts.logFormat, verbose: opts.logVerbose > 0 });
   for (const flag of opts.ignored) log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
 
+  // A safety net: a bug that leaks a rejection is logged, it does not take the server down.
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection (a bug; the server keeps serving)', { error: String(reason instanceof Error ? reason.stack : reason) }));
   const server = new InferenceServer(opts, log);
   let signals = 0;
   const onSignal = (sig: string): void => {

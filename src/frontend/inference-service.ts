@@ -136,6 +136,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
           .then((msg) => {
             if (!call.cancelled && call.writable) call.write(msg);
           })
+          .catch((err: unknown) => log.warn('could not write a stream response', { error: String(err) }))
           .finally(() => {
             pending--;
             finish();
