@@ -3,20 +3,18 @@
 // config against the ONNX model, then swap the new versions in. A model that fails is
 // left UNAVAILABLE with its reason; the others are untouched.
 
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError } from '../errors.js';
-import { ModelRunner } from '../execution/model-runner.js';
 import { instanceSettings, type InstanceSettings } from './instance-settings.js';
 import type { Logger } from '../log.js';
 import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.js';
 import { ConfigError, parseModelConfig } from './config-file.js';
-import { completeConfig, preCheck, type CompleteOptions } from './complete-config.js';
+import { preCheck, type CompleteOptions } from './complete-config.js';
 import { listModels, modelFingerprint, readModelSource } from './scan.js';
 import { configFromJson, stageFiles, type LoadOverride } from './load-override.js';
 import { BatchingServingVersion } from './serving-version.js';
-import { checkWarmup, runWarmup } from './warmup.js';
+import { latencyTargetUs, reasonOf, startVersions, type LoadedVersion } from './version-loader.js';
 import { batchingPolicy, type BatchingPolicy } from '../batching/policy.js';
 import type { Clock } from '../clock.js';
 import type { StatsObserver } from '../metrics/model-stats.js';
@@ -28,12 +26,6 @@ export interface RepositoryOptions extends CompleteOptions {
   testFaults: boolean;
   /** Makes the distribution hooks of a version's statistics; absent when metrics are off. */
   observerFor?: ((model: string, version: number) => StatsObserver) | undefined;
-}
-
-interface LoadedVersion {
-  version: number;
-  runner: ModelRunner | undefined;
-  error: string;
 }
 
 export class ModelRepository {
@@ -166,51 +158,17 @@ export class ModelRepository {
       replicaPolicy: settings.replicaPolicy,
     });
 
-    // Load the highest version first: auto-complete reads its model.
-    const loaded: LoadedVersion[] = [];
-    for (const version of [...selection.load].reverse()) {
-      const path = join(source.dir, String(version), fileName);
-      if (!existsSync(path)) {
-        loaded.push({ version, runner: undefined, error: `${path} does not exist` });
-        continue;
-      }
-      try {
-        const runner = await ModelRunner.create({
-          modelName: name,
-          modelPath: path,
-          replicas: settings.replicas,
-          options: settings.session,
-          workerMaxOldGenerationMb: settings.workerMaxOldGenerationMb,
-          onPlacement: (replica, device, note) => this.log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
-        });
-        loaded.push({ version, runner, error: '' });
-      } catch (err) {
-        loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
-      }
-    }
-    for (const v of selection.missing) loaded.push({ version: v, runner: undefined, error: `version folder ${v} does not exist` });
-
-    let completed: ModelConfig | undefined;
-    for (const l of loaded) {
-      if (!l.runner) continue;
-      try {
-        const c = completeConfig(config, l.runner.io, this.opts);
-        completed ??= c;
-        if (c !== completed && JSON.stringify(ModelConfig.toJSON(c)) !== JSON.stringify(ModelConfig.toJSON(completed))) {
-          throw new ConfigError(`version ${l.version}'s ONNX model has different inputs or outputs from version ${loaded.find((x) => x.runner)!.version}'s`);
-        }
-        if (c.modelWarmup.length > 0) {
-          checkWarmup(c, source.dir);
-          const t0 = this.clock.now();
-          const runs = await runWarmup(l.runner, c, source.dir);
-          this.log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(this.clock.now() - t0)} ms`, { model: name, version: l.version });
-        }
-      } catch (err) {
-        await l.runner.close();
-        l.runner = undefined;
-        l.error = reasonOf(err);
-      }
-    }
+    const { loaded, completed } = await startVersions({
+      name,
+      dir: source.dir,
+      selection,
+      fileName,
+      settings,
+      config,
+      complete: this.opts,
+      clock: this.clock,
+      log: this.log,
+    });
     if (!completed || loaded.every((l) => !l.runner)) {
       const why = loaded.map((l) => (loaded.length > 1 ? `version ${l.version}: ${l.error}` : l.error)).join('; ');
       for (const l of loaded) await l.runner?.close();
@@ -316,15 +274,4 @@ export class ModelRepository {
   }
 }
 
-/** Model parameter latency_target_us (0 when absent). */
-function latencyTargetUs(config: ModelConfig): number {
-  const v = config.parameters['latency_target_us']?.stringValue;
-  if (v === undefined || v === '') return 0;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new ConfigError(`parameters["latency_target_us"] must be a positive integer of microseconds, got '${v}'`);
-  return n;
-}
 
-function reasonOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,0 +1,96 @@
+// Starting the selected versions of a model: one ModelRunner each (highest version first,
+// since auto-complete reads its ONNX model), then the config completed from the model and
+// checked against every version, then model_warmup. A version that fails carries its reason.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { ModelConfig } from '../generated/inference/model_config.js';
+import { ModelRunner } from '../execution/model-runner.js';
+import type { Logger } from '../log.js';
+import { ConfigError } from './config-file.js';
+import { completeConfig, type CompleteOptions } from './complete-config.js';
+import type { InstanceSettings } from './instance-settings.js';
+import type { VersionSelection } from './version-policy.js';
+import { checkWarmup, runWarmup } from './warmup.js';
+
+export interface LoadedVersion {
+  version: number;
+  runner: ModelRunner | undefined;
+  error: string;
+}
+
+export interface StartArgs {
+  name: string;
+  dir: string;
+  selection: VersionSelection;
+  fileName: string;
+  settings: InstanceSettings;
+  config: ModelConfig;
+  complete: CompleteOptions;
+  clock: Pick<Clock, 'now'>;
+  log: Logger;
+}
+
+export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersion[]; completed: ModelConfig | undefined }> {
+  const { name, log } = a;
+    // Load the highest version first: auto-complete reads its model.
+    const loaded: LoadedVersion[] = [];
+    for (const version of [...a.selection.load].reverse()) {
+      const path = join(a.dir, String(version), a.fileName);
+      if (!existsSync(path)) {
+        loaded.push({ version, runner: undefined, error: `${path} does not exist` });
+        continue;
+      }
+      try {
+        const runner = await ModelRunner.create({
+          modelName: name,
+          modelPath: path,
+          replicas: a.settings.replicas,
+          options: a.settings.session,
+          workerMaxOldGenerationMb: a.settings.workerMaxOldGenerationMb,
+          onPlacement: (replica, device, note) => log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
+        });
+        loaded.push({ version, runner, error: '' });
+      } catch (err) {
+        loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
+      }
+    }
+    for (const v of a.selection.missing) loaded.push({ version: v, runner: undefined, error: `version folder ${v} does not exist` });
+
+    let completed: ModelConfig | undefined;
+    for (const l of loaded) {
+      if (!l.runner) continue;
+      try {
+        const c = completeConfig(a.config, l.runner.io, a.complete);
+        completed ??= c;
+        if (c !== completed && JSON.stringify(ModelConfig.toJSON(c)) !== JSON.stringify(ModelConfig.toJSON(completed))) {
+          throw new ConfigError(`version ${l.version}'s ONNX model has different inputs or outputs from version ${loaded.find((x) => x.runner)!.version}'s`);
+        }
+        if (c.modelWarmup.length > 0) {
+          checkWarmup(c, a.dir);
+          const t0 = a.clock.now();
+          const runs = await runWarmup(l.runner, c, a.dir);
+          log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(a.clock.now() - t0)} ms`, { model: name, version: l.version });
+        }
+      } catch (err) {
+        await l.runner.close();
+        l.runner = undefined;
+        l.error = reasonOf(err);
+      }
+    }
+  return { loaded, completed };
+}
+
+/** Model parameter latency_target_us (0 when absent). */
+export function latencyTargetUs(config: ModelConfig): number {
+  const v = config.parameters['latency_target_us']?.stringValue;
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new ConfigError(`parameters["latency_target_us"] must be a positive integer of microseconds, got '${v}'`);
+  return n;
+}
+
+export function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
