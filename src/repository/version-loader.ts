@@ -34,51 +34,51 @@ export interface StartArgs {
 
 export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersion[]; completed: ModelConfig | undefined }> {
   const { name, log } = a;
-    // Load the highest version first: auto-complete reads its model.
-    const loaded: LoadedVersion[] = [];
-    for (const version of [...a.selection.load].reverse()) {
-      const path = join(a.dir, String(version), a.fileName);
-      if (!existsSync(path)) {
-        loaded.push({ version, runner: undefined, error: `${path} does not exist` });
-        continue;
-      }
-      try {
-        const runner = await ModelRunner.create({
-          modelName: name,
-          modelPath: path,
-          replicas: a.settings.replicas,
-          options: a.settings.session,
-          workerMaxOldGenerationMb: a.settings.workerMaxOldGenerationMb,
-          onPlacement: (replica, device, note) => log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
-        });
-        loaded.push({ version, runner, error: '' });
-      } catch (err) {
-        loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
-      }
+  // Load the highest version first: auto-complete reads its model.
+  const loaded: LoadedVersion[] = [];
+  for (const version of [...a.selection.load].reverse()) {
+    const path = join(a.dir, String(version), a.fileName);
+    if (!existsSync(path)) {
+      loaded.push({ version, runner: undefined, error: `${path} does not exist` });
+      continue;
     }
-    for (const v of a.selection.missing) loaded.push({ version: v, runner: undefined, error: `version folder ${v} does not exist` });
+    try {
+      const runner = await ModelRunner.create({
+        modelName: name,
+        modelPath: path,
+        replicas: a.settings.replicas,
+        options: a.settings.session,
+        workerMaxOldGenerationMb: a.settings.workerMaxOldGenerationMb,
+        onPlacement: (replica, device, note) => log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
+      });
+      loaded.push({ version, runner, error: '' });
+    } catch (err) {
+      loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
+    }
+  }
+  for (const v of a.selection.missing) loaded.push({ version: v, runner: undefined, error: `version folder ${v} does not exist` });
 
-    let completed: ModelConfig | undefined;
-    for (const l of loaded) {
-      if (!l.runner) continue;
-      try {
-        const c = completeConfig(a.config, l.runner.io, a.complete);
-        completed ??= c;
-        if (c !== completed && JSON.stringify(ModelConfig.toJSON(c)) !== JSON.stringify(ModelConfig.toJSON(completed))) {
-          throw new ConfigError(`version ${l.version}'s ONNX model has different inputs or outputs from version ${loaded.find((x) => x.runner)!.version}'s`);
-        }
-        if (c.modelWarmup.length > 0) {
-          checkWarmup(c, a.dir);
-          const t0 = a.clock.now();
-          const runs = await runWarmup(l.runner, c, a.dir);
-          log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(a.clock.now() - t0)} ms`, { model: name, version: l.version });
-        }
-      } catch (err) {
-        await l.runner.close();
-        l.runner = undefined;
-        l.error = reasonOf(err);
+  let completed: ModelConfig | undefined;
+  for (const l of loaded) {
+    if (!l.runner) continue;
+    try {
+      const c = completeConfig(a.config, l.runner.io, a.complete);
+      completed ??= c;
+      if (c !== completed && JSON.stringify(ModelConfig.toJSON(c)) !== JSON.stringify(ModelConfig.toJSON(completed))) {
+        throw new ConfigError(`version ${l.version}'s ONNX model has different inputs or outputs from version ${loaded.find((x) => x.runner)!.version}'s`);
       }
+      if (c.modelWarmup.length > 0) {
+        checkWarmup(c, a.dir);
+        const t0 = a.clock.now();
+        const runs = await runWarmup(l.runner, c, a.dir);
+        log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(a.clock.now() - t0)} ms`, { model: name, version: l.version });
+      }
+    } catch (err) {
+      await l.runner.close();
+      l.runner = undefined;
+      l.error = reasonOf(err);
     }
+  }
   return { loaded, completed };
 }
 
