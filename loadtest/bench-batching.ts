@@ -7,6 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { repoRoot, startServer } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
@@ -20,18 +21,18 @@ const { values: v } = parseArgs({
     concurrency: { type: 'string', default: '1,8,32' },
     interval: { type: 'string', default: '5000' },
     'queue-delay-us': { type: 'string', default: '0' },
-    /** Overrides the bundled config's intra_op_thread_count (0 keeps it). */
-    'intra-op': { type: 'string', default: '0' },
+    /** intra_op_thread_count for the server's replica and the in-process ceiling (default: the server's default, cores - 1). */
+    'intra-op': { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
   },
 });
 const levels = v.concurrency!.split(',').map(Number);
 const interval = Number(v.interval);
 const modelFile = join(repoRoot, 'model-repo', 'ocr_cls', '1', 'model.onnx');
-let baseConfig = readFileSync(join(repoRoot, 'model-repo', 'ocr_cls', 'config.pbtxt'), 'utf8').replace(/name: "ocr_cls"/, '');
-if (Number(v['intra-op']) > 0) {
-  baseConfig = baseConfig.replace(/intra_op_thread_count" value: \{ string_value: "\d+" \}/, `intra_op_thread_count" value: { string_value: "${Number(v['intra-op'])}" }`);
-}
-const threads = Number(/intra_op_thread_count" value: \{ string_value: "(\d+)"/.exec(baseConfig)?.[1] ?? 0);
+const threads = Number(v['intra-op']);
+const baseConfig =
+  readFileSync(join(repoRoot, 'model-repo', 'ocr_cls', 'config.pbtxt'), 'utf8')
+    .replace(/name: "ocr_cls"/, '')
+    .replace(/parameters \{ key: "intra_op_thread_count"[^\n]*\n/, '') + `parameters { key: "intra_op_thread_count" value: { string_value: "${threads}" } }\n`;
 
 const repo = new TempRepo()
   .write('cls_batched/1/model.onnx', readFileSync(modelFile))

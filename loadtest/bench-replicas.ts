@@ -41,7 +41,7 @@ try {
   await server.stop();
   repo.dispose();
 }
-console.log(`ocr_cls, dynamic batching, default thread share (2 cores: 1 replica x 2 threads, 2 replicas x 1 thread), ${interval} ms per step`);
+console.log(`ocr_cls, dynamic batching, default thread share ((cores - 1) / replicas, at least 1), ${interval} ms per step`);
 console.log(
   table(
     ['conc', 'replicas', 'infer/s', 'p50 ms', 'p99 ms', 'rows/exec', 'queue us', 'infer us', 'ratio'],

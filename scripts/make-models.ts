@@ -130,7 +130,6 @@ output [
 instance_group [ { count: 1, kind: KIND_CPU } ]
 # Requests that queue while the replica is busy run together, up to 32 rows.
 dynamic_batching { }
-parameters { key: "intra_op_thread_count" value: { string_value: "2" } }
 `,
 );
 

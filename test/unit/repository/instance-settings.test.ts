@@ -20,8 +20,10 @@ test('GPU groups give count replicas per listed GPU; AUTO and CPU groups keep th
   assert.equal(s.replicaInfos.map((r) => r.priority), [1, 1, 1, 1, 1, 3, 3]);
 });
 
-test('CPU replicas share the cores by default; parameters override', () => {
-  assert.is(settings('instance_group [ { kind: KIND_CPU, count: 2 } ]', 8).session.intraOpNumThreads, 4);
+test('CPU replicas share the cores but one by default; parameters override', () => {
+  assert.is(settings('instance_group [ { kind: KIND_CPU, count: 2 } ]', 8).session.intraOpNumThreads, 3);
+  assert.is(settings('', 2).session.intraOpNumThreads, 1);
+  assert.is(settings('', 16).session.intraOpNumThreads, 15);
   assert.is(settings('instance_group [ { kind: KIND_CPU, count: 4 } ]', 2).session.intraOpNumThreads, 1);
   const s = settings('parameters { key: "intra_op_thread_count" value: { string_value: "3" } } parameters { key: "inter_op_thread_count" value: { string_value: "2" } } optimization { graph { level: -1 } }');
   assert.equal(s.session, { intraOpNumThreads: 3, interOpNumThreads: 2, graphOptimizationLevel: 'disabled' });
