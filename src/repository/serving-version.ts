@@ -22,6 +22,16 @@ import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/d
 
 export type MonotonicClock = Pick<Clock, 'now'>;
 
+/**
+ * Bytes that can be moved to a worker as they are: a Uint8Array that owns its whole
+ * buffer (typed contents decode into one). Raw contents are views into the gRPC
+ * message, unaligned and shared with the other inputs, so they are copied once here.
+ */
+function transferable(data: Uint8Array): Uint8Array {
+  const owns = !Buffer.isBuffer(data) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  return owns ? data : ownedCopy(data);
+}
+
 export interface ServingOptions {
   policy: BatchingPolicy;
   replicaPolicy: ReplicaPolicyName;
@@ -221,7 +231,7 @@ export class BatchingServingVersion implements ServingVersion {
     for (const name of this.inputOrder) {
       const parts = requests.map((r) => r.inputs.find((t) => t.name === name)).filter((t): t is Tensor => t !== undefined);
       if (parts.length === 0) continue;
-      const joined = requests.length === 1 ? { ...parts[0]!, data: ownedCopy(parts[0]!.data) } : concatRows(parts);
+      const joined = requests.length === 1 ? { ...parts[0]!, data: transferable(parts[0]!.data) } : concatRows(parts);
       inputs.push({ name, ortType: datatypeByName(joined.datatype)!.ortType, shape: joined.shape, data: joined.data.buffer as ArrayBuffer });
     }
     const wanted = new Set(requests.flatMap((r) => r.outputs));
