@@ -1,7 +1,7 @@
 // npm run bench -- latency-target: for one p99 target, the highest open-loop (Poisson)
 // request rate ocr_cls sustains with latency-target batching vs the best of several fixed
 // max_queue_delay_microseconds values. Same server, same run.
-//   npm run bench -- latency-target [--target-us 100000 --rates 100:900:100 --interval 3000]
+//   npm run bench -- latency-target [--target-us 100000 --rates 100:900:100 --interval 5000]
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const { values: v } = parseArgs({
   options: {
     'target-us': { type: 'string', default: '100000' },
     rates: { type: 'string', default: '100:900:100' },
-    interval: { type: 'string', default: '3000' },
+    interval: { type: 'string', default: '5000' },
   },
 });
 const targetUs = Number(v['target-us']);

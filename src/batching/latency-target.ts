@@ -4,7 +4,7 @@
 //
 //   exec(n)  execution time of a batch of n rows: a least-squares line a + b·n over recent
 //            batches (per-row cost b, fixed cost a), refreshed after every batch;
-//   λ        arrival rate in rows per ms, an exponentially weighted average.
+//   λ        arrival rate in rows per ms: 1 / the exponentially weighted average gap per row.
 //
 // A request that arrives just as a batch starts waits for that batch's whole cycle (its
 // wait plus its execution) and then runs in the next one: its latency is about two cycles.
@@ -35,6 +35,7 @@ export class LatencyTargetAdvisor {
   private readonly samples: Sample[] = [];
   private fit = { a: 0, b: 0 };
   private rateRowsPerMs = 0;
+  private gapMsPerRow: number | undefined;
   private lastArrivalMs: number | undefined;
 
   constructor(private readonly opts: LatencyTargetOptions) {
@@ -46,12 +47,15 @@ export class LatencyTargetAdvisor {
     return ((this.opts.targetUs / 1000) * this.opts.safety) / 2;
   }
 
-  /** Rows arrived at `nowMs`. */
+  /**
+   * Rows arrived at `nowMs`. The rate is the inverse of the average gap per row: averaging
+   * 1/gap instead would be dominated by the many short gaps of bursty (Poisson) arrivals.
+   */
   arrived(rows: number, nowMs: number): void {
     if (this.lastArrivalMs !== undefined) {
-      const gap = Math.max(0.001, nowMs - this.lastArrivalMs);
-      const instant = rows / gap;
-      this.rateRowsPerMs = this.rateRowsPerMs === 0 ? instant : 0.9 * this.rateRowsPerMs + 0.1 * instant;
+      const gapPerRow = Math.max(0, nowMs - this.lastArrivalMs) / Math.max(1, rows);
+      this.gapMsPerRow = this.gapMsPerRow === undefined ? gapPerRow : 0.95 * this.gapMsPerRow + 0.05 * gapPerRow;
+      this.rateRowsPerMs = this.gapMsPerRow > 0 ? 1 / this.gapMsPerRow : 0;
     }
     this.lastArrivalMs = nowMs;
   }

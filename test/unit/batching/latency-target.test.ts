@@ -19,6 +19,19 @@ test('before measuring anything it does not wait', () => {
   assert.is(a.maxRows(), 32);
 });
 
+test('bursty arrivals do not inflate the rate: it is the inverse of the mean gap', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
+  teach(a, 10, 0.2);
+  // Pairs 0.01 ms apart every 20 ms: 0.1 rows per ms on average.
+  for (let k = 0; k < 200; k++) {
+    a.arrived(1, k * 20);
+    a.arrived(1, k * 20 + 0.01);
+  }
+  // 0.1 rows/ms needs 2-row batches (see below): one more row is 10 ms away, not 0.
+  const wait = a.waitMs(1, 0);
+  assert.ok(wait > 5 && wait < 20, `waits ${wait} ms`);
+});
+
 test('it learns execution time per batch size as a line', () => {
   const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.6, maxBatchSize: 32 });
   teach(a, 4, 0.5);
