@@ -81,9 +81,11 @@ export class DynamicBatcher<T> {
     }
   }
 
-  /** A batch of `rows` took `ms` from dispatch to outputs: what latency-target batching learns from. */
-  executed(rows: number, ms: number): void {
-    this.advisor?.executed(rows, ms);
+  /** A batch took `ms` from dispatch to outputs: what latency-target batching learns from. */
+  executed(batch: Batch<T>, ms: number): void {
+    if (!this.advisor) return;
+    this.advisor.executed(batch.rows, ms);
+    this.advisor.observe(batch.requests.map((r) => batch.formedAtMs - r.enqueuedAtMs + ms), batch.formedAtMs + ms);
   }
 
   get queuedRequests(): number {

@@ -17,7 +17,16 @@
 // w + d + exec(n + λ·d) leaves its half budget (bisection). Light load: no wait at all;
 // heavier load: bigger batches, still inside the target; execution slower or arrivals
 // faster: the numbers move and so do the waits. Before it has measured anything it does
-// not wait. Pure logic on an injected clock.
+// not wait.
+//
+// The model misses costs it cannot see (two cores shared with gRPC and the clients make
+// per-row cost rise with load), so the wait also has a floor tuned online by what matters:
+// the latency requests actually get. Time is cut into epochs (at least 64 requests and
+// 500 ms); each epoch runs one candidate floor (0, 1, 2, 5, 10, 20, 40 ms, those inside the
+// half budget) and scores it by the 95th percentile of its requests' queue + execution
+// time (averaged with earlier epochs of the same floor). Most epochs use the best-scoring
+// floor; every fourth tries a neighbour of it, and scores older than 12 epochs are
+// forgotten, so the choice follows the load. Pure logic: times come from the caller.
 
 export interface LatencyTargetOptions {
   targetUs: number;
@@ -31,15 +40,65 @@ interface Sample {
   ms: number;
 }
 
+const floorsMs = [0, 1, 2, 5, 10, 20, 40];
+
 export class LatencyTargetAdvisor {
   private readonly samples: Sample[] = [];
   private fit = { a: 0, b: 0 };
   private rateRowsPerMs = 0;
   private gapMsPerRow: number | undefined;
+  /** Online tuning of the wait floor: candidates, their scores, the running epoch. */
+  private readonly floors: number[];
+  private readonly scores: Array<number | undefined>;
+  /** Epoch at which each score was last refreshed; scores older than 12 epochs are forgotten. */
+  private readonly scoredAt: number[];
+  private current = 0;
+  private epochStartMs: number | undefined;
+  private epochLatencies: number[] = [];
+  private epochs = 0;
   private lastArrivalMs: number | undefined;
 
   constructor(private readonly opts: LatencyTargetOptions) {
     if (!(opts.targetUs > 0)) throw new RangeError('targetUs must be positive');
+    this.floors = floorsMs.filter((f) => f === 0 || f <= this.budgetMs);
+    this.scores = this.floors.map(() => undefined);
+    this.scoredAt = this.floors.map(() => 0);
+  }
+
+  /** The wait floor in force now, in ms. */
+  get floorMs(): number {
+    return this.floors[this.current]!;
+  }
+
+  /** Latencies (queue + execution, ms) of the requests of one finished batch, at `nowMs`. */
+  observe(latenciesMs: readonly number[], nowMs: number): void {
+    this.epochStartMs ??= nowMs;
+    this.epochLatencies.push(...latenciesMs);
+    if (this.epochLatencies.length < 64 || nowMs - this.epochStartMs < 500) return;
+    const sorted = [...this.epochLatencies].sort((x, y) => x - y);
+    const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;
+    const old = this.scores[this.current];
+    this.scores[this.current] = old === undefined ? p95 : 0.5 * old + 0.5 * p95;
+    this.scoredAt[this.current] = this.epochs;
+    this.epochLatencies = [];
+    this.epochStartMs = nowMs;
+    this.epochs++;
+    // The load moves on: what a floor scored long ago says little now.
+    this.scores.forEach((_, i) => {
+      if (this.epochs - this.scoredAt[i]! > 12) this.scores[i] = undefined;
+    });
+    let best = 0;
+    this.scores.forEach((sc, i) => {
+      if (sc !== undefined && (this.scores[best] === undefined || sc < this.scores[best]!)) best = i;
+    });
+    if (this.epochs % 4 === 0) {
+      // Explore a neighbour of the best, alternating up and down.
+      const step = this.epochs % 8 === 0 ? -1 : 1;
+      const next = Math.min(this.floors.length - 1, Math.max(0, best + step));
+      this.current = next === best ? Math.min(this.floors.length - 1, Math.max(0, best - step)) : next;
+    } else {
+      this.current = best;
+    }
   }
 
   /** Budget in ms for one cycle: the oldest request's queue wait plus its batch's execution. */
@@ -89,16 +148,20 @@ export class LatencyTargetAdvisor {
   waitMs(queuedRows: number, oldestWaitMs: number): number {
     const cap = this.maxRows();
     const rate = this.rateRowsPerMs;
-    if (queuedRows >= cap || this.samples.length === 0 || rate <= 0) return 0;
-    const { a, b } = this.fit;
-    const headroom = 0.75 - rate * b;
-    const needed = headroom > 0 ? Math.min(cap, Math.ceil((rate * a) / headroom)) : cap;
-    if (queuedRows >= needed) return 0;
+    if (queuedRows >= cap || this.samples.length === 0) return 0;
     const finish = (d: number): number => oldestWaitMs + d + this.exec(Math.min(cap, queuedRows + rate * d))!;
-    let hi = (needed - queuedRows) / rate;
     if (finish(0) >= this.budgetMs) return 0;
-    if (finish(hi) <= this.budgetMs) return hi;
+    let want = Math.max(0, this.floorMs - oldestWaitMs);
+    if (rate > 0) {
+      const { a, b } = this.fit;
+      const headroom = 0.75 - rate * b;
+      const needed = headroom > 0 ? Math.min(cap, Math.ceil((rate * a) / headroom)) : cap;
+      if (queuedRows < needed) want = Math.max(want, (needed - queuedRows) / rate);
+    }
+    if (want <= 0) return 0;
+    if (finish(want) <= this.budgetMs) return want;
     let lo = 0;
+    let hi = want;
     for (let i = 0; i < 30; i++) {
       const mid = (lo + hi) / 2;
       if (finish(mid) <= this.budgetMs) lo = mid;

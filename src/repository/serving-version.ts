@@ -256,7 +256,7 @@ export class BatchingServingVersion implements ServingVersion {
       perRequest.set(name, requests.length === 1 ? [tensor] : splitRows(tensor, rows));
     }
     const finished = this.clock.now();
-    this.batcher.executed(this.batching ? batch.rows : 1, returned - started);
+    this.batcher.executed(batch, returned - started);
     this.stats.recordExecution(this.batching ? batch.rows : 1, requests.length, {
       computeInputNs: (assembled - started) * 1e6 + hopNs / 2 + t.computeInputNs,
       computeInferNs: t.computeInferNs,

@@ -104,7 +104,7 @@ test('the batcher follows the advisor: it holds a batch while the target allows,
     },
     reject: (_r, e: ServeError) => assert.unreachable(e.message),
   });
-  for (const n of [1, 2, 4, 8, 16]) b.executed(n, 10 + 0.2 * n);
+  for (const n of [1, 2, 4, 8, 16]) b.executed({ requests: [], rows: n, formedAtMs: 0 }, 10 + 0.2 * n);
   // Arrivals every 5 ms: keeping up needs batches of ceil(0.2·10 / (0.75 − 0.04)) = 3 rows.
   for (let t = 0; t < 20; t++) {
     b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload: `warm${t}` });
@@ -120,6 +120,46 @@ test('the batcher follows the advisor: it holds a batch while the target allows,
   clock.advance(50);
   assert.is(batches.length, sentBefore + 1, 'with no more arrivals it is sent before waiting longer would miss the budget');
   assert.ok(batches.at(-1)!.requests.some((r) => r.payload === 'x'));
+});
+
+test('the wait floor is tuned online: it moves to the floor whose requests see the lowest p95', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.8, maxBatchSize: 32 });
+  teach(a, 10, 0.2);
+  assert.is(a.floorMs, 0, 'starts with no floor');
+  // A world where waiting 5 ms gives the best latency, 0 ms the worst.
+  const latencyFor = (floor: number): number => (floor === 5 ? 20 : floor < 5 ? 60 - floor * 6 : 20 + floor);
+  let now = 0;
+  for (let epoch = 0; epoch < 60; epoch++) {
+    now += 600;
+    a.observe(Array.from({ length: 64 }, () => latencyFor(a.floorMs)), now);
+  }
+  const used: number[] = [];
+  for (let epoch = 0; epoch < 8; epoch++) {
+    now += 600;
+    used.push(a.floorMs);
+    a.observe(Array.from({ length: 64 }, () => latencyFor(a.floorMs)), now);
+  }
+  assert.ok(used.filter((f) => f === 5).length >= 5, `mostly the best floor: ${used}`);
+  // The world changes: now no floor is best. It follows.
+  const latencyAfter = (floor: number): number => 10 + floor * 3;
+  for (let epoch = 0; epoch < 80; epoch++) {
+    now += 600;
+    a.observe(Array.from({ length: 64 }, () => latencyAfter(a.floorMs)), now);
+  }
+  const after: number[] = [];
+  for (let epoch = 0; epoch < 8; epoch++) {
+    now += 600;
+    after.push(a.floorMs);
+    a.observe(Array.from({ length: 64 }, () => latencyAfter(a.floorMs)), now);
+  }
+  assert.ok(after.filter((f) => f === 0).length >= 5, `mostly no floor now: ${after}`);
+});
+
+test('an epoch needs 64 requests and 500 ms before the floor can change', () => {
+  const a = new LatencyTargetAdvisor({ targetUs: 100_000, safety: 0.8, maxBatchSize: 32 });
+  a.observe(Array(200).fill(50), 100);
+  a.observe(Array(200).fill(50), 400);
+  assert.is(a.floorMs, 0);
 });
 
 test('latency_target_us needs dynamic batching', () => {
