@@ -78,42 +78,30 @@ export class PrometheusExporter {
         for (const v of exporter.versions()) this.set({ model: v.model, version: String(v.version) }, v.pending);
       },
     });
-    new Gauge({
-      name: 'triton_ts_replica_inflight_batches',
-      help: 'Batches running on each replica',
-      labelNames: ['model', 'version', 'replica'] as const,
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const v of exporter.versions()) {
-          for (const rep of v.replicas) this.set({ model: v.model, version: String(v.version), replica: rep.name }, rep.inFlightBatches);
-        }
-      },
-    });
-    new Counter({
-      name: 'triton_ts_replica_executions',
-      help: 'Batches each replica has run to completion',
-      labelNames: ['model', 'version', 'replica'] as const,
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const v of exporter.versions()) {
-          for (const rep of v.replicas) this.inc({ model: v.model, version: String(v.version), replica: rep.name }, rep.executed);
-        }
-      },
-    });
-    new Gauge({
-      name: 'triton_ts_replica_breaker_state',
-      help: 'Circuit breaker of each replica: 0 closed, 1 half-open, 2 open',
-      labelNames: ['model', 'version', 'replica'] as const,
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const v of exporter.versions()) {
-          for (const rep of v.replicas) this.set({ model: v.model, version: String(v.version), replica: rep.name }, breakerValue[rep.breaker]);
-        }
-      },
-    });
+    type Replica = VersionView['replicas'][number];
+    const perReplica = (kind: 'gauge' | 'counter', name: string, help: string, read: (rep: Replica) => number): void => {
+      const options = {
+        name,
+        help,
+        labelNames: ['model', 'version', 'replica'] as const,
+        registers: [r],
+        collect(this: Gauge<'model' | 'version' | 'replica'> | Counter<'model' | 'version' | 'replica'>) {
+          this.reset();
+          for (const v of exporter.versions()) {
+            for (const rep of v.replicas) {
+              const labels = { model: v.model, version: String(v.version), replica: rep.name };
+              if (this instanceof Gauge) this.set(labels, read(rep));
+              else this.inc(labels, read(rep));
+            }
+          }
+        },
+      };
+      if (kind === 'gauge') new Gauge(options);
+      else new Counter(options);
+    };
+    perReplica('gauge', 'triton_ts_replica_inflight_batches', 'Batches running on each replica', (rep) => rep.inFlightBatches);
+    perReplica('counter', 'triton_ts_replica_executions', 'Batches each replica has run to completion', (rep) => rep.executed);
+    perReplica('gauge', 'triton_ts_replica_breaker_state', 'Circuit breaker of each replica: 0 closed, 1 half-open, 2 open', (rep) => breakerValue[rep.breaker]);
     new Gauge({
       name: 'nv_cpu_utilization',
       help: 'CPU utilization of this server process since the last scrape, as a fraction of all cores [0.0 - 1.0]',

@@ -20,8 +20,6 @@ import { concatRows, splitRows, type RowsTensor } from '../tensor/batch.js';
 import { ownedCopy } from '../tensor/codec.js';
 import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/datatype.js';
 
-export type MonotonicClock = Pick<Clock, 'now'>;
-
 /**
  * Bytes that can be moved to a worker as they are: a Uint8Array that owns its whole
  * buffer (typed contents decode into one). Raw contents are views into the gRPC
@@ -61,7 +59,7 @@ export class BatchingServingVersion implements ServingVersion {
   private readonly batcher: DynamicBatcher<Pending>;
   private readonly gate: InOrderGate;
   private readonly replicaSet: ReplicaSet;
-  private running = 0;
+  /** Requests in batches that a replica is running. */
   private runningRequests = 0;
   private drained: (() => void) | undefined;
 
@@ -155,7 +153,6 @@ export class BatchingServingVersion implements ServingVersion {
     });
   }
 
-  /** Stops taking requests, rejects what is queued, waits for running batches, ends the replicas. */
   /**
    * Refuses new requests, serves every queued and running one (a reload or unload never
    * drops a request), then ends the replicas.
@@ -163,7 +160,7 @@ export class BatchingServingVersion implements ServingVersion {
   async close(): Promise<void> {
     const name = `model '${this.runner.modelName}' version ${this.version}`;
     this.batcher.stopAccepting(`${name} is unloading`);
-    while (this.running > 0 || this.batcher.queuedRequests > 0) {
+    while (this.runningRequests > 0 || this.batcher.queuedRequests > 0) {
       await new Promise<void>((r) => (this.drained = r));
     }
     this.batcher.close(`${name} is unloading`);
@@ -191,24 +188,19 @@ export class BatchingServingVersion implements ServingVersion {
 
   /** Assembles the batch and hands it to a replica, synchronously (the batcher needs the room taken). */
   private execute(batch: Batch<Pending>): void {
-    this.running++;
     this.runningRequests += batch.requests.length;
     const started = this.clock.now();
     const requests = batch.requests.map((q) => q.payload.request);
     for (const q of batch.requests) this.stats.recordQueue((started - q.enqueuedAtMs) * 1e6);
     let run: { replica: string; done: Promise<RunResult> };
-    let outputNames: string[];
-    let assembled: number;
+    let assembled = started;
     try {
       const prepared = this.assemble(requests);
-      outputNames = prepared.outputNames;
       assembled = this.clock.now();
       const fault = this.opts.testFaults ? requests.map((r) => r.testFault).find((f) => f && !f.startsWith('fail-replica:')) : undefined;
-      run = this.replicaSet.run(this.batching ? batch.rows : 1, prepared.inputs, outputNames, fault);
+      run = this.replicaSet.run(batch.rows, prepared.inputs, prepared.outputNames, fault);
     } catch (err) {
       run = { replica: '', done: Promise.reject(err) };
-      outputNames = [];
-      assembled = started;
     }
     run.done
       .then((result) => {
@@ -219,7 +211,6 @@ export class BatchingServingVersion implements ServingVersion {
         for (const q of batch.requests) this.settle(q.payload, err);
       })
       .finally(() => {
-        this.running--;
         this.runningRequests -= requests.length;
         this.notifyDrain();
       });
@@ -250,14 +241,15 @@ export class BatchingServingVersion implements ServingVersion {
       if (!datatype) throw new ServeError(Code.INTERNAL, `model '${this.runner.modelName}' produced output '${o.name}', which its config does not list`);
       outputs.set(o.name, { datatype, shape: o.shape, data: new Uint8Array(o.data) });
     }
-    const rows = requests.map((r) => (this.batching ? r.batchSize : 1));
+    // Queued rows are the requests' batch sizes (1 each for a model that does not batch).
+    const rows = batch.requests.map((q) => q.rows);
     const perRequest = new Map<string, RowsTensor[]>();
     for (const [name, tensor] of outputs) {
       perRequest.set(name, requests.length === 1 ? [tensor] : splitRows(tensor, rows));
     }
     const finished = this.clock.now();
     this.batcher.executed(batch, returned - started);
-    this.stats.recordExecution(this.batching ? batch.rows : 1, requests.length, {
+    this.stats.recordExecution(batch.rows, requests.length, {
       computeInputNs: (assembled - started) * 1e6 + hopNs / 2 + t.computeInputNs,
       computeInferNs: t.computeInferNs,
       computeOutputNs: t.computeOutputNs + hopNs / 2 + (finished - returned) * 1e6,

@@ -28,15 +28,7 @@ export class RoundRobin implements ReplicaPicker {
   private next = 0;
 
   pick(replicas: readonly ReplicaState[]): number {
-    const n = replicas.length;
-    for (let k = 0; k < n; k++) {
-      const i = (this.next + k) % n;
-      if (hasRoom(replicas[i]!)) {
-        this.next = (i + 1) % n;
-        return i;
-      }
-    }
-    return -1;
+    return pickBest(replicas, this.next, () => false, (i) => (this.next = (i + 1) % replicas.length));
   }
 }
 
