@@ -74,6 +74,8 @@ export class ModelRunner {
           // Measured (npm run bench -- ceiling): with Atomics.wait in idle workers the hop to a
           // worker costs more and its tail is worse than with plain message passing here.
           atomics: 'disabled',
+          // piscina's own run/wait histograms: the server keeps its own statistics.
+          recordTiming: false,
           maxThreads: 1,
           idleTimeout: 2 ** 31 - 1,
           ...(spec.workerMaxOldGenerationMb ? { resourceLimits: { maxOldGenerationSizeMb: spec.workerMaxOldGenerationMb } } : {}),

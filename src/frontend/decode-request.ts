@@ -5,7 +5,7 @@
 import type { ModelInferRequest, InferParameter } from '../generated/inference/grpc_service.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError, invalid } from '../errors.js';
-import type { InferenceRequest, Tensor } from '../model/types.js';
+import type { Cancellation, InferenceRequest, Tensor } from '../model/types.js';
 import { checkBytesRaw, typedToRaw, type TypedContents } from '../tensor/codec.js';
 import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
 import { elementCount, formatShape, shapeMatches } from '../tensor/shape.js';
@@ -17,7 +17,7 @@ const sequenceParams = ['sequence_id', 'sequence_start', 'sequence_end'];
 export interface CallContext {
   receivedAtMs: number;
   deadlineAtMs: number | undefined;
-  signal: AbortSignal | undefined;
+  cancel: Cancellation | undefined;
   /** Whether to read the test-only `test_fault` parameter. */
   testFaults?: boolean;
 }
@@ -142,7 +142,7 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
     priority,
     timeoutUs,
     deadlineAtMs: call.deadlineAtMs,
-    signal: call.signal,
+    cancel: call.cancel,
     testFault: call.testFaults ? testFault(req.parameters['test_fault'], model) : undefined,
   };
 }

@@ -17,6 +17,7 @@ import type { Duration, FailureReason, ModelStats } from '../metrics/model-stats
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
 import type { LoadOverride } from '../repository/load-override.js';
 import type { ServiceContext } from './context.js';
+import { CallCancellation } from './cancellation.js';
 import { decodeInferRequest } from './decode-request.js';
 import { encodeInferResponse } from './encode-response.js';
 import { errorText, unary } from './status.js';
@@ -37,12 +38,12 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     }
   }
 
-  async function infer(req: ModelInferRequest, deadline: Deadline, signal: AbortSignal | undefined): Promise<ModelInferResponse> {
+  async function infer(req: ModelInferRequest, deadline: Deadline, cancel: CallCancellation): Promise<ModelInferResponse> {
     const received = ctx.clock.now();
     const resolved = resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
     try {
-      const call = { receivedAtMs: received, deadlineAtMs: monotonicDeadline(deadline, received), signal, testFaults: ctx.testFaults };
+      const call = { receivedAtMs: received, deadlineAtMs: monotonicDeadline(deadline, received), cancel, testFaults: ctx.testFaults };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, call);
       const result = await resolved.serving.infer(request);
       const response = encodeInferResponse(request, result);
@@ -103,22 +104,22 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       return { config: entry.config };
     }),
     modelInfer: unary('ModelInfer', log, (req, call) => {
-      const abort = new AbortController();
-      call.once('cancelled', () => abort.abort());
-      return infer(req, call.getDeadline(), abort.signal);
+      const cancel = new CallCancellation();
+      call.once('cancelled', () => cancel.fire());
+      return infer(req, call.getDeadline(), cancel);
     }),
     modelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
       let pending = 0;
       let ended = false;
       // Cancelling the stream cancels every request of it that is still queued.
-      const abort = new AbortController();
-      call.once('cancelled', () => abort.abort());
+      const cancel = new CallCancellation();
+      call.once('cancelled', () => cancel.fire());
       const finish = (): void => {
         if (ended && pending === 0) call.end();
       };
       call.on('data', (req: ModelInferRequest) => {
         pending++;
-        infer(req, call.getDeadline(), abort.signal)
+        infer(req, call.getDeadline(), cancel)
           .then(
             (res): ModelStreamInferResponse => ({ errorMessage: '', inferResponse: res }),
             (err: unknown): ModelStreamInferResponse => ({

@@ -48,6 +48,8 @@ interface Pending {
   ticket: number;
   resolve(result: InferenceResult): void;
   reject(err: unknown): void;
+  /** Stops listening for the caller's cancellation once the request is settled. */
+  stopListening?: (() => void) | undefined;
 }
 
 export class BatchingServingVersion implements ServingVersion {
@@ -140,16 +142,12 @@ export class BatchingServingVersion implements ServingVersion {
         this.settle(pending, err);
         return;
       }
-      request.signal?.addEventListener(
-        'abort',
-        () => {
-          if (this.batcher.cancel(queued)) {
-            this.settle(pending, new ServeError(Code.CANCELLED, 'the call was cancelled while queued; not executed'));
-            this.notifyDrain();
-          }
-        },
-        { once: true },
-      );
+      pending.stopListening = request.cancel?.onCancel(() => {
+        if (this.batcher.cancel(queued)) {
+          this.settle(pending, new ServeError(Code.CANCELLED, 'the call was cancelled while queued; not executed'));
+          this.notifyDrain();
+        }
+      });
     });
   }
 
@@ -183,6 +181,7 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   private settle(p: Pending, outcome: InferenceResult | unknown, ok = false): void {
+    p.stopListening?.();
     this.gate.leave(p.ticket, () => (ok ? p.resolve(outcome as InferenceResult) : p.reject(outcome)));
   }
 

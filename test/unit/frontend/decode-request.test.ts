@@ -18,7 +18,7 @@ const text = parseModelConfig(
   'text',
 );
 
-const call = { receivedAtMs: 0, deadlineAtMs: undefined, signal: undefined };
+const call = { receivedAtMs: 0, deadlineAtMs: undefined, cancel: undefined };
 const int32s = (n: number, start = 0) => Buffer.from(new Int32Array(Array.from({ length: n }, (_, i) => i + start)).buffer);
 
 function simpleRequest(patch: Partial<ModelInferRequest> = {}): ModelInferRequest {
