@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
-import { GRPCInferenceServiceClient, ModelInferRequest } from '../src/generated/inference/grpc_service.js';
+import { Piscina } from 'piscina';
+import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics, type ModelStatisticsResponse } from '../src/generated/inference/grpc_service.js';
 import { repoRoot, startServer } from '../test/helpers/server-process.js';
 import { closedLoop, type Client } from './closed-loop.js';
 import { summarize, table } from './percentiles.js';
@@ -112,14 +113,57 @@ const naive: Record<number, Point> = {};
   for (const c of levels) naive[c] = await measure(peer.address, ocrRequest, c);
   await stopPeer(peer);
 }
+// The naive peer on simple at concurrency 1: session.run inline on the event loop, no thread
+// hop; a reference for how much of the transport ceiling is left for anything else.
+let naiveSimple: Point;
+{
+  const peer = await startPeer('naive-server.ts', 'simple');
+  naiveSimple = await measure(peer.address, simpleRequest, 1);
+  await stopPeer(peer);
+}
+
+// Thread hop: a round trip to an idle piscina worker with a task as small as simple's
+// (the worker sleeps between tasks, as the replica does at concurrency 1).
+let hopMs: number;
+{
+  const pool = new Piscina({ filename: new URL('./peers/echo-worker.ts', import.meta.url).href, minThreads: 1, maxThreads: 1, atomics: 'disabled', recordTiming: false });
+  const task = { sessionId: 'x', inputs: [new ArrayBuffer(64), new ArrayBuffer(64)] };
+  const trips: number[] = [];
+  for (let i = 0; i < 1200; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    const t0 = performance.now();
+    await pool.run(task);
+    if (i >= 200) trips.push(performance.now() - t0);
+  }
+  await pool.destroy();
+  hopMs = summarize(trips).p50Ms;
+}
 
 // 4. This server.
 const ours: Record<number, Point> = {};
 let oursSimple: Point;
+let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs: number; inferMs: number; outputMs: number };
 {
   const server = await startServer(['--allow-metrics=false']);
   try {
+    const client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
+    const stats = () => new Promise<ModelStatistics>((res, rej) =>
+      client.modelStatistics({ name: 'simple', version: '' }, (e: Error | null, r: ModelStatisticsResponse) => (e ? rej(e) : res(r.modelStats[0]!))));
+    const before = await stats();
     oursSimple = await measure(server.address, simpleRequest, 1);
+    const after = await stats();
+    client.close();
+    const d = (f: (s: ModelStatistics) => { count: number; ns: number } | undefined) => (f(after)?.ns ?? 0) - (f(before)?.ns ?? 0);
+    const n = (after.inferenceStats?.success?.count ?? 0) - (before.inferenceStats?.success?.count ?? 0);
+    const perMs = (ns: number) => ns / n / 1e6;
+    simpleStats = {
+      requests: n,
+      serverMs: perMs(d((s) => s.inferenceStats?.success)),
+      queueMs: perMs(d((s) => s.inferenceStats?.queue)),
+      inputMs: perMs(d((s) => s.inferenceStats?.computeInput)),
+      inferMs: perMs(d((s) => s.inferenceStats?.computeInfer)),
+      outputMs: perMs(d((s) => s.inferenceStats?.computeOutput)),
+    };
     for (const c of levels) ours[c] = await measure(server.address, ocrRequest, c);
   } finally {
     await server.stop();
@@ -138,12 +182,24 @@ console.log(table(
   levels.map((c) => [c, naive[c]!.throughput, naive[c]!.p99Ms, ours[c]!.throughput, ours[c]!.p50Ms, ours[c]!.p99Ms, fmt(ours[c]!.throughput / naive[c]!.throughput), fmt(ours[c]!.throughput / B)]),
 ));
 console.log(`simple at concurrency 1: server p50 ${oursSimple.p50Ms.toFixed(3)} ms vs transport p50 ${transportSimple.p50Ms.toFixed(3)} ms ` +
-  `(x${(oursSimple.p50Ms / transportSimple.p50Ms).toFixed(2)}; target <= 1.3)`);
+  `(x${(oursSimple.p50Ms / transportSimple.p50Ms).toFixed(2)}; target <= 1.3); ` +
+  `naive peer (inline session.run, no thread hop) p50 ${naiveSimple.p50Ms.toFixed(3)} ms (x${(naiveSimple.p50Ms / transportSimple.p50Ms).toFixed(2)})`);
+{
+  // Where simple's time goes at concurrency 1 (means from the server's own statistics; the
+  // hop from the in-process round trip above, same run).
+  const s = simpleStats;
+  const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+  const extra = oursSimple.p50Ms - transportSimple.p50Ms;
+  const decodeEncode = s.serverMs - s.queueMs - s.inputMs - s.inferMs - s.outputMs;
+  console.log(`simple c1, where the time goes: p50 over the transport ceiling ${us(extra)}; in the server (means): ` +
+    `ORT run ${us(s.inferMs)}, assembly + thread hops + tensor I/O ${us(s.inputMs + s.outputMs)} (a bare worker round trip is ${us(hopMs)} here), ` +
+    `queue ${us(s.queueMs)}, decode/validate/encode and the rest of the handler ${us(decodeEncode)}`);
+}
 console.log(`targets at c64: server/B ${fmt(ours[64]!.throughput / B)} (>= 0.85), server/naive ${fmt(ours[64]!.throughput / naive[64]!.throughput)} (>= 1.8)`);
 
 const out = join(repoRoot, 'loadtest', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'bench-ceiling.json'), JSON.stringify({ date: new Date().toISOString(), cores, interval, compute, C, E, B, transportSimple, transportOcr, naive, ours, oursSimple }, null, 2) + '\n');
+writeFileSync(join(out, 'bench-ceiling.json'), JSON.stringify({ date: new Date().toISOString(), cores, interval, compute, C, E, B, transportSimple, transportOcr, naive, ours, oursSimple, naiveSimple, hopMs, simpleStats }, null, 2) + '\n');
 writeFileSync(join(out, 'bench-ceiling.svg'), throughputLatencySvg('ocr_cls: this server vs naive peer and ceilings', 'p99 latency (ms)', [
   { name: 'this server', points: levels.map((c) => ({ throughput: ours[c]!.throughput, latencyMs: ours[c]!.p99Ms, label: `c${c}` })) },
   { name: 'naive peer', points: levels.map((c) => ({ throughput: naive[c]!.throughput, latencyMs: naive[c]!.p99Ms, label: `c${c}` })) },
