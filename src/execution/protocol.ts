@@ -22,6 +22,8 @@ export interface SessionOptionsSpec {
   intraOpNumThreads: number;
   interOpNumThreads: number;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Whether ORT's idle pool threads spin before they block (ORT's own default is yes). */
+  allowSpinning: boolean;
   /** Execution providers in order of preference: 'cpu', or CUDA on one device. */
   executionProviders: Array<'cpu' | { name: 'cuda'; deviceId: number }>;
 }

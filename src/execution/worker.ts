@@ -54,6 +54,8 @@ async function load(sessionId: string, modelPath: string, options: SessionOption
   };
   if (options.intraOpNumThreads > 0) opts.intraOpNumThreads = options.intraOpNumThreads;
   if (options.interOpNumThreads > 0) opts.interOpNumThreads = options.interOpNumThreads;
+  const spin = options.allowSpinning ? '1' : '0';
+  opts.extra = { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } };
   const session = await ort.InferenceSession.create(modelPath, opts);
   sessions.set(sessionId, session);
   return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };

@@ -47,6 +47,13 @@ export function instanceSettings(config: ModelConfig, cores = availableParalleli
     if (!Number.isInteger(n) || n < min) throw new ConfigError(`parameters["${key}"] must be an integer of at least ${min}, got '${v}'`);
     return n;
   };
+  const bool = (key: string, dflt: boolean): boolean => {
+    const v = param(key);
+    if (v === undefined) return dflt;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new ConfigError(`parameters["${key}"] must be true or false, got '${v}'`);
+  };
   const policy = param('replica_policy') ?? 'round_robin';
   if (!replicaPolicyNames.includes(policy as ReplicaPolicyName)) {
     throw new ConfigError(`parameters["replica_policy"] must be one of ${replicaPolicyNames.join(', ')}, got '${policy}'`);
@@ -65,6 +72,9 @@ export function instanceSettings(config: ModelConfig, cores = availableParalleli
       intraOpNumThreads: int('intra_op_thread_count', Math.max(1, Math.floor((cores - 1) / cpuReplicas))),
       interOpNumThreads: int('inter_op_thread_count', 1),
       graphOptimizationLevel: level === -1 ? 'disabled' : level === 1 ? 'extended' : 'all',
+      // Off by default: ORT's pool threads spin-wait after every parallel section, taking CPU
+      // from the gRPC event loop and the worker threads that share the cores with them.
+      allowSpinning: bool('allow_spinning', false),
     },
     replicaPolicy: policy as ReplicaPolicyName,
     breaker: {

@@ -12,7 +12,7 @@ import type { WireTensor } from '../../src/execution/protocol.js';
 import { repoRoot } from '../helpers/server-process.js';
 
 const simplePath = join(repoRoot, 'model-repo', 'simple', '1', 'model.onnx');
-const options = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+const options = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const, allowSpinning: false };
 
 function inputs(k: number): WireTensor[] {
   return [

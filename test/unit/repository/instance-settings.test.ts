@@ -26,7 +26,14 @@ test('CPU replicas share the cores but one by default; parameters override', () 
   assert.is(settings('', 16).session.intraOpNumThreads, 15);
   assert.is(settings('instance_group [ { kind: KIND_CPU, count: 4 } ]', 2).session.intraOpNumThreads, 1);
   const s = settings('parameters { key: "intra_op_thread_count" value: { string_value: "3" } } parameters { key: "inter_op_thread_count" value: { string_value: "2" } } optimization { graph { level: -1 } }');
-  assert.equal(s.session, { intraOpNumThreads: 3, interOpNumThreads: 2, graphOptimizationLevel: 'disabled' });
+  assert.equal(s.session, { intraOpNumThreads: 3, interOpNumThreads: 2, graphOptimizationLevel: 'disabled', allowSpinning: false });
+});
+
+test('ORT pool threads do not spin unless allow_spinning says so', () => {
+  assert.is(settings('').session.allowSpinning, false);
+  assert.is(settings('parameters { key: "allow_spinning" value: { string_value: "true" } }').session.allowSpinning, true);
+  assert.is(settings('parameters { key: "allow_spinning" value: { string_value: "0" } }').session.allowSpinning, false);
+  assert.throws(() => settings('parameters { key: "allow_spinning" value: { string_value: "yes" } }'), /allow_spinning"\] must be true or false, got 'yes'/);
 });
 
 test('replica policy and breaker settings come from parameters and are checked', () => {
