@@ -88,6 +88,19 @@ console.log(table(['policy', 'sustained req/s', `p50 ms at ${lowest}/s`, 'rate:p
 console.log(`latency target sustains ${target} req/s vs best fixed delay (${bestFixed.label}) ${bestFixedRate} req/s: ` +
   `x${(target / Math.max(1, bestFixedRate)).toFixed(2)} (goal >= 1.3); p50 at ${lowest}/s: ` +
   `${atLowest('cls_target')?.p50Ms.toFixed(1)} ms vs ${atLowest(bestFixed.name)?.p50Ms.toFixed(1)} ms`);
+{
+  // Across the rates every policy ran: each policy's p50 and p99 against the best policy at
+  // that rate (geometric mean; 1.00 = the best at every rate). A fixed delay is tuned for one
+  // load; this shows what each costs at the others.
+  const common = rates.filter((rate) => variants.every((x) => results.get(x.name)!.some((r) => r.level === rate)));
+  const at = (name: string, rate: number) => results.get(name)!.find((r) => r.level === rate)!;
+  const regret = (name: string, f: (r: StepResult) => number) =>
+    Math.exp(common.reduce((sum, rate) => sum + Math.log(f(at(name, rate)) / Math.min(...variants.map((x) => f(at(x.name, rate))))), 0) / common.length);
+  if (common.length > 0) {
+    console.log(`p50 and p99 vs the best policy at each rate, geometric mean over ${common[0]}-${common.at(-1)} req/s: ` +
+      variants.map((x) => `${x.label} ${regret(x.name, (r) => r.p50Ms).toFixed(2)}/${regret(x.name, (r) => r.p99Ms).toFixed(2)}`).join(', '));
+  }
+}
 const out = join(repoRoot, 'loadtest', 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'bench-latency-target.json'), JSON.stringify({ date: new Date().toISOString(), targetUs, interval, fixedDelaysUs, results: Object.fromEntries(results) }, null, 2) + '\n');
