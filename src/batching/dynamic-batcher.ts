@@ -64,6 +64,12 @@ export class DynamicBatcher<T> {
   private nextSeq = 0;
   private timer: Timer | undefined;
   private timerAtMs = Infinity;
+  /**
+   * No queued request's deadline or queue timeout falls before this: the queue is scanned
+   * for them only from then on, not on every submit (a deep queue made each submit O(n)).
+   * It may be earlier than the true next expiry (a request that left), never later.
+   */
+  private nextExpiryAtMs = Infinity;
   private closed = false;
   /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
   private drainReason: string | undefined;
@@ -128,6 +134,7 @@ export class DynamicBatcher<T> {
       delayed: false,
     };
     queue.push(request);
+    this.nextExpiryAtMs = Math.min(this.nextExpiryAtMs, request.deadlineAtMs ?? Infinity, request.timeoutAtMs ?? Infinity);
     this.advisor?.arrived(request.rows, now);
     this.pump();
     return request;
@@ -193,6 +200,8 @@ export class DynamicBatcher<T> {
 
   /** Drops requests whose deadline passed; applies queue timeouts (REJECT drops, DELAY demotes). */
   private expire(now: number): void {
+    if (now < this.nextExpiryAtMs) return;
+    let next = Infinity;
     for (let l = 1; l < this.levels.length; l++) {
       const q = this.levels[l]!;
       const action = this.policy.queuePolicies[l]!.timeoutAction;
@@ -211,9 +220,12 @@ export class DynamicBatcher<T> {
           }
           r.delayed = true;
         }
+        if (r.deadlineAtMs !== undefined) next = Math.min(next, r.deadlineAtMs);
+        if (!r.delayed && r.timeoutAtMs !== undefined) next = Math.min(next, r.timeoutAtMs);
         i++;
       }
     }
+    this.nextExpiryAtMs = next;
   }
 
   /** The requests the next batch would take, in order, and when it may go. */
@@ -272,13 +284,8 @@ export class DynamicBatcher<T> {
 
   /** One timer: the earliest of the batch delay, a queue timeout, or a deadline. */
   private schedule(batchAtMs: number): void {
-    let at = batchAtMs;
-    for (const q of this.levels) {
-      for (const r of q) {
-        if (r.deadlineAtMs !== undefined && r.deadlineAtMs < at) at = r.deadlineAtMs;
-        if (!r.delayed && r.timeoutAtMs !== undefined && r.timeoutAtMs < at) at = r.timeoutAtMs;
-      }
-    }
+    if (this.levels.every((q) => q.length === 0)) this.nextExpiryAtMs = Infinity;
+    const at = Math.min(batchAtMs, this.nextExpiryAtMs);
     if (at === this.timerAtMs) return;
     this.timer?.cancel();
     this.timer = undefined;

@@ -235,6 +235,36 @@ test('a request whose deadline passes while queued is DEADLINE_EXCEEDED and neve
   assert.equal(h.sent, [['b']]);
 });
 
+test('deadlines are still watched after the request with the earliest one has left the queue', () => {
+  const h = new Harness(1, fields());
+  h.submit('busy');
+  const a = h.submit('a', { deadlineAtMs: 10 });
+  h.submit('b', { deadlineAtMs: 30 });
+  h.submit('c', { deadlineAtMs: 20 });
+  assert.is(h.b.cancel(a), true);
+  h.clock.advance(19);
+  assert.equal(h.rejected, []);
+  h.clock.advance(1);
+  assert.equal(h.rejected.map(([p]) => p), ['c']);
+  h.clock.advance(10);
+  assert.equal(h.rejected.map(([p]) => p), ['c', 'b']);
+  assert.is(h.b.queuedRequests, 0);
+  h.finish();
+  assert.equal(h.sent, [['busy']]);
+});
+
+test('a request queued behind an expired one keeps its own deadline', () => {
+  const h = new Harness(1, fields());
+  h.submit('busy');
+  h.submit('a', { deadlineAtMs: 5 });
+  h.clock.advance(5);
+  h.submit('b', { deadlineAtMs: 12 });
+  h.clock.advance(6);
+  assert.equal(h.rejected.map(([p]) => p), ['a']);
+  h.clock.advance(1);
+  assert.equal(h.rejected.map(([p]) => p), ['a', 'b']);
+});
+
 test('a cancelled request leaves the queue; cancelling a dispatched one does nothing', () => {
   const h = new Harness(8, fields());
   const busy = h.submit('busy');
