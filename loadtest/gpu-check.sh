@@ -30,4 +30,4 @@ server_pid=$!
 for _ in $(seq 1 120); do grep -q 'ready: ' "$repo/server.log" && break; sleep 0.5; done
 cat "$repo/server.log"
 grep -q 'on gpu:0' "$repo/server.log" || { echo "the model did not land on the GPU"; exit 1; }
-node --import tsx loadtest/cli.ts --url 127.0.0.1:$port --model ocr_gpu --concurrency-range 1:64:x2 --measurement-interval 5000
+node --import tsx loadtest/cli.ts --url 127.0.0.1:$port --model ocr_gpu --concurrency-range 1:256:x2 --measurement-interval 4000
