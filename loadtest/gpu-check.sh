@@ -15,19 +15,29 @@ node --import tsx loadtest/gpu-ceiling.ts
 
 repo=$(mktemp -d)
 trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$repo"' EXIT
-mkdir -p "$repo/ocr_gpu/1"
-cp model-repo/ocr_cls/1/model.onnx "$repo/ocr_gpu/1/"
-cat > "$repo/ocr_gpu/config.pbtxt" <<'PBTXT'
+# ocr_gpu pads batches to power-of-two sizes (pad_batches auto on a GPU); ocr_gpu_nopad
+# sends every size as it comes, to show what cuDNN's per-shape algorithm search costs.
+for m in ocr_gpu ocr_gpu_nopad; do
+  mkdir -p "$repo/$m/1"
+  cp model-repo/ocr_cls/1/model.onnx "$repo/$m/1/"
+  cat > "$repo/$m/config.pbtxt" <<'PBTXT'
 max_batch_size: 256
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 3, 48, 192 ] } ]
 output [ { name: "softmax_0.tmp_0" data_type: TYPE_FP32 dims: [ 2 ] } ]
 instance_group [ { kind: KIND_GPU, count: 1, gpus: [ 0 ] } ]
 dynamic_batching { }
 PBTXT
+done
+echo 'parameters { key: "pad_batches" value: { string_value: "false" } }' >> "$repo/ocr_gpu_nopad/config.pbtxt"
 port=18101
-node --import tsx src/cli.ts --model-repository="$repo" --grpc-address=127.0.0.1 --grpc-port=$port > "$repo/server.log" 2>&1 &
+node --import tsx src/cli.ts --model-repository="$repo" --grpc-address=127.0.0.1 --grpc-port=$port --allow-metrics=false > "$repo/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do grep -q 'ready: ' "$repo/server.log" && break; sleep 0.5; done
 cat "$repo/server.log"
-grep -q 'on gpu:0' "$repo/server.log" || { echo "the model did not land on the GPU"; exit 1; }
+grep -q 'ocr_gpu_0_0 on gpu:0' "$repo/server.log" || { echo "the model did not land on the GPU"; exit 1; }
+echo "--- padded to power-of-two batch sizes (default on a GPU)"
 node --import tsx loadtest/cli.ts --url 127.0.0.1:$port --model ocr_gpu --concurrency-range 1:256:x2 --measurement-interval 4000
+echo "--- pad_batches false: every batch size as it comes"
+node --import tsx loadtest/cli.ts --url 127.0.0.1:$port --model ocr_gpu_nopad --concurrency-range 4:256:x4 --measurement-interval 4000
+echo "--- padded, 32 rows per request (so that one client process is not the limit)"
+node --import tsx loadtest/cli.ts --url 127.0.0.1:$port --model ocr_gpu --batch-size 32 --concurrency-range 4:32:x2 --measurement-interval 4000

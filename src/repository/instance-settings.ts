@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { ModelInstanceGroup_Kind, type ModelConfig } from '../generated/inference/model_config.js';
 import type { ReplicaSpec } from '../execution/model-runner.js';
+import type { PadBatches } from '../batching/buckets.js';
 import type { SessionOptionsSpec } from '../execution/protocol.js';
 import { replicaPolicyNames, type ReplicaPolicyName } from '../scheduling/policies.js';
 import { defaultBreakerOptions, type BreakerOptions, type ReplicaInfo } from '../scheduling/replica-set.js';
@@ -17,6 +18,7 @@ export interface InstanceSettings {
   replicaPolicy: ReplicaPolicyName;
   breaker: BreakerOptions;
   workerMaxOldGenerationMb: number;
+  padBatches: PadBatches;
 }
 
 export function instanceSettings(config: ModelConfig, cores = availableParallelism()): InstanceSettings {
@@ -85,5 +87,13 @@ export function instanceSettings(config: ModelConfig, cores = availableParalleli
       rollingWindowMs: int('breaker_window_ms', defaultBreakerOptions.rollingWindowMs, 100),
     },
     workerMaxOldGenerationMb: int('worker_max_old_generation_mb', 0),
+    padBatches: padBatches(param('pad_batches')),
   };
+}
+
+function padBatches(v: string | undefined): PadBatches {
+  if (v === undefined || v === 'auto') return 'auto';
+  if (v === 'true' || v === '1') return 'on';
+  if (v === 'false' || v === '0') return 'off';
+  throw new ConfigError(`parameters["pad_batches"] must be auto, true or false, got '${v}'`);
 }

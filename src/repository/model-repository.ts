@@ -198,6 +198,7 @@ export class ModelRepository {
             testFaults: this.opts.testFaults,
             observer: this.opts.observerFor?.(name, l.version),
             stats: previous?.stats,
+            padBatches: settings.padBatches,
           },
           this.clock,
           this.log,

@@ -5,6 +5,7 @@
 import type { Clock } from '../clock.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { DynamicBatcher, type Batch, type QueuedRequest } from '../batching/dynamic-batcher.js';
+import { bucketRows, type PadBatches } from '../batching/buckets.js';
 import { InOrderGate } from '../batching/in-order.js';
 import type { BatchingPolicy } from '../batching/policy.js';
 import type { ModelRunner } from '../execution/model-runner.js';
@@ -41,6 +42,8 @@ export interface ServingOptions {
   observer?: StatsObserver | undefined;
   /** The statistics of the version this one replaces (a reload): counts carry on. */
   stats?: ModelStats | undefined;
+  /** Pad batches to power-of-two sizes (see batching/buckets.ts); `auto`: when a replica is on a GPU. */
+  padBatches?: PadBatches | undefined;
 }
 
 interface Pending {
@@ -58,6 +61,8 @@ export class BatchingServingVersion implements ServingVersion {
   private readonly outputOrder: string[];
   private readonly inputOrder: string[];
   private readonly batching: boolean;
+  /** max_batch_size when batches are padded to buckets, else 0. */
+  private readonly padToBucketsOf: number;
   private readonly batcher: DynamicBatcher<Pending>;
   private readonly gate: InOrderGate;
   private readonly replicaSet: ReplicaSet;
@@ -82,6 +87,9 @@ export class BatchingServingVersion implements ServingVersion {
     this.outputOrder = config.output.map((o) => o.name);
     this.inputOrder = config.input.map((i) => i.name);
     this.batching = config.maxBatchSize > 0;
+    const pad = opts.padBatches ?? 'auto';
+    const onGpu = runner.devices.some((d) => d.startsWith('gpu'));
+    this.padToBucketsOf = this.batching && (pad === 'on' || (pad === 'auto' && onGpu)) ? config.maxBatchSize : 0;
     this.gate = new InOrderGate(opts.policy.preserveOrdering);
     this.replicaSet = new ReplicaSet(model, runner, opts.replicas, createPicker(opts.replicaPolicy), opts.breaker, {
       breakerChanged: (replica, state, allOpen) => {
@@ -193,8 +201,10 @@ export class BatchingServingVersion implements ServingVersion {
     for (const q of batch.requests) this.stats.recordQueue((started - q.enqueuedAtMs) * 1e6);
     let run: { replica: string; done: Promise<RunResult> };
     let assembled = started;
+    let padded = false;
     try {
-      const prepared = this.assemble(requests);
+      const prepared = this.assemble(requests, batch.rows);
+      padded = prepared.padded;
       assembled = this.clock.now();
       const fault = this.opts.testFaults ? requests.map((r) => r.testFault).find((f) => f && !f.startsWith('fail-replica:')) : undefined;
       run = this.replicaSet.run(batch.rows, prepared.inputs, prepared.outputNames, fault);
@@ -204,7 +214,7 @@ export class BatchingServingVersion implements ServingVersion {
     run.done
       .then((result) => {
         this.log.verbose('batch executed', { model: this.runner.modelName, version: this.version, replica: run.replica, rows: batch.rows, requests: requests.length });
-        this.finish(batch, requests, result, started, assembled);
+        this.finish(batch, requests, result, started, assembled, padded);
       })
       .catch((err: unknown) => {
         for (const q of batch.requests) this.settle(q.payload, err);
@@ -215,20 +225,23 @@ export class BatchingServingVersion implements ServingVersion {
       });
   }
 
-  private assemble(requests: InferenceRequest[]): { inputs: WireTensor[]; outputNames: string[] } {
-    // One contiguous buffer per input, in the model's input order, transferred to the worker.
+  private assemble(requests: InferenceRequest[], rows: number): { inputs: WireTensor[]; outputNames: string[]; padded: boolean } {
+    // One contiguous buffer per input, in the model's input order, transferred to the worker;
+    // padded with zero rows up to the bucket size when batches are padded.
+    const target = this.padToBucketsOf > 0 ? bucketRows(rows, this.padToBucketsOf) : rows;
+    const padded = target > rows;
     const inputs: WireTensor[] = [];
     for (const name of this.inputOrder) {
       const parts = requests.map((r) => r.inputs.find((t) => t.name === name)).filter((t): t is Tensor => t !== undefined);
       if (parts.length === 0) continue;
-      const joined = requests.length === 1 ? { ...parts[0]!, data: transferable(parts[0]!.data) } : concatRows(parts);
+      const joined = requests.length === 1 && !padded ? { ...parts[0]!, data: transferable(parts[0]!.data) } : concatRows(parts, target);
       inputs.push({ name, ortType: datatypeByName(joined.datatype)!.ortType, shape: joined.shape, data: joined.data.buffer as ArrayBuffer });
     }
     const wanted = new Set(requests.flatMap((r) => r.outputs));
-    return { inputs, outputNames: this.outputOrder.filter((o) => wanted.has(o)) };
+    return { inputs, outputNames: this.outputOrder.filter((o) => wanted.has(o)), padded };
   }
 
-  private finish(batch: Batch<Pending>, requests: InferenceRequest[], result: RunResult, started: number, assembled: number): void {
+  private finish(batch: Batch<Pending>, requests: InferenceRequest[], result: RunResult, started: number, assembled: number, padded: boolean): void {
     const returned = this.clock.now();
     const t = result.timings;
     const workerNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;
@@ -244,7 +257,8 @@ export class BatchingServingVersion implements ServingVersion {
     const rows = batch.requests.map((q) => q.rows);
     const perRequest = new Map<string, RowsTensor[]>();
     for (const [name, tensor] of outputs) {
-      perRequest.set(name, requests.length === 1 ? [tensor] : splitRows(tensor, rows));
+      // Padding rows, if any, are past the last request's rows and are left out.
+      perRequest.set(name, requests.length === 1 && !padded ? [tensor] : splitRows(tensor, rows));
     }
     const finished = this.clock.now();
     this.batcher.executed(batch, returned - started);

@@ -15,8 +15,10 @@ export interface RowsTensor {
  * One tensor holding `parts` one after another along dimension 0, in a fresh buffer that
  * owns its memory. All parts share datatype and non-batch dimensions (the batcher
  * only groups such requests). BYTES data is length-prefixed, so plain concatenation works.
+ * With `padToRows` above the parts' rows, the rest are zero rows (for BYTES, empty
+ * strings: a zero length prefix per element).
  */
-export function concatRows(parts: readonly RowsTensor[]): RowsTensor {
+export function concatRows(parts: readonly RowsTensor[], padToRows = 0): RowsTensor {
   const first = parts[0];
   if (!first) throw new RangeError('concatRows needs at least one tensor');
   let bytes = 0;
@@ -25,13 +27,21 @@ export function concatRows(parts: readonly RowsTensor[]): RowsTensor {
     bytes += p.data.byteLength;
     rows += p.shape[0] ?? 1;
   }
-  const data = new Uint8Array(bytes);
+  const inner = first.shape.slice(1);
+  const extraRows = Math.max(0, padToRows - rows);
+  let padBytes = 0;
+  if (extraRows > 0) {
+    if (first.datatype === 'BYTES') padBytes = extraRows * elementCount(inner) * 4;
+    else if (rows > 0) padBytes = extraRows * (bytes / rows);
+    else throw new RangeError('cannot pad a batch of fixed-size rows that has no rows');
+  }
+  const data = new Uint8Array(bytes + padBytes);
   let offset = 0;
   for (const p of parts) {
     data.set(p.data, offset);
     offset += p.data.byteLength;
   }
-  return { datatype: first.datatype, shape: [rows, ...first.shape.slice(1)], data };
+  return { datatype: first.datatype, shape: [rows + extraRows, ...inner], data };
 }
 
 /**

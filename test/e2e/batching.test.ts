@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest, type ModelInferResponse, type ModelStatistics } from '../../src/generated/inference/grpc_service.js';
 import { spinModel } from '../../scripts/onnx-builder.js';
-import { call, callError, connect, float32Buffer, type InferenceClient } from '../helpers/client.js';
+import { call, callError, connect, float32Buffer, readFloat32, type InferenceClient } from '../helpers/client.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
@@ -38,6 +38,8 @@ test.before(async () => {
     .write('spin_small_queue/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { default_queue_policy { max_queue_size: 2 } }')
     .write('spin_target/1/model.onnx', model)
     .write('spin_target/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { }\nparameters { key: "latency_target_us" value: { string_value: "200000" } }\n')
+    .write('spin_padded/1/model.onnx', model)
+    .write('spin_padded/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { }\nparameters { key: "pad_batches" value: { string_value: "true" } }\n')
     .write('spin_unbatched/1/model.onnx', model)
     .write('spin_unbatched/config.pbtxt', 'max_batch_size: 8\n');
   server = await startServer([`--model-repository=${repo.root}`]);
@@ -88,6 +90,33 @@ test('requests queued behind a busy replica run as batches: executions < inferen
   assert.is(inferences, 17);
   assert.ok(executions <= 4, `17 requests ran in ${executions} executions`);
   assert.ok(after.batchStats.some((b) => b.batchSize === 8), 'full batches of 8 were formed');
+});
+
+test('padded batches (pad_batches): each caller gets exactly its own rows back, and statistics count real rows', async () => {
+  const before = await stats('spin_padded');
+  const blocker = call(client, client.modelInfer, spin('spin_padded', BLOCK));
+  await barrier();
+  // 1 + 2 rows run together once the blocker is done: a batch of 3 rows, padded to 4.
+  const withValues = (rows: number, base: number): ModelInferRequest => {
+    const r = spin('spin_padded', 1, rows);
+    r.rawInputContents[1] = float32Buffer(Array.from({ length: rows * 4 }, (_, i) => base + i));
+    return r;
+  };
+  const [one, two] = await Promise.all([call(client, client.modelInfer, withValues(1, 100)), call(client, client.modelInfer, withValues(2, 200))]);
+  await blocker;
+  assert.equal(one.outputs[0]!.shape, [1, 4]);
+  assert.equal(readFloat32(one.rawOutputContents[0]!), [100, 101, 102, 103]);
+  assert.equal(two.outputs[0]!.shape, [2, 4]);
+  assert.equal(readFloat32(two.rawOutputContents[0]!), [200, 201, 202, 203, 204, 205, 206, 207]);
+  // A single request of 5 rows alone: padded to 8, answered with its 5.
+  const five = await call(client, client.modelInfer, withValues(5, 500));
+  assert.equal(five.outputs[0]!.shape, [5, 4]);
+  assert.equal(readFloat32(five.rawOutputContents[0]!), Array.from({ length: 20 }, (_, i) => 500 + i));
+  const after = await stats('spin_padded');
+  assert.is(after.inferenceCount - before.inferenceCount, 1 + 1 + 2 + 5);
+  const sizes = after.batchStats.map((b) => b.batchSize);
+  assert.ok(sizes.includes(3) && sizes.includes(5), `batch sizes are the callers' rows, not the padded ones: ${sizes.join(', ')}`);
+  assert.not.ok(sizes.includes(4) || sizes.includes(8), `no padded size is reported: ${sizes.join(', ')}`);
 });
 
 test('without dynamic_batching each request runs alone', async () => {

@@ -29,6 +29,13 @@ test('CPU replicas share the cores but one by default; parameters override', () 
   assert.equal(s.session, { intraOpNumThreads: 3, interOpNumThreads: 2, graphOptimizationLevel: 'disabled', allowSpinning: false });
 });
 
+test('pad_batches is auto unless set, and is checked', () => {
+  assert.is(settings('').padBatches, 'auto');
+  assert.is(settings('parameters { key: "pad_batches" value: { string_value: "true" } }').padBatches, 'on');
+  assert.is(settings('parameters { key: "pad_batches" value: { string_value: "false" } }').padBatches, 'off');
+  assert.throws(() => settings('parameters { key: "pad_batches" value: { string_value: "pow2" } }'), /pad_batches"\] must be auto, true or false, got 'pow2'/);
+});
+
 test('ORT pool threads do not spin unless allow_spinning says so', () => {
   assert.is(settings('').session.allowSpinning, false);
   assert.is(settings('parameters { key: "allow_spinning" value: { string_value: "true" } }').session.allowSpinning, true);

@@ -41,4 +41,23 @@ test('a batch of one passes through with the same bytes', () => {
   assert.equal([...only!.data], [...a.data]);
 });
 
+test('padding adds zero rows up to the bucket, and splitting leaves them out', () => {
+  const a = { datatype: 'INT32' as const, shape: [1, 2], data: i32([1, 2]) };
+  const b = { datatype: 'INT32' as const, shape: [2, 2], data: i32([3, 4, 5, 6]) };
+  const padded = concatRows([a, b], 4);
+  assert.equal(padded.shape, [4, 2]);
+  assert.equal([...new Int32Array(padded.data.buffer)], [1, 2, 3, 4, 5, 6, 0, 0]);
+  const [x, y] = splitRows(padded, [1, 2]);
+  assert.equal(x!.shape, [1, 2]);
+  assert.equal([...new Int32Array(y!.data.buffer, y!.data.byteOffset, 4)], [3, 4, 5, 6]);
+  assert.equal(concatRows([a, b], 2).shape, [3, 2], 'a target below the rows changes nothing');
+});
+
+test('padded BYTES rows are empty strings', () => {
+  const a = { datatype: 'BYTES' as const, shape: [1, 2], data: joinBytes([enc('a'), enc('bb')]) };
+  const padded = concatRows([a], 2);
+  assert.equal(padded.shape, [2, 2]);
+  assert.equal(splitBytes(padded.data).map((e) => new TextDecoder().decode(e)), ['a', 'bb', '', '']);
+});
+
 test.run();
