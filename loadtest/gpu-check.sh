@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU: check the CUDA path end to end and measure it.
 #   1. in-process CUDA-EP throughput of ocr_cls at batch 1..256 (the ceiling)
-#   2. the server with ocr_cls on KIND_GPU under closed-loop load
+#   2. what a change of input shape costs a CUDA session, and the bare gRPC transport ceiling
+#   3. the server with ocr_cls on KIND_GPU under closed-loop load (padded batches, unpadded,
+#      and 32-row requests)
 # Needs onnxruntime-node's CUDA provider files next to libonnxruntime.so.1
 # (ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci on a host with CUDA 12 + cuDNN 9, or copied in;
 # see ../shared/GPU.md). Prints the device, both tables and where the figures came from.
@@ -12,6 +14,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ||
 node -e "import('./src/execution/providers.ts').then(m => { const r = m.cudaUnavailableReason(); if (r) { console.error(r); process.exit(1); } console.log('CUDA provider files present in', m.ortBinaryDir()); })" --import tsx
 
 node --import tsx loadtest/gpu-ceiling.ts
+node --import tsx loadtest/gpu-shape-change.ts
+node --import tsx loadtest/transport-ceiling.ts
 
 repo=$(mktemp -d)
 trap 'kill "${server_pid:-0}" 2>/dev/null || true; rm -rf "$repo"' EXIT
