@@ -5,6 +5,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { joinBytes, splitBytes } from '../tensor/codec.js';
+import { SessionsBySize } from './sessions-by-size.js';
 import type { LoadResult, RunResult, SessionOptionsSpec, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
 
 const sessions = new Map<string, ort.InferenceSession>();
@@ -18,7 +19,7 @@ const sessions = new Map<string, ort.InferenceSession>();
  * least recently used one goes when there are more than this many.
  */
 const maxShapeSessions = 16;
-const shapeSessions = new Map<string, Map<number, ort.InferenceSession>>();
+const shapeSessions = new Map<string, SessionsBySize<ort.InferenceSession>>();
 const cudaOptions = new Map<string, SessionOptionsSpec & { modelPath: string }>();
 
 export default async function handle(task: WorkerTask): Promise<unknown> {
@@ -32,7 +33,7 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
     case 'unload': {
       const s = sessions.get(task.sessionId);
       sessions.delete(task.sessionId);
-      const perShape = [...(shapeSessions.get(task.sessionId)?.values() ?? [])];
+      const perShape = shapeSessions.get(task.sessionId)?.made() ?? [];
       shapeSessions.delete(task.sessionId);
       cudaOptions.delete(task.sessionId);
       await Promise.all([s, ...perShape].map((x) => x?.release()));
@@ -88,26 +89,12 @@ async function sessionFor(sessionId: string, inputs: WireTensor[]): Promise<ort.
   const cuda = cudaOptions.get(sessionId);
   const rows = inputs[0]?.shape[0];
   if (!cuda || rows === undefined) return base;
-  let byRows = shapeSessions.get(sessionId);
-  if (!byRows) {
-    // The session loaded first serves the first batch size seen.
-    byRows = new Map([[rows, base]]);
-    shapeSessions.set(sessionId, byRows);
+  let bySize = shapeSessions.get(sessionId);
+  if (!bySize) {
+    bySize = new SessionsBySize(base, maxShapeSessions, () => ort.InferenceSession.create(cuda.modelPath, ortOptions(cuda)), (s) => s.release());
+    shapeSessions.set(sessionId, bySize);
   }
-  let s = byRows.get(rows);
-  if (s) {
-    byRows.delete(rows);
-    byRows.set(rows, s);
-    return s;
-  }
-  s = await ort.InferenceSession.create(cuda.modelPath, ortOptions(cuda));
-  byRows.set(rows, s);
-  if (byRows.size > maxShapeSessions) {
-    const [oldestRows, oldest] = byRows.entries().next().value as [number, ort.InferenceSession];
-    byRows.delete(oldestRows);
-    if (oldest !== base) await oldest.release();
-  }
-  return s;
+  return bySize.get(rows);
 }
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
