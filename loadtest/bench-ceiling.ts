@@ -8,17 +8,17 @@
 //   npm run bench -- ceiling [--interval 4000]
 
 import * as ort from 'onnxruntime-node';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { Piscina } from 'piscina';
-import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics, type ModelStatisticsResponse } from '../src/generated/inference/grpc_service.js';
+import { GRPCInferenceServiceClient, type ModelInferRequest, type ModelStatistics, type ModelStatisticsResponse } from '../src/generated/inference/grpc_service.js';
 import { repoRoot, startServer } from '../test/helpers/server-process.js';
-import { closedLoop, type Client } from './closed-loop.js';
+import { measureStep, type Client, type StepPoint } from './closed-loop.js';
+import { ocrRequest, simpleRequest } from './bundled-requests.js';
+import { startPeer, stopPeer } from './peers/spawn.js';
 import { summarize, table } from './percentiles.js';
 import { throughputLatencySvg } from './plot.js';
 
@@ -28,51 +28,18 @@ const levels = [1, 8, 32, 64, 128];
 const repo = join(repoRoot, 'model-repo');
 const cores = availableParallelism();
 
-const ocrRequest = ModelInferRequest.fromPartial({
-  modelName: 'ocr_cls',
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192] }],
-  rawInputContents: [Buffer.from(Float32Array.from({ length: 3 * 48 * 192 }, (_, i) => Math.sin(i) * 0.5).buffer)],
-});
-const simpleRequest = ModelInferRequest.fromPartial({
-  modelName: 'simple',
-  inputs: [
-    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
-  ],
-  rawInputContents: [Buffer.from(new Int32Array(16).fill(1).buffer), Buffer.from(new Int32Array(16).fill(2).buffer)],
-});
+const ocr = ocrRequest();
+const simple = simpleRequest();
 
-interface Point { throughput: number; p50Ms: number; p99Ms: number }
-
-async function measure(address: string, req: ModelInferRequest, c: number): Promise<Point> {
+async function measure(address: string, req: ModelInferRequest, c: number): Promise<StepPoint> {
   const client: Client = new GRPCInferenceServiceClient(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
   try {
-    await closedLoop(client, () => req, c, 0, c * 2);
-    const r = await closedLoop(client, () => req, c, interval, 1_000_000);
-    if (r.errors > 0) throw new Error(`${r.errors} errors at ${address}: ${r.firstError}`);
-    const s = summarize(r.latenciesMs);
-    return { throughput: r.latenciesMs.length / (r.elapsedMs / 1000), p50Ms: s.p50Ms, p99Ms: s.p99Ms };
+    return await measureStep(client, req, c, interval);
+  } catch (err) {
+    throw new Error(`${address}: ${(err as Error).message}`);
   } finally {
     client.close();
   }
-}
-
-async function startPeer(script: string, model: string): Promise<{ address: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'loadtest', 'peers', script), repo, model], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => {
-      const m = /^listening (\d+)$/.exec(l);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited ${code}`)));
-  });
-  return { address: `127.0.0.1:${port}`, child };
-}
-
-async function stopPeer(p: { child: ChildProcess }): Promise<void> {
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill('SIGTERM');
-  await exited;
 }
 
 // 1. Compute ceiling.
@@ -93,32 +60,32 @@ const bestBatch = Number(Object.entries(compute).sort((a, b) => b[1] - a[1])[0]!
 const C = compute[bestBatch]!;
 
 // 2. Transport ceiling.
-let transportSimple: Point;
-let transportOcr: Point;
+let transportSimple: StepPoint;
+let transportOcr: StepPoint;
 {
   const simplePeer = await startPeer('transport-server.ts', 'simple');
-  transportSimple = await measure(simplePeer.address, simpleRequest, 1);
+  transportSimple = await measure(simplePeer.address, simple, 1);
   await stopPeer(simplePeer);
   const ocrPeer = await startPeer('transport-server.ts', 'ocr_cls');
-  transportOcr = await measure(ocrPeer.address, ocrRequest, 64);
+  transportOcr = await measure(ocrPeer.address, ocr, 64);
   await stopPeer(ocrPeer);
 }
 const E = transportOcr.throughput;
 const B = 1 / (1 / E + 1 / C);
 
 // 3. Naive peer.
-const naive: Record<number, Point> = {};
+const naive: Record<number, StepPoint> = {};
 {
   const peer = await startPeer('naive-server.ts', 'ocr_cls');
-  for (const c of levels) naive[c] = await measure(peer.address, ocrRequest, c);
+  for (const c of levels) naive[c] = await measure(peer.address, ocr, c);
   await stopPeer(peer);
 }
 // The naive peer on simple at concurrency 1: session.run inline on the event loop, no thread
 // hop; a reference for how much of the transport ceiling is left for anything else.
-let naiveSimple: Point;
+let naiveSimple: StepPoint;
 {
   const peer = await startPeer('naive-server.ts', 'simple');
-  naiveSimple = await measure(peer.address, simpleRequest, 1);
+  naiveSimple = await measure(peer.address, simple, 1);
   await stopPeer(peer);
 }
 
@@ -140,8 +107,8 @@ let hopMs: number;
 }
 
 // 4. This server.
-const ours: Record<number, Point> = {};
-let oursSimple: Point;
+const ours: Record<number, StepPoint> = {};
+let oursSimple: StepPoint;
 let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs: number; inferMs: number; outputMs: number };
 {
   const server = await startServer(['--allow-metrics=false']);
@@ -150,7 +117,7 @@ let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs:
     const stats = () => new Promise<ModelStatistics>((res, rej) =>
       client.modelStatistics({ name: 'simple', version: '' }, (e: Error | null, r: ModelStatisticsResponse) => (e ? rej(e) : res(r.modelStats[0]!))));
     const before = await stats();
-    oursSimple = await measure(server.address, simpleRequest, 1);
+    oursSimple = await measure(server.address, simple, 1);
     const after = await stats();
     client.close();
     const d = (f: (s: ModelStatistics) => { count: number; ns: number } | undefined) => (f(after)?.ns ?? 0) - (f(before)?.ns ?? 0);
@@ -164,7 +131,7 @@ let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs:
       inferMs: perMs(d((s) => s.inferenceStats?.computeInfer)),
       outputMs: perMs(d((s) => s.inferenceStats?.computeOutput)),
     };
-    for (const c of levels) ours[c] = await measure(server.address, ocrRequest, c);
+    for (const c of levels) ours[c] = await measure(server.address, ocr, c);
   } finally {
     await server.stop();
   }

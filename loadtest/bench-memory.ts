@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
-import { GRPCInferenceServiceClient, ModelInferRequest } from '../src/generated/inference/grpc_service.js';
+import { GRPCInferenceServiceClient } from '../src/generated/inference/grpc_service.js';
 import { startServer } from '../test/helpers/server-process.js';
+import { simpleRequest } from './bundled-requests.js';
 import { closedLoop, type Client } from './closed-loop.js';
 
 const { values: v } = parseArgs({
@@ -26,14 +27,7 @@ const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileS
 
 const server = await startServer(['--allow-metrics=false']);
 const client: Client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
-const req = ModelInferRequest.fromPartial({
-  modelName: 'simple',
-  inputs: [
-    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
-  ],
-  rawInputContents: [Buffer.from(new Int32Array(16).fill(3).buffer), Buffer.from(new Int32Array(16).fill(4).buffer)],
-});
+const req = simpleRequest(3, 4);
 try {
   const pid = server.child.pid!;
   const start = rssMb(pid);

@@ -19,8 +19,8 @@ const sessions = new Map<string, ort.InferenceSession>();
  * least recently used one goes when there are more than this many.
  */
 const maxShapeSessions = 16;
-const shapeSessions = new Map<string, SessionsBySize<ort.InferenceSession>>();
-const cudaOptions = new Map<string, SessionOptionsSpec & { modelPath: string }>();
+/** Per CUDA session id: its sessions by batch size (the loaded session serves the first size). */
+const bySize = new Map<string, SessionsBySize<ort.InferenceSession>>();
 
 export default async function handle(task: WorkerTask): Promise<unknown> {
   switch (task.kind) {
@@ -29,13 +29,12 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
     case 'run':
       if (task.fault && process.env['TRITON_TS_TEST_FAULTS'] === '1') await injectFault(task.fault);
       if (!sessions.has(task.sessionId)) await load(task.reload.sessionId, task.reload.modelPath, task.reload.options);
-      return run(await sessionFor(task.sessionId, task.inputs), task.inputs, task.outputNames);
+      return run(await sessionFor(task.sessionId, task.inputs[0]?.shape[0]), task.inputs, task.outputNames);
     case 'unload': {
       const s = sessions.get(task.sessionId);
       sessions.delete(task.sessionId);
-      const perShape = shapeSessions.get(task.sessionId)?.made() ?? [];
-      shapeSessions.delete(task.sessionId);
-      cudaOptions.delete(task.sessionId);
+      const perShape = bySize.get(task.sessionId)?.made() ?? [];
+      bySize.delete(task.sessionId);
       await Promise.all([s, ...perShape].map((x) => x?.release()));
       return true;
     }
@@ -78,23 +77,20 @@ function ortOptions(options: SessionOptionsSpec): ort.InferenceSession.SessionOp
 async function load(sessionId: string, modelPath: string, options: SessionOptionsSpec): Promise<LoadResult> {
   const session = await ort.InferenceSession.create(modelPath, ortOptions(options));
   sessions.set(sessionId, session);
-  if (options.executionProviders.some((ep) => ep !== 'cpu')) cudaOptions.set(sessionId, { ...options, modelPath });
+  if (options.executionProviders.some((ep) => ep !== 'cpu')) {
+    const more = () => ort.InferenceSession.create(modelPath, ortOptions(options));
+    bySize.set(sessionId, new SessionsBySize(session, maxShapeSessions, more, (s) => s.release()));
+  }
   return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
 }
 
-/** The session to run these inputs on: on CUDA, the one kept for their batch size. */
-async function sessionFor(sessionId: string, inputs: WireTensor[]): Promise<ort.InferenceSession> {
-  const base = sessions.get(sessionId);
-  if (!base) throw new Error(`session ${sessionId} is not loaded in this worker`);
-  const cuda = cudaOptions.get(sessionId);
-  const rows = inputs[0]?.shape[0];
-  if (!cuda || rows === undefined) return base;
-  let bySize = shapeSessions.get(sessionId);
-  if (!bySize) {
-    bySize = new SessionsBySize(base, maxShapeSessions, () => ort.InferenceSession.create(cuda.modelPath, ortOptions(cuda)), (s) => s.release());
-    shapeSessions.set(sessionId, bySize);
-  }
-  return bySize.get(rows);
+/** The session to run a batch of `rows` on: on CUDA, the one kept for that batch size. */
+function sessionFor(sessionId: string, rows: number | undefined): ort.InferenceSession | Promise<ort.InferenceSession> {
+  const sizes = bySize.get(sessionId);
+  if (sizes && rows !== undefined) return sizes.get(rows);
+  const s = sessions.get(sessionId);
+  if (!s) throw new Error(`session ${sessionId} is not loaded in this worker`);
+  return s;
 }
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {

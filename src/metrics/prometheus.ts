@@ -126,24 +126,10 @@ export class PrometheusExporter {
         this.set(process.memoryUsage.rss());
       },
     });
-    this.requestSummary = !summaryLatencies ? undefined : new Summary({
-      name: 'nv_inference_request_summary_us',
-      help: 'Summary of successful inference request durations in microseconds',
-      labelNames: labels,
-      percentiles: [0.5, 0.9, 0.95, 0.99],
-      maxAgeSeconds: 60,
-      ageBuckets: 5,
-      registers: [r],
-    });
-    this.queueSummary = !summaryLatencies ? undefined : new Summary({
-      name: 'nv_inference_queue_summary_us',
-      help: 'Summary of inference queuing durations in microseconds',
-      labelNames: labels,
-      percentiles: [0.5, 0.9, 0.95, 0.99],
-      maxAgeSeconds: 60,
-      ageBuckets: 5,
-      registers: [r],
-    });
+    const summary = (name: string, help: string) =>
+      !summaryLatencies ? undefined : new Summary({ name, help, labelNames: labels, percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5, registers: [r] });
+    this.requestSummary = summary('nv_inference_request_summary_us', 'Summary of successful inference request durations in microseconds');
+    this.queueSummary = summary('nv_inference_queue_summary_us', 'Summary of inference queuing durations in microseconds');
     this.batchHistogram = new Histogram({
       name: 'triton_ts_batch_rows',
       help: 'Rows per model execution (the batch size the dynamic batcher formed)',
