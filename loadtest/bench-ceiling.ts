@@ -120,8 +120,8 @@ let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs:
     oursSimple = await measure(server.address, simple, 1);
     const after = await stats();
     client.close();
-    const d = (f: (s: ModelStatistics) => { count: number; ns: number } | undefined) => (f(after)?.ns ?? 0) - (f(before)?.ns ?? 0);
-    const n = (after.inferenceStats?.success?.count ?? 0) - (before.inferenceStats?.success?.count ?? 0);
+    const d = (f: (s: ModelStatistics) => { count: bigint; ns: bigint } | undefined) => Number((f(after)?.ns ?? 0n) - (f(before)?.ns ?? 0n));
+    const n = Number((after.inferenceStats?.success?.count ?? 0n) - (before.inferenceStats?.success?.count ?? 0n));
     const perMs = (ns: number) => ns / n / 1e6;
     simpleStats = {
       requests: n,

@@ -43,8 +43,8 @@ const cases: Record<string, Case> = {
     request: {
       modelName: 'simple', modelVersion: '', id: '', parameters: {}, outputs: [],
       inputs: [
-        { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], parameters: {}, contents: undefined },
-        { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], parameters: {}, contents: undefined },
+        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
       ],
       rawInputContents: [buf(int32(16, (i) => i)), buf(int32(16, () => 1))],
     },
@@ -55,7 +55,7 @@ const cases: Record<string, Case> = {
     feeds: () => ({ x: new ort.Tensor('float32', fp32(3 * 48 * 192), [1, 3, 48, 192]) }),
     request: {
       modelName: 'ocr_cls', modelVersion: '', id: '', parameters: {}, outputs: [],
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], parameters: {}, contents: undefined }],
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 3n, 48n, 192n], parameters: {}, contents: undefined }],
       rawInputContents: [buf(fp32(3 * 48 * 192))],
     },
     intraOp: 2,

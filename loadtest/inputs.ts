@@ -25,10 +25,10 @@ export function buildRequest(meta: ModelMetadataResponse, batched: boolean, opts
     const given = opts.shapes[t.name];
     let shape: number[];
     if (batched) {
-      const rest = given ?? t.shape.slice(1).map((d) => (d < 0 ? 1 : d));
+      const rest = given ?? t.shape.slice(1).map((d) => (d < 0n ? 1 : Number(d)));
       shape = [opts.batchSize, ...rest];
     } else {
-      shape = given ?? t.shape.map((d) => (d < 0 ? 1 : d));
+      shape = given ?? t.shape.map((d) => (d < 0n ? 1 : Number(d)));
     }
     return { name: t.name, datatype: t.datatype, shape };
   });
@@ -62,7 +62,7 @@ export function buildRequest(meta: ModelMetadataResponse, batched: boolean, opts
     }
     return buf;
   });
-  return InferRequest.fromPartial({ modelName: meta.name, inputs, rawInputContents: raw });
+  return InferRequest.fromPartial({ modelName: meta.name, inputs: inputs.map((t) => ({ ...t, shape: t.shape.map(BigInt) })), rawInputContents: raw });
 }
 
 /** Parses "x:3,48,192;y:4" into {x: [3,48,192], y: [4]}. */

@@ -71,7 +71,7 @@ export class LoadSession {
   }
 
   get rowsPerRequest(): number {
-    return this.batched ? (this.req.inputs[0]?.shape[0] ?? 1) : 1;
+    return this.batched ? Number(this.req.inputs[0]?.shape[0] ?? 1n) : 1;
   }
 
   async stats(): Promise<ModelStatistics | undefined> {
@@ -99,9 +99,9 @@ export class LoadSession {
           });
     const after = await this.stats();
     const s = summarize(r.latenciesMs);
-    const d = (f: (x: ModelStatistics) => number) => (after && before ? f(after) - f(before) : NaN);
-    const n = d((x) => x.inferenceStats?.success?.count ?? 0);
-    const perReqUs = (f: (x: ModelStatistics) => number) => d(f) / n / 1000;
+    const d = (f: (x: ModelStatistics) => bigint) => (after && before ? Number(f(after) - f(before)) : NaN);
+    const n = d((x) => x.inferenceStats?.success?.count ?? 0n);
+    const perReqUs = (f: (x: ModelStatistics) => bigint) => d(f) / n / 1000;
     return {
       model: this.model,
       mode: step.mode,
@@ -115,10 +115,10 @@ export class LoadSession {
       errors: r.errors,
       dropped: r.dropped,
       firstError: r.firstError ?? '',
-      queueUs: perReqUs((x) => x.inferenceStats?.queue?.ns ?? 0),
-      computeInputUs: perReqUs((x) => x.inferenceStats?.computeInput?.ns ?? 0),
-      computeInferUs: perReqUs((x) => x.inferenceStats?.computeInfer?.ns ?? 0),
-      computeOutputUs: perReqUs((x) => x.inferenceStats?.computeOutput?.ns ?? 0),
+      queueUs: perReqUs((x) => x.inferenceStats?.queue?.ns ?? 0n),
+      computeInputUs: perReqUs((x) => x.inferenceStats?.computeInput?.ns ?? 0n),
+      computeInferUs: perReqUs((x) => x.inferenceStats?.computeInfer?.ns ?? 0n),
+      computeOutputUs: perReqUs((x) => x.inferenceStats?.computeOutput?.ns ?? 0n),
       avgBatchRows: d((x) => x.inferenceCount) / d((x) => x.executionCount),
     };
   }

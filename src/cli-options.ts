@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { ModelControlMode } from './frontend/context.js';
 import { packageRoot } from './package-root.js';
 import type { ServerOptions } from './server.js';
+import { LIMITS, type LimitName, type LimitSpec, type Limits } from './limits.js';
 
 export interface CliOptions extends ServerOptions {
   logFormat: 'text' | 'json';
@@ -48,6 +49,9 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --http-port, --allow-http, --grpc-infer-allocation-pool-size
                                  accepted for tritonserver compatibility; no effect (a warning says so)
   --help                         this text
+
+Limits (README "Limits" says what a client gets past each):
+${Object.values(LIMITS).map((l: LimitSpec) => `  --${l.flag}=N`.padEnd(33) + `default ${l.default} ${l.unit}`).join('\n')}
 `;
 
 export function parseCli(argv: string[]): Readonly<CliOptions> {
@@ -81,6 +85,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'allow-metrics': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
         help: { type: 'boolean' },
+        ...Object.fromEntries(Object.values(LIMITS).map((l: LimitSpec) => [l.flag, { type: 'string' as const }])),
       },
     });
   } catch (err) {
@@ -126,12 +131,19 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     exitTimeoutMs: int('exit-timeout-secs', v['exit-timeout-secs'], 30, 0, 86400) * 1000,
     drainMs: int('health-drain-secs', v['health-drain-secs'], 0, 0, 3600) * 1000,
     testFaults: process.env['TRITON_TS_TEST_FAULTS'] === '1',
+    limits: limitsFrom(v as Record<string, string | undefined>),
     logFormat,
     logVerbose: int('log-verbose', v['log-verbose'], 0, 0, 10),
     ignored,
     help: v.help ?? false,
   };
   return Object.freeze(opts);
+}
+
+function limitsFrom(values: Record<string, string | undefined>): Limits {
+  const out = {} as Record<LimitName, number>;
+  for (const [name, l] of Object.entries(LIMITS) as Array<[LimitName, LimitSpec]>) out[name] = int(l.flag, values[l.flag], l.default, l.min, l.max);
+  return Object.freeze(out);
 }
 
 function int(flag: string, value: string | undefined, dflt: number, min: number, max: number): number {

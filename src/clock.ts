@@ -12,11 +12,19 @@ export interface Clock {
   setTimer(atMs: number, fn: () => void): Timer;
 }
 
-/** The real clock: performance.now and setTimeout. */
+/** Longest delay setTimeout honours; Node fires a longer one after 1 ms instead. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The real clock: performance.now and setTimeout; far-off times re-arm in steps. */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer: (atMs, fn) => {
-    const t = setTimeout(fn, Math.max(0, atMs - performance.now()));
+    let t: NodeJS.Timeout;
+    const arm = (): void => {
+      const delay = atMs - performance.now();
+      t = delay > MAX_TIMEOUT_MS ? setTimeout(arm, MAX_TIMEOUT_MS) : setTimeout(fn, Math.max(0, delay));
+    };
+    arm();
     return { cancel: () => clearTimeout(t) };
   },
 };

@@ -4,6 +4,7 @@
 import { GrpcFrontend } from './frontend/grpc-server.js';
 import type { ModelControlMode, ServiceContext } from './frontend/context.js';
 import type { Logger } from './log.js';
+import type { Limits } from './limits.js';
 import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   exitTimeoutMs: number;
   /** How long shutdown reports NOT_SERVING, still answering, before it stops accepting calls. */
   drainMs: number;
+  /** Bounds on what clients send (src/limits.ts). */
+  limits: Limits;
   /** Test-only fault switch (request parameter `test_fault`); on only with TRITON_TS_TEST_FAULTS=1. */
   testFaults: boolean;
 }
@@ -86,7 +89,7 @@ export class InferenceServer {
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),
     };
-    this.frontend = new GrpcFrontend(ctx, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes });
+    this.frontend = new GrpcFrontend(ctx, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes, requestLimits: opts.limits });
   }
 
   /** Listens first (live, not ready, so probes answer during loading), then loads models. */

@@ -10,7 +10,7 @@ export function fromRequest(req: ModelInferRequest): Record<string, ort.Tensor> 
   const feeds: Record<string, ort.Tensor> = {};
   req.inputs.forEach((t, i) => {
     const raw = req.rawInputContents[i]!;
-    feeds[t.name] = t.datatype === 'INT32' ? new ort.Tensor('int32', new Int32Array(copy(raw)), t.shape) : new ort.Tensor('float32', new Float32Array(copy(raw)), t.shape);
+    feeds[t.name] = t.datatype === 'INT32' ? new ort.Tensor('int32', new Int32Array(copy(raw)), t.shape.map(Number)) : new ort.Tensor('float32', new Float32Array(copy(raw)), t.shape.map(Number));
   });
   return feeds;
 }
@@ -22,7 +22,7 @@ export function toResponse(model: string, out: ort.InferenceSession.ReturnType):
     modelVersion: '1',
     id: '',
     parameters: {},
-    outputs: names.map((n) => ({ name: n, datatype: out[n]!.type === 'int32' ? 'INT32' : 'FP32', shape: [...out[n]!.dims], parameters: {}, contents: undefined })),
+    outputs: names.map((n) => ({ name: n, datatype: out[n]!.type === 'int32' ? 'INT32' : 'FP32', shape: out[n]!.dims.map(BigInt), parameters: {}, contents: undefined })),
     rawOutputContents: names.map((n) => {
       const d = out[n]!.data as Float32Array;
       return Buffer.from(d.buffer, d.byteOffset, d.byteLength);

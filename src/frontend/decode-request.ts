@@ -4,14 +4,12 @@
 
 import type { ModelInferRequest, InferParameter } from '../generated/inference/grpc_service.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
-import { Code, ServeError, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
 import type { Cancellation, InferenceRequest, Tensor } from '../model/types.js';
 import { checkBytesRaw, typedToRaw, type TypedContents } from '../tensor/codec.js';
 import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
 import { elementCount, formatShape, shapeMatches } from '../tensor/shape.js';
-
-/** Request parameters this server reads; others are accepted and ignored, as Triton does. */
-const sequenceParams = ['sequence_id', 'sequence_start', 'sequence_end'];
+import { checkInputParameters, checkOutputParameters, readRequestParameters } from './request-parameters.js';
 
 /** What the call adds to the message: when it arrived, its deadline, its cancellation. */
 export interface CallContext {
@@ -24,12 +22,9 @@ export interface CallContext {
 
 export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, version: number, call: CallContext): InferenceRequest {
   const model = `model '${req.modelName}'`;
-  const priority = intParameter(req.parameters['priority'], 'priority', model);
-  const timeoutUs = intParameter(req.parameters['timeout'], 'timeout', model);
-  for (const key of sequenceParams) {
-    if (isTruthy(req.parameters[key])) {
-      throw invalid(`${model} is not a sequence model; remove the '${key}' parameter`);
-    }
+  const { priority, timeoutUs, sequence } = readRequestParameters(req.parameters, model);
+  if (sequence) {
+    throw invalid(`${model} is not a sequence model; remove the sequence_id, sequence_start and sequence_end parameters`);
   }
   const useRaw = req.rawInputContents.length > 0;
   if (useRaw && req.rawInputContents.length !== req.inputs.length) {
@@ -51,15 +46,13 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
     }
     if (seen.has(input.name)) throw invalid(`${what} is given twice`);
     seen.add(input.name);
+    checkInputParameters(input.parameters, what);
     const want = datatypeByConfigEnum(spec.dataType)!;
     const got = datatypeByName(input.datatype);
     if (!got || got.name !== want.name) {
       throw invalid(`${what}: datatype '${input.datatype}' does not match the model, which expects ${want.name} (${configTypeName(want)})`);
     }
-    const shape = input.shape;
-    if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw invalid(`${what}: shape ${formatShape(shape)} has a negative or non-integer dimension`);
-    }
+    const shape = dimsOf(input.shape, what);
     const dims = batching ? [-1, ...spec.dims] : spec.dims;
     const expected = formatShape(dims);
     if (shape.length !== dims.length) {
@@ -82,6 +75,9 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
       throw invalid(`${what}: shape ${formatShape(shape)} does not match the model's ${expected} (-1 is any size)`);
     }
     const count = elementCount(shape);
+    if (count > MAX_ELEMENTS_PER_TENSOR) {
+      throw invalid(`${what}: shape ${formatShape(shape)} has ${count} elements, more than any tensor may hold (${MAX_ELEMENTS_PER_TENSOR})`);
+    }
     const contents = input.contents;
     const hasTyped = contents !== undefined && Object.values(contents).some((v) => Array.isArray(v) && v.length > 0);
     let data: Uint8Array;
@@ -124,9 +120,7 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
         throw invalid(`${model} has no output '${o.name}'; its outputs are ${config.output.map((c) => `'${c.name}'`).join(', ')}`);
       }
       if (outputs.includes(o.name)) throw invalid(`output '${o.name}' of ${model} is requested twice`);
-      if (isTruthy(o.parameters['classification'])) {
-        throw new ServeError(Code.UNIMPLEMENTED, `output '${o.name}' of ${model}: the 'classification' output parameter is not implemented`);
-      }
+      checkOutputParameters(o.parameters, `output '${o.name}' of ${model}`);
       outputs.push(o.name);
     }
   }
@@ -154,16 +148,20 @@ function testFault(p: InferParameter | undefined, model: string): string | undef
   throw invalid(`${model}: parameter 'test_fault' must be fail, exit, throw, oom or fail-replica:<index>:<runs>`);
 }
 
-/** `priority` and `timeout` as Triton reads them: a non-negative integer parameter. */
-function intParameter(p: InferParameter | undefined, name: string, model: string): number {
-  const c = p?.parameterChoice;
-  if (!c) return 0;
-  if ((c.$case === 'int64Param' || c.$case === 'uint64Param') && Number.isSafeInteger(c.value) && c.value >= 0) return c.value;
-  throw invalid(`${model}: parameter '${name}' must be a non-negative integer (int64_param or uint64_param)`);
-}
+/**
+ * Largest element count of one tensor: 2^31 - 1, so byte sizes of every datatype stay
+ * exact in JS numbers and within what an ArrayBuffer may hold.
+ */
+const MAX_ELEMENTS_PER_TENSOR = 2 ** 31 - 1;
 
-function isTruthy(p: InferParameter | undefined): boolean {
-  const c = p?.parameterChoice;
-  if (!c) return false;
-  return c.value !== 0 && c.value !== false && c.value !== '';
+/** A shape from the wire (int64, any value) as numbers; every dimension in 0..2^31-1. */
+function dimsOf(shape: readonly bigint[], what: string): number[] {
+  const out: number[] = [];
+  for (const d of shape) {
+    if (d < 0n || d > BigInt(MAX_ELEMENTS_PER_TENSOR)) {
+      throw invalid(`${what}: shape [${shape.join(',')}] has dimension ${d}, outside 0..${MAX_ELEMENTS_PER_TENSOR}`);
+    }
+    out.push(Number(d));
+  }
+  return out;
 }

@@ -12,7 +12,7 @@ export function encodeInferResponse(request: InferenceRequest, result: Inference
     modelVersion: String(request.version),
     id: request.id,
     parameters: {},
-    outputs: ordered.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape, parameters: {}, contents: undefined })),
+    outputs: ordered.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape.map(BigInt), parameters: {}, contents: undefined })),
     rawOutputContents: ordered.map((o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength)),
   };
 }

@@ -10,6 +10,8 @@ import { GRPCInferenceServiceService } from '../generated/inference/grpc_service
 import { protosDir } from '../repository/schema.js';
 import type { ServiceContext } from './context.js';
 import { createInferenceService } from './inference-service.js';
+import type { RequestWireLimits } from './infer-request-wire.js';
+import { withSafeDecoding } from './safe-decoding.js';
 
 export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -18,6 +20,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest message accepted or sent, in bytes. */
   maxMessageBytes: number;
+  /** What one inference request may hold, enforced while it is decoded. */
+  requestLimits: RequestWireLimits;
 }
 
 export class GrpcFrontend {
@@ -31,7 +35,7 @@ export class GrpcFrontend {
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
     });
-    this.server.addService(GRPCInferenceServiceService, createInferenceService(ctx));
+    this.server.addService(withSafeDecoding(GRPCInferenceServiceService, opts.requestLimits), createInferenceService(ctx));
     this.health.addToServer(this.server);
     const pkg = protoLoader.loadSync([join(protosDir(), 'inference', 'grpc_service.proto'), healthProtoPath], {
       includeDirs: [protosDir()],

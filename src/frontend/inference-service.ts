@@ -21,6 +21,7 @@ import { CallCancellation } from './cancellation.js';
 import { decodeInferRequest } from './decode-request.js';
 import { encodeInferResponse } from './encode-response.js';
 import { errorText, unary } from './status.js';
+import { decodeFailure } from './safe-decoding.js';
 
 export function createInferenceService(ctx: ServiceContext): GRPCInferenceServiceServer {
   const { registry, log } = ctx;
@@ -84,7 +85,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       const tensor = (t: { name: string; dataType: number; dims: number[] }) => ({
         name: t.name,
         datatype: datatypeByConfigEnum(t.dataType)?.name ?? 'INVALID',
-        shape: batch ? [-1, ...t.dims] : [...t.dims],
+        shape: (batch ? [-1, ...t.dims] : [...t.dims]).map(BigInt),
       });
       return {
         name: r.model.name,
@@ -119,7 +120,8 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       };
       call.on('data', (req: ModelInferRequest) => {
         pending++;
-        infer(req, call.getDeadline(), cancel)
+        const undecodable = decodeFailure(req);
+        (undecodable ? Promise.reject(undecodable) : infer(req, call.getDeadline(), cancel))
           .then(
             (res): ModelStreamInferResponse => ({ errorMessage: '', inferResponse: res }),
             (err: unknown): ModelStreamInferResponse => ({
@@ -250,17 +252,22 @@ function readyVersions(m: ModelEntry): number[] {
   return [...m.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b);
 }
 
+/** A non-negative count as uint64. */
+function u64(n: number): bigint {
+  return BigInt(Math.max(0, Math.trunc(n)));
+}
+
 function duration(d: Duration): StatisticDuration {
-  return { count: d.count, ns: d.ns };
+  return { count: u64(d.count), ns: u64(d.ns) };
 }
 
 function statsMessage(name: string, version: number, s: ModelStats): ModelStatistics {
   return {
     name,
     version: String(version),
-    lastInference: s.lastInferenceMs,
-    inferenceCount: s.inferenceCount,
-    executionCount: s.executionCount,
+    lastInference: u64(s.lastInferenceMs),
+    inferenceCount: u64(s.inferenceCount),
+    executionCount: u64(s.executionCount),
     inferenceStats: {
       success: duration(s.success),
       fail: duration(s.fail),
@@ -268,11 +275,11 @@ function statsMessage(name: string, version: number, s: ModelStats): ModelStatis
       computeInput: duration(s.computeInput),
       computeInfer: duration(s.computeInfer),
       computeOutput: duration(s.computeOutput),
-      cacheHit: { count: 0, ns: 0 },
-      cacheMiss: { count: 0, ns: 0 },
+      cacheHit: { count: 0n, ns: 0n },
+      cacheMiss: { count: 0n, ns: 0n },
     },
     batchStats: s.batchStats().map((b) => ({
-      batchSize: b.batchSize,
+      batchSize: u64(b.batchSize),
       computeInput: duration(b.computeInput),
       computeInfer: duration(b.computeInfer),
       computeOutput: duration(b.computeOutput),

@@ -4,6 +4,7 @@
 import { Metadata, status, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { ServeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { decodeFailure } from './safe-decoding.js';
 
 export function toServiceError(err: unknown, log: Logger, where: string): Partial<ServiceError> {
   if (err instanceof ServeError) {
@@ -26,6 +27,11 @@ export function unary<Req, Res>(
   fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
+    const undecodable = decodeFailure(call.request);
+    if (undecodable) {
+      callback(toServiceError(undecodable, log, name));
+      return;
+    }
     Promise.resolve()
       .then(() => fn(call.request, call))
       .then(

@@ -7,7 +7,7 @@ import { invalid } from '../errors.js';
 import type { ContentsField, DatatypeInfo } from './datatype.js';
 
 /** Typed contents as they arrive from protobuf; only the field named by the datatype is read. */
-export type TypedContents = Partial<Record<ContentsField, ReadonlyArray<number | boolean | Uint8Array>>>;
+export type TypedContents = Partial<Record<ContentsField, ReadonlyArray<number | bigint | boolean | Uint8Array>>>;
 
 /** Copy into a buffer that owns its memory and starts at offset 0 (aligned for any view). */
 export function ownedCopy(src: Uint8Array): Uint8Array {
@@ -107,12 +107,12 @@ export function typedToRaw(info: DatatypeInfo, contents: TypedContents, count: n
     case 'FP64': new Float64Array(buf).set(values as number[]); break;
     case 'INT64': {
       const v = new BigInt64Array(buf);
-      for (let i = 0; i < count; i++) v[i] = BigInt(values[i] as number);
+      for (let i = 0; i < count; i++) v[i] = BigInt(values[i] as number | bigint);
       break;
     }
     case 'UINT64': {
       const v = new BigUint64Array(buf);
-      for (let i = 0; i < count; i++) v[i] = BigInt(values[i] as number);
+      for (let i = 0; i < count; i++) v[i] = BigInt(values[i] as number | bigint);
       break;
     }
     default:

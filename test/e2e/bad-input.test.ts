@@ -45,8 +45,8 @@ function simple(patch: (r: Req) => void = () => undefined): Req {
   const r = ModelInferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
     ],
     rawInputContents: [int32Buffer(ones(16)), int32Buffer(ones(16))],
   });
@@ -86,10 +86,10 @@ test('missing and extra inputs are INVALID_ARGUMENT naming the input', async () 
 
 test('wrong datatype, shape, rank and batch size are INVALID_ARGUMENT with what was expected', async () => {
   await expectStatus(simple((r) => (r.inputs[1]!.datatype = 'INT64')), status.INVALID_ARGUMENT, /input 'INPUT1' of model 'simple': datatype 'INT64' does not match the model, which expects INT32/);
-  await expectStatus(simple((r) => (r.inputs[0]!.shape = [1, 8])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[1,8\] does not match the model's \[-1,16\]/);
-  await expectStatus(simple((r) => (r.inputs[0]!.shape = [16])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[16\] has rank 1, expected rank 2 \[-1,16\]/);
+  await expectStatus(simple((r) => (r.inputs[0]!.shape = [1n, 8n])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[1,8\] does not match the model's \[-1,16\]/);
+  await expectStatus(simple((r) => (r.inputs[0]!.shape = [16n])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[16\] has rank 1, expected rank 2 \[-1,16\]/);
   await expectStatus(
-    simple((r) => { r.inputs.forEach((i) => (i.shape = [9, 16])); r.rawInputContents = [int32Buffer(ones(144)), int32Buffer(ones(144))]; }),
+    simple((r) => { r.inputs.forEach((i) => (i.shape = [9n, 16n])); r.rawInputContents = [int32Buffer(ones(144)), int32Buffer(ones(144))]; }),
     status.INVALID_ARGUMENT,
     /batch size 9 is outside 1\.\.8 \(max_batch_size of model 'simple'\)/,
   );
@@ -105,8 +105,8 @@ test('raw byte size, raw-plus-typed and typed contents of the wrong type are INV
   const typed = ModelInferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], contents: { fp32Contents: ones(16) } },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], contents: { intContents: ones(16) } },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], contents: { fp32Contents: ones(16) } },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], contents: { intContents: ones(16) } },
     ],
   });
   await expectStatus(typed, status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/);
@@ -116,7 +116,7 @@ test('a BYTES element whose length prefix runs past the buffer is INVALID_ARGUME
   const raw = Buffer.from([2, 0, 0, 0, 104, 105, 255, 255, 0, 0, 120]);
   const req = ModelInferRequest.fromPartial({
     modelName: 'identity_bytes',
-    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1, 2] }],
+    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 2n] }],
     rawInputContents: [raw],
   });
   await expectStatus(req, status.INVALID_ARGUMENT, /input 'INPUT0' of model 'identity_bytes': BYTES element 1 declares 65535 bytes at byte 6 but only 1 remain/);
@@ -126,7 +126,7 @@ test(`a message over --grpc-max-message-size (${MAX_MESSAGE} bytes here) is RESO
   const n = MAX_MESSAGE / 4 + 16;
   const req = ModelInferRequest.fromPartial({
     modelName: 'identity_fp32',
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, n] }],
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, BigInt(n)] }],
     rawInputContents: [float32Buffer(new Array(n).fill(0.5))],
   });
   const err = await callError(client, client.modelInfer, req);

@@ -57,15 +57,15 @@ function spin(model: string, rounds: number, rows = 1, extra: Partial<ModelInfer
   return ModelInferRequest.fromPartial({
     modelName: model,
     inputs: [
-      { name: 'SPIN', datatype: 'INT64', shape: [rows, 1] },
-      { name: 'INPUT0', datatype: 'FP32', shape: [rows, 4] },
+      { name: 'SPIN', datatype: 'INT64', shape: [BigInt(rows), 1n] },
+      { name: 'INPUT0', datatype: 'FP32', shape: [BigInt(rows), 4n] },
     ],
     rawInputContents: [spinRaw, float32Buffer(new Array(rows * 4).fill(rounds))],
     ...extra,
   });
 }
 
-const priority = (p: number) => ({ priority: { parameterChoice: { $case: 'int64Param' as const, value: p } } });
+const priority = (p: number) => ({ priority: { parameterChoice: { $case: 'int64Param' as const, value: BigInt(p) } } });
 
 async function stats(model: string): Promise<ModelStatistics> {
   return (await call(client, client.modelStatistics, { name: model, version: '1' })).modelStats[0]!;
@@ -85,11 +85,11 @@ test('requests queued behind a busy replica run as batches: executions < inferen
   await blocker;
   results.forEach((r, k) => assert.is(r.id, `r${k}`));
   const after = await stats('spin');
-  const inferences = after.inferenceCount - before.inferenceCount;
-  const executions = after.executionCount - before.executionCount;
+  const inferences = Number(after.inferenceCount - before.inferenceCount);
+  const executions = Number(after.executionCount - before.executionCount);
   assert.is(inferences, 17);
   assert.ok(executions <= 4, `17 requests ran in ${executions} executions`);
-  assert.ok(after.batchStats.some((b) => b.batchSize === 8), 'full batches of 8 were formed');
+  assert.ok(after.batchStats.some((b) => b.batchSize === 8n), 'full batches of 8 were formed');
 });
 
 test('padded batches (pad_batches): each caller gets exactly its own rows back, and statistics count real rows', async () => {
@@ -104,17 +104,17 @@ test('padded batches (pad_batches): each caller gets exactly its own rows back, 
   };
   const [one, two] = await Promise.all([call(client, client.modelInfer, withValues(1, 100)), call(client, client.modelInfer, withValues(2, 200))]);
   await blocker;
-  assert.equal(one.outputs[0]!.shape, [1, 4]);
+  assert.equal(one.outputs[0]!.shape, [1n, 4n]);
   assert.equal(readFloat32(one.rawOutputContents[0]!), [100, 101, 102, 103]);
-  assert.equal(two.outputs[0]!.shape, [2, 4]);
+  assert.equal(two.outputs[0]!.shape, [2n, 4n]);
   assert.equal(readFloat32(two.rawOutputContents[0]!), [200, 201, 202, 203, 204, 205, 206, 207]);
   // A single request of 5 rows alone: padded to 8, answered with its 5.
   const five = await call(client, client.modelInfer, withValues(5, 500));
-  assert.equal(five.outputs[0]!.shape, [5, 4]);
+  assert.equal(five.outputs[0]!.shape, [5n, 4n]);
   assert.equal(readFloat32(five.rawOutputContents[0]!), Array.from({ length: 20 }, (_, i) => 500 + i));
   const after = await stats('spin_padded');
-  assert.is(after.inferenceCount - before.inferenceCount, 1 + 1 + 2 + 5);
-  const sizes = after.batchStats.map((b) => b.batchSize);
+  assert.is(after.inferenceCount - before.inferenceCount, 1n + 1n + 2n + 5n);
+  const sizes = after.batchStats.map((b) => Number(b.batchSize));
   assert.ok(sizes.includes(3) && sizes.includes(5), `batch sizes are the callers' rows, not the padded ones: ${sizes.join(', ')}`);
   assert.not.ok(sizes.includes(4) || sizes.includes(8), `no padded size is reported: ${sizes.join(', ')}`);
 });
@@ -126,8 +126,8 @@ test('without dynamic_batching each request runs alone', async () => {
   await Promise.all(Array.from({ length: 6 }, () => call(client, client.modelInfer, spin('spin_unbatched', 1))));
   await blocker;
   const after = await stats('spin_unbatched');
-  assert.is(after.executionCount - before.executionCount, 7);
-  assert.is(after.inferenceCount - before.inferenceCount, 7);
+  assert.is(after.executionCount - before.executionCount, 7n);
+  assert.is(after.inferenceCount - before.inferenceCount, 7n);
 });
 
 test('a higher priority level is served first; FIFO within a level', async () => {
@@ -150,20 +150,20 @@ test('a request whose deadline passes in the queue is DEADLINE_EXCEEDED and neve
   assert.is(err?.code, status.DEADLINE_EXCEEDED);
   await blocker;
   const after = await stats('spin');
-  assert.is(after.inferenceCount - before.inferenceCount, 1, 'only the blocker ran');
+  assert.is(after.inferenceCount - before.inferenceCount, 1n, 'only the blocker ran');
 });
 
 test('a queue timeout from the request parameter answers DEADLINE_EXCEEDED from the server', async () => {
   const before = await stats('spin');
   const blocker = call(client, client.modelInfer, spin('spin', BLOCK));
   await barrier();
-  const timeout = { timeout: { parameterChoice: { $case: 'int64Param' as const, value: 20_000 } } };
+  const timeout = { timeout: { parameterChoice: { $case: 'int64Param' as const, value: 20_000n } } };
   const err = await callError(client, client.modelInfer, spin('spin', 1, 2, { parameters: timeout }));
   assert.is(err.code, status.DEADLINE_EXCEEDED);
   assert.match(err.details, /timed out after \d+ µs in the queue \(queue policy timeout\); not executed/);
   await blocker;
   const after = await stats('spin');
-  assert.is(after.inferenceCount - before.inferenceCount, 1);
+  assert.is(after.inferenceCount - before.inferenceCount, 1n);
 });
 
 test('a cancelled call is taken out of the queue and never runs', async () => {
@@ -178,7 +178,7 @@ test('a cancelled call is taken out of the queue and never runs', async () => {
   await barrier();
   await blocker;
   const after = await stats('spin');
-  assert.is(after.inferenceCount - before.inferenceCount, 1, 'the 5 cancelled rows never ran');
+  assert.is(after.inferenceCount - before.inferenceCount, 1n, 'the 5 cancelled rows never ran');
 });
 
 test('a full queue answers RESOURCE_EXHAUSTED at once; the queued requests still run', async () => {
@@ -197,15 +197,15 @@ test('a model with latency_target_us batches under load and answers every reques
   const results = await Promise.all(Array.from({ length: 40 }, (_, k) => call(client, client.modelInfer, spin('spin_target', 2000, 1, { id: `t${k}` }))));
   results.forEach((r, k) => assert.is(r.id, `t${k}`));
   const after = await stats('spin_target');
-  assert.is(after.inferenceCount - before.inferenceCount, 40);
-  assert.ok(after.executionCount - before.executionCount < 40, 'requests were batched');
+  assert.is(after.inferenceCount - before.inferenceCount, 40n);
+  assert.ok(after.executionCount - before.executionCount < 40n, 'requests were batched');
 });
 
 test('a bad priority parameter is INVALID_ARGUMENT', async () => {
   const bad = { priority: { parameterChoice: { $case: 'stringParam' as const, value: 'high' } } };
   const err = await callError(client, client.modelInfer, spin('spin', 1, 1, { parameters: bad }));
   assert.is(err.code, status.INVALID_ARGUMENT);
-  assert.match(err.details, /model 'spin': parameter 'priority' must be a non-negative integer/);
+  assert.match(err.details, /model 'spin': parameter 'priority' must be int64_param or uint64_param, got string_param/);
 });
 
 test.run();

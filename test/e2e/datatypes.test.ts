@@ -57,11 +57,11 @@ for (const c of cases) {
   test(`${c.type} round-trips as raw_input_contents`, async () => {
     const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
       modelName: `id_${c.type.toLowerCase()}`,
-      inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1, 3] }],
+      inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1n, 3n] }],
       rawInputContents: [c.raw],
     }));
     assert.is(res.outputs[0]!.datatype, c.type);
-    assert.equal(res.outputs[0]!.shape, [1, 3]);
+    assert.equal(res.outputs[0]!.shape, [1n, 3n]);
     assert.equal([...res.rawOutputContents[0]!], [...c.raw]);
   });
   if (c.typed) {
@@ -69,7 +69,7 @@ for (const c of cases) {
     test(`${c.type} round-trips as typed contents`, async () => {
       const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
         modelName: `id_${c.type.toLowerCase()}`,
-        inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1, 3], contents: typed as never }],
+        inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1n, 3n], contents: typed as never }],
       }));
       const out = res.rawOutputContents[0]!;
       const values = Object.values(typed)[0]!;

@@ -61,8 +61,8 @@ test('300 random malformed requests each get a non-INTERNAL status and the serve
   const ok = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
     ],
     rawInputContents: [int32Buffer(Array(16).fill(2)), int32Buffer(Array(16).fill(3))],
   }));

@@ -32,15 +32,15 @@ const simpleReq = () =>
   ModelInferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
     ],
     rawInputContents: [int32Buffer(Array(16).fill(5)), int32Buffer(Array(16).fill(2))],
   });
 const fp32Req = () =>
   ModelInferRequest.fromPartial({
     modelName: 'identity_fp32',
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 2] }],
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2n, 2n] }],
     rawInputContents: [float32Buffer([1, 2, 3, 4])],
   });
 
@@ -130,7 +130,7 @@ test('a load request can override config.pbtxt with a JSON config, as Triton all
   await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: { config: { parameterChoice: { $case: 'stringParam', value: config } } } });
   assert.is((await call(client, client.modelConfig, { name: 'simple', version: '' })).config!.maxBatchSize, 2);
   const big = simpleReq();
-  big.inputs.forEach((i) => (i.shape = [3, 16]));
+  big.inputs.forEach((i) => (i.shape = [3n, 16n]));
   big.rawInputContents = [int32Buffer(Array(48).fill(1)), int32Buffer(Array(48).fill(1))];
   assert.match((await callError(client, client.modelInfer, big)).details, /batch size 3 is outside 1\.\.2/);
   await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: {} });
@@ -149,7 +149,7 @@ test('a load request can bring the model file itself, with its config', async ()
   });
   const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
     modelName: 'uploaded',
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 2] }],
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 2n] }],
     rawInputContents: [float32Buffer([7, 8])],
   }));
   assert.equal(readFloat32(res.rawOutputContents[0]!), [7, 8]);
@@ -165,7 +165,7 @@ test('a load request can bring the model file itself, with its config', async ()
 test('SIGTERM lets in-flight calls finish, then the server exits 0', async () => {
   const n = 3 * 48 * 192 * 8;
   const image = float32Buffer(new Array(n).fill(0.1));
-  const req = () => ModelInferRequest.fromPartial({ modelName: 'ocr_cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [8, 3, 48, 192] }], rawInputContents: [image] });
+  const req = () => ModelInferRequest.fromPartial({ modelName: 'ocr_cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [8n, 3n, 48n, 192n] }], rawInputContents: [image] });
   let firstDone!: () => void;
   const first = new Promise<void>((r) => (firstDone = r));
   const calls = Array.from({ length: 12 }, () => call(client, client.modelInfer, req()).then((res) => { firstDone(); return res; }));
@@ -174,7 +174,7 @@ test('SIGTERM lets in-flight calls finish, then the server exits 0', async () =>
   const results = await Promise.allSettled(calls);
   const failed = results.filter((r) => r.status === 'rejected');
   assert.is(failed.length, 0, `in-flight calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
-  for (const r of results) assert.equal((r as PromiseFulfilledResult<{ outputs: Array<{ shape: number[] }> }>).value.outputs[0]!.shape, [8, 2]);
+  for (const r of results) assert.equal((r as PromiseFulfilledResult<{ outputs: Array<{ shape: bigint[] }> }>).value.outputs[0]!.shape, [8n, 2n]);
   assert.is(await server.exited, 0);
   assert.ok(server.lines.some((l) => /server stopped/.test(l)));
 });

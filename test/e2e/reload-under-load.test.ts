@@ -33,7 +33,7 @@ class LoadLoop {
         try {
           const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
             modelName: model,
-            inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+            inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }],
             rawInputContents: [float32Buffer([x, x, x, x])],
           }));
           const v = Number(res.modelVersion);
@@ -125,10 +125,10 @@ test('poll mode: a new version replaces the old one under load with zero failed 
     let promSuccess = 0;
     for (const s of stats) {
       const l = `model="live",version="${s.version}"`;
-      assert.is(metric(text, 'nv_inference_request_success', l), s.inferenceStats!.success!.count, `success v${s.version}`);
-      assert.is(metric(text, 'nv_inference_count', l), s.inferenceCount, `inference count v${s.version}`);
-      assert.is(metric(text, 'nv_inference_exec_count', l), s.executionCount, `exec count v${s.version}`);
-      assert.is(metric(text, 'nv_inference_queue_duration_us', l), s.inferenceStats!.queue!.ns / 1000);
+      assert.is(metric(text, 'nv_inference_request_success', l), Number(s.inferenceStats!.success!.count), `success v${s.version}`);
+      assert.is(metric(text, 'nv_inference_count', l), Number(s.inferenceCount), `inference count v${s.version}`);
+      assert.is(metric(text, 'nv_inference_exec_count', l), Number(s.executionCount), `exec count v${s.version}`);
+      assert.is(metric(text, 'nv_inference_queue_duration_us', l), Number(s.inferenceStats!.queue!.ns) / 1000);
       promSuccess += metric(text, 'nv_inference_request_success', l);
     }
     assert.is(promSuccess, loop.ok, 'every request the test sent is counted once');

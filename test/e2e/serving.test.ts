@@ -29,8 +29,8 @@ function simpleRequest(a: number[], b: number[], extra: Partial<ModelInferReques
   return InferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [rows, 16] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [rows, 16] },
+      { name: 'INPUT0', datatype: 'INT32', shape: [BigInt(rows), 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [BigInt(rows), 16n] },
     ],
     rawInputContents: [int32Buffer(a), int32Buffer(b)],
     ...extra,
@@ -67,8 +67,8 @@ test('ModelMetadata gives KServe datatypes and shapes with the batch dimension',
   assert.equal(m.versions, ['1']);
   assert.is(m.platform, 'onnxruntime_onnx');
   assert.equal(m.inputs.map((t) => [t.name, t.datatype, t.shape]), [
-    ['INPUT0', 'INT32', [-1, 16]],
-    ['INPUT1', 'INT32', [-1, 16]],
+    ['INPUT0', 'INT32', [-1n, 16n]],
+    ['INPUT1', 'INT32', [-1n, 16n]],
   ]);
   const v = await call(client, client.modelMetadata, { name: 'add_version', version: '' });
   assert.equal(v.versions, ['1', '2']);
@@ -97,8 +97,8 @@ test('ModelInfer on simple returns sum and difference, echoing the id', async ()
   assert.is(res.modelName, 'simple');
   assert.is(res.modelVersion, '1');
   assert.equal(res.outputs.map((o) => [o.name, o.datatype, o.shape]), [
-    ['OUTPUT0', 'INT32', [1, 16]],
-    ['OUTPUT1', 'INT32', [1, 16]],
+    ['OUTPUT0', 'INT32', [1n, 16n]],
+    ['OUTPUT1', 'INT32', [1n, 16n]],
   ]);
   assert.equal(readInt32(res.rawOutputContents[0]!), a.map((x) => x + 1));
   assert.equal(readInt32(res.rawOutputContents[1]!), a.map((x) => x - 1));
@@ -108,14 +108,14 @@ test('ModelInfer with typed contents and a requested subset of outputs', async (
   const req = InferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [2, 16], contents: { intContents: range(32, (i) => i * 2) } },
-      { name: 'INPUT1', datatype: 'INT32', shape: [2, 16], contents: { intContents: range(32, (i) => i) } },
+      { name: 'INPUT0', datatype: 'INT32', shape: [2n, 16n], contents: { intContents: range(32, (i) => i * 2) } },
+      { name: 'INPUT1', datatype: 'INT32', shape: [2n, 16n], contents: { intContents: range(32, (i) => i) } },
     ],
     outputs: [{ name: 'OUTPUT1' }],
   });
   const res = await call(client, client.modelInfer, req);
   assert.equal(res.outputs.map((o) => o.name), ['OUTPUT1']);
-  assert.equal(res.outputs[0]!.shape, [2, 16]);
+  assert.equal(res.outputs[0]!.shape, [2n, 16n]);
   assert.equal(readInt32(res.rawOutputContents[0]!), range(32, (i) => i));
 });
 
@@ -124,7 +124,7 @@ test('the two versions of add_version give different answers; no version means t
     InferRequest.fromPartial({
       modelName: 'add_version',
       modelVersion: version,
-      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }],
       rawInputContents: [float32Buffer([0, 1, 2, 3])],
     });
   assert.equal(readFloat32((await call(client, client.modelInfer, req('1'))).rawOutputContents[0]!), [1, 2, 3, 4]);
@@ -138,15 +138,15 @@ test('the BYTES identity returns the same strings, as raw and as typed contents'
   const words = ['hello', '', 'wörld ✓'];
   const raw = await call(client, client.modelInfer, InferRequest.fromPartial({
     modelName: 'identity_bytes',
-    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1, 3] }],
+    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 3n] }],
     rawInputContents: [bytesBuffer(words)],
   }));
   assert.is(raw.outputs[0]!.datatype, 'BYTES');
-  assert.equal(raw.outputs[0]!.shape, [1, 3]);
+  assert.equal(raw.outputs[0]!.shape, [1n, 3n]);
   assert.equal(readBytes(raw.rawOutputContents[0]!), words);
   const typed = await call(client, client.modelInfer, InferRequest.fromPartial({
     modelName: 'identity_bytes',
-    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2, 1], contents: { bytesContents: [Buffer.from('a'), Buffer.from('bc')] } }],
+    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2n, 1n], contents: { bytesContents: [Buffer.from('a'), Buffer.from('bc')] } }],
   }));
   assert.equal(readBytes(typed.rawOutputContents[0]!), ['a', 'bc']);
 });
@@ -156,10 +156,10 @@ test('the real PaddleOCR classifier answers a probability pair per image', async
   const images = range(2 * n, (i) => Math.sin(i / 97) * 0.5);
   const res = await call(client, client.modelInfer, InferRequest.fromPartial({
     modelName: 'ocr_cls',
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3, 48, 192] }],
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 3n, 48n, 192n] }],
     rawInputContents: [float32Buffer(images)],
   }));
-  assert.equal(res.outputs[0]!.shape, [2, 2]);
+  assert.equal(res.outputs[0]!.shape, [2n, 2n]);
   const p = readFloat32(res.rawOutputContents[0]!);
   for (const row of [0, 1]) {
     assert.ok(Math.abs(p[row * 2]! + p[row * 2 + 1]! - 1) < 1e-4, `softmax row ${row} sums to 1: ${p}`);
@@ -218,14 +218,14 @@ test('ModelStatistics counts successes, failures, executions and durations per v
   assert.is(after.version, '1');
   const s0 = before.inferenceStats!;
   const s1 = after.inferenceStats!;
-  assert.is(s1.success!.count - s0.success!.count, 1);
-  assert.is(s1.fail!.count - s0.fail!.count, 1);
-  assert.is(after.inferenceCount - before.inferenceCount, 3, 'a batch of 3 rows counts 3 inferences');
-  assert.is(after.executionCount - before.executionCount, 1);
+  assert.is(s1.success!.count - s0.success!.count, 1n);
+  assert.is(s1.fail!.count - s0.fail!.count, 1n);
+  assert.is(after.inferenceCount - before.inferenceCount, 3n, 'a batch of 3 rows counts 3 inferences');
+  assert.is(after.executionCount - before.executionCount, 1n);
   assert.ok(s1.computeInfer!.ns > s0.computeInfer!.ns);
   assert.ok(s1.success!.ns > s0.success!.ns);
-  assert.ok(after.lastInference >= Date.now() - 60_000);
-  assert.ok(after.batchStats.some((b) => b.batchSize === 3 && b.computeInfer!.count >= 1));
+  assert.ok(Number(after.lastInference) >= Date.now() - 60_000);
+  assert.ok(after.batchStats.some((b) => b.batchSize === 3n && b.computeInfer!.count >= 1n));
   const all = await call(client, client.modelStatistics, { name: '', version: '' });
   assert.equal([...new Set(all.modelStats.map((m) => m.name))].sort(), ['add_version', 'identity_bytes', 'identity_fp32', 'ocr_cls', 'simple']);
   assert.is((await callError(client, client.modelStatistics, { name: 'nope', version: '' })).code, status.NOT_FOUND);
@@ -253,10 +253,10 @@ test('RepositoryModelLoad and Unload need explicit control mode', async () => {
 test('shared memory, trace and log settings answer UNIMPLEMENTED with a message', async () => {
   const checks: Array<[string, Promise<{ code: number; details: string }>]> = [
     ['SystemSharedMemoryStatus', callError(client, client.systemSharedMemoryStatus, { name: '' })],
-    ['SystemSharedMemoryRegister', callError(client, client.systemSharedMemoryRegister, { name: 'r', key: '/k', offset: 0, byteSize: 8 })],
+    ['SystemSharedMemoryRegister', callError(client, client.systemSharedMemoryRegister, { name: 'r', key: '/k', offset: 0n, byteSize: 8n })],
     ['SystemSharedMemoryUnregister', callError(client, client.systemSharedMemoryUnregister, { name: '' })],
     ['CudaSharedMemoryStatus', callError(client, client.cudaSharedMemoryStatus, { name: '' })],
-    ['CudaSharedMemoryRegister', callError(client, client.cudaSharedMemoryRegister, { name: 'r', rawHandle: Buffer.alloc(0), deviceId: 0, byteSize: 8 })],
+    ['CudaSharedMemoryRegister', callError(client, client.cudaSharedMemoryRegister, { name: 'r', rawHandle: Buffer.alloc(0), deviceId: 0n, byteSize: 8n })],
     ['CudaSharedMemoryUnregister', callError(client, client.cudaSharedMemoryUnregister, { name: '' })],
     ['TraceSetting', callError(client, client.traceSetting, { settings: {}, modelName: '' })],
     ['LogSettings', callError(client, client.logSettings, { settings: {} })],

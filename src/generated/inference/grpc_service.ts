@@ -77,16 +77,16 @@ export interface ModelMetadataResponse_TensorMetadata {
   /** KServe spelling: "FP32", "INT64", "BYTES", ... */
   datatype: string;
   /** Full shape including the batch dimension; -1 is a variable size. */
-  shape: number[];
+  shape: bigint[];
 }
 
 export interface InferParameter {
   parameterChoice:
     | { $case: "boolParam"; value: boolean }
-    | { $case: "int64Param"; value: number }
+    | { $case: "int64Param"; value: bigint }
     | { $case: "stringParam"; value: string }
     | { $case: "doubleParam"; value: number }
-    | { $case: "uint64Param"; value: number }
+    | { $case: "uint64Param"; value: bigint }
     | undefined;
 }
 
@@ -100,11 +100,11 @@ export interface InferTensorContents {
   /** INT8, INT16, INT32 */
   intContents: number[];
   /** INT64 */
-  int64Contents: number[];
+  int64Contents: bigint[];
   /** UINT8, UINT16, UINT32 */
   uintContents: number[];
   /** UINT64 */
-  uint64Contents: number[];
+  uint64Contents: bigint[];
   /** FP32 */
   fp32Contents: number[];
   /** FP64 */
@@ -132,7 +132,7 @@ export interface ModelInferRequest {
 export interface ModelInferRequest_InferInputTensor {
   name: string;
   datatype: string;
-  shape: number[];
+  shape: bigint[];
   parameters: { [key: string]: InferParameter };
   contents: InferTensorContents | undefined;
 }
@@ -170,7 +170,7 @@ export interface ModelInferResponse {
 export interface ModelInferResponse_InferOutputTensor {
   name: string;
   datatype: string;
-  shape: number[];
+  shape: bigint[];
   parameters: { [key: string]: InferParameter };
   contents: InferTensorContents | undefined;
 }
@@ -207,8 +207,8 @@ export interface ModelStatisticsRequest {
 }
 
 export interface StatisticDuration {
-  count: number;
-  ns: number;
+  count: bigint;
+  ns: bigint;
 }
 
 export interface InferStatistics {
@@ -223,7 +223,7 @@ export interface InferStatistics {
 }
 
 export interface InferBatchStatistics {
-  batchSize: number;
+  batchSize: bigint;
   computeInput: StatisticDuration | undefined;
   computeInfer: StatisticDuration | undefined;
   computeOutput: StatisticDuration | undefined;
@@ -231,19 +231,19 @@ export interface InferBatchStatistics {
 
 export interface MemoryUsage {
   type: string;
-  id: number;
-  byteSize: number;
+  id: bigint;
+  byteSize: bigint;
 }
 
 export interface ModelStatistics {
   name: string;
   version: string;
   /** Milliseconds since the epoch. */
-  lastInference: number;
+  lastInference: bigint;
   /** Counts batch rows: one request of batch 8 adds 8. */
-  inferenceCount: number;
+  inferenceCount: bigint;
   /** Counts model executions: one dynamic batch adds 1. */
-  executionCount: number;
+  executionCount: bigint;
   inferenceStats: InferStatistics | undefined;
   batchStats: InferBatchStatistics[];
   memoryUsage: MemoryUsage[];
@@ -256,7 +256,7 @@ export interface ModelStatisticsResponse {
 export interface ModelRepositoryParameter {
   parameterChoice:
     | { $case: "boolParam"; value: boolean }
-    | { $case: "int64Param"; value: number }
+    | { $case: "int64Param"; value: bigint }
     | { $case: "stringParam"; value: string }
     | { $case: "bytesParam"; value: Buffer }
     | undefined;
@@ -319,8 +319,8 @@ export interface SystemSharedMemoryStatusResponse {
 export interface SystemSharedMemoryStatusResponse_RegionStatus {
   name: string;
   key: string;
-  offset: number;
-  byteSize: number;
+  offset: bigint;
+  byteSize: bigint;
 }
 
 export interface SystemSharedMemoryStatusResponse_RegionsEntry {
@@ -331,8 +331,8 @@ export interface SystemSharedMemoryStatusResponse_RegionsEntry {
 export interface SystemSharedMemoryRegisterRequest {
   name: string;
   key: string;
-  offset: number;
-  byteSize: number;
+  offset: bigint;
+  byteSize: bigint;
 }
 
 export interface SystemSharedMemoryRegisterResponse {
@@ -355,8 +355,8 @@ export interface CudaSharedMemoryStatusResponse {
 
 export interface CudaSharedMemoryStatusResponse_RegionStatus {
   name: string;
-  deviceId: number;
-  byteSize: number;
+  deviceId: bigint;
+  byteSize: bigint;
 }
 
 export interface CudaSharedMemoryStatusResponse_RegionsEntry {
@@ -367,8 +367,8 @@ export interface CudaSharedMemoryStatusResponse_RegionsEntry {
 export interface CudaSharedMemoryRegisterRequest {
   name: string;
   rawHandle: Buffer;
-  deviceId: number;
-  byteSize: number;
+  deviceId: bigint;
+  byteSize: bigint;
 }
 
 export interface CudaSharedMemoryRegisterResponse {
@@ -1222,6 +1222,9 @@ export const ModelMetadataResponse_TensorMetadata: MessageFns<ModelMetadataRespo
     if (message.shape.length !== 0) {
       writer.uint32(26).fork();
       for (const v of message.shape) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field shape of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -1260,7 +1263,7 @@ export const ModelMetadataResponse_TensorMetadata: MessageFns<ModelMetadataRespo
           }
           case 3: {
             if (tag === 24) {
-              message.shape.push(longToNumber(reader.int64()));
+              message.shape.push(reader.int64() as bigint);
 
               continue;
             }
@@ -1268,7 +1271,7 @@ export const ModelMetadataResponse_TensorMetadata: MessageFns<ModelMetadataRespo
             if (tag === 26) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.shape.push(longToNumber(reader.int64()));
+                message.shape.push(reader.int64() as bigint);
               }
 
               continue;
@@ -1292,7 +1295,7 @@ export const ModelMetadataResponse_TensorMetadata: MessageFns<ModelMetadataRespo
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       datatype: isSet(object.datatype) ? globalThis.String(object.datatype) : "",
-      shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => globalThis.Number(e)) : [],
+      shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => BigInt(e)) : [],
     };
   },
 
@@ -1305,7 +1308,7 @@ export const ModelMetadataResponse_TensorMetadata: MessageFns<ModelMetadataRespo
       obj.datatype = message.datatype;
     }
     if (message.shape?.length) {
-      obj.shape = message.shape.map((e) => Math.round(e));
+      obj.shape = message.shape.map((e) => e.toString());
     }
     return obj;
   },
@@ -1321,7 +1324,7 @@ export const ModelMetadataResponse_TensorMetadata: MessageFns<ModelMetadataRespo
     const message = createBaseModelMetadataResponse_TensorMetadata();
     message.name = object.name ?? "";
     message.datatype = object.datatype ?? "";
-    message.shape = object.shape?.map((e) => e) || [];
+    message.shape = object.shape?.map((e) => BigInt(e)) || [];
     return message;
   },
 };
@@ -1337,6 +1340,9 @@ export const InferParameter: MessageFns<InferParameter> = {
         writer.uint32(8).bool(message.parameterChoice.value);
         break;
       case "int64Param":
+        if (BigInt.asIntN(64, message.parameterChoice.value) !== message.parameterChoice.value) {
+          throw new globalThis.Error("value provided for field message.parameterChoice.value of type int64 too large");
+        }
         writer.uint32(16).int64(message.parameterChoice.value);
         break;
       case "stringParam":
@@ -1346,6 +1352,9 @@ export const InferParameter: MessageFns<InferParameter> = {
         writer.uint32(33).double(message.parameterChoice.value);
         break;
       case "uint64Param":
+        if (BigInt.asUintN(64, message.parameterChoice.value) !== message.parameterChoice.value) {
+          throw new globalThis.Error("value provided for field message.parameterChoice.value of type uint64 too large");
+        }
         writer.uint32(40).uint64(message.parameterChoice.value);
         break;
     }
@@ -1378,7 +1387,7 @@ export const InferParameter: MessageFns<InferParameter> = {
               break;
             }
 
-            message.parameterChoice = { $case: "int64Param", value: longToNumber(reader.int64()) };
+            message.parameterChoice = { $case: "int64Param", value: reader.int64() as bigint };
             continue;
           }
           case 3: {
@@ -1402,7 +1411,7 @@ export const InferParameter: MessageFns<InferParameter> = {
               break;
             }
 
-            message.parameterChoice = { $case: "uint64Param", value: longToNumber(reader.uint64()) };
+            message.parameterChoice = { $case: "uint64Param", value: reader.uint64() as bigint };
             continue;
           }
         }
@@ -1424,9 +1433,9 @@ export const InferParameter: MessageFns<InferParameter> = {
         : isSet(object.bool_param)
         ? { $case: "boolParam", value: globalThis.Boolean(object.bool_param) }
         : isSet(object.int64Param)
-        ? { $case: "int64Param", value: globalThis.Number(object.int64Param) }
+        ? { $case: "int64Param", value: BigInt(object.int64Param) }
         : isSet(object.int64_param)
-        ? { $case: "int64Param", value: globalThis.Number(object.int64_param) }
+        ? { $case: "int64Param", value: BigInt(object.int64_param) }
         : isSet(object.stringParam)
         ? { $case: "stringParam", value: globalThis.String(object.stringParam) }
         : isSet(object.string_param)
@@ -1436,9 +1445,9 @@ export const InferParameter: MessageFns<InferParameter> = {
         : isSet(object.double_param)
         ? { $case: "doubleParam", value: globalThis.Number(object.double_param) }
         : isSet(object.uint64Param)
-        ? { $case: "uint64Param", value: globalThis.Number(object.uint64Param) }
+        ? { $case: "uint64Param", value: BigInt(object.uint64Param) }
         : isSet(object.uint64_param)
-        ? { $case: "uint64Param", value: globalThis.Number(object.uint64_param) }
+        ? { $case: "uint64Param", value: BigInt(object.uint64_param) }
         : undefined,
     };
   },
@@ -1448,13 +1457,13 @@ export const InferParameter: MessageFns<InferParameter> = {
     if (message.parameterChoice?.$case === "boolParam") {
       obj.boolParam = message.parameterChoice.value;
     } else if (message.parameterChoice?.$case === "int64Param") {
-      obj.int64Param = Math.round(message.parameterChoice.value);
+      obj.int64Param = message.parameterChoice.value.toString();
     } else if (message.parameterChoice?.$case === "stringParam") {
       obj.stringParam = message.parameterChoice.value;
     } else if (message.parameterChoice?.$case === "doubleParam") {
       obj.doubleParam = floatToJson(message.parameterChoice.value);
     } else if (message.parameterChoice?.$case === "uint64Param") {
-      obj.uint64Param = Math.round(message.parameterChoice.value);
+      obj.uint64Param = message.parameterChoice.value.toString();
     }
     return obj;
   },
@@ -1473,7 +1482,7 @@ export const InferParameter: MessageFns<InferParameter> = {
       }
       case "int64Param": {
         if (object.parameterChoice?.value !== undefined && object.parameterChoice?.value !== null) {
-          message.parameterChoice = { $case: "int64Param", value: object.parameterChoice.value };
+          message.parameterChoice = { $case: "int64Param", value: BigInt(object.parameterChoice.value) };
         }
         break;
       }
@@ -1491,7 +1500,7 @@ export const InferParameter: MessageFns<InferParameter> = {
       }
       case "uint64Param": {
         if (object.parameterChoice?.value !== undefined && object.parameterChoice?.value !== null) {
-          message.parameterChoice = { $case: "uint64Param", value: object.parameterChoice.value };
+          message.parameterChoice = { $case: "uint64Param", value: BigInt(object.parameterChoice.value) };
         }
         break;
       }
@@ -1532,6 +1541,9 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
     if (message.int64Contents.length !== 0) {
       writer.uint32(26).fork();
       for (const v of message.int64Contents) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field int64Contents of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -1546,6 +1558,9 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
     if (message.uint64Contents.length !== 0) {
       writer.uint32(42).fork();
       for (const v of message.uint64Contents) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field uint64Contents of type uint64 is too large");
+        }
         writer.uint64(v);
       }
       writer.join();
@@ -1621,7 +1636,7 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
           }
           case 3: {
             if (tag === 24) {
-              message.int64Contents.push(longToNumber(reader.int64()));
+              message.int64Contents.push(reader.int64() as bigint);
 
               continue;
             }
@@ -1629,7 +1644,7 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
             if (tag === 26) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.int64Contents.push(longToNumber(reader.int64()));
+                message.int64Contents.push(reader.int64() as bigint);
               }
 
               continue;
@@ -1657,7 +1672,7 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
           }
           case 5: {
             if (tag === 40) {
-              message.uint64Contents.push(longToNumber(reader.uint64()));
+              message.uint64Contents.push(reader.uint64() as bigint);
 
               continue;
             }
@@ -1665,7 +1680,7 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
             if (tag === 42) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.uint64Contents.push(longToNumber(reader.uint64()));
+                message.uint64Contents.push(reader.uint64() as bigint);
               }
 
               continue;
@@ -1742,9 +1757,9 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
         ? object.int_contents.map((e: any) => globalThis.Number(e))
         : [],
       int64Contents: globalThis.Array.isArray(object?.int64Contents)
-        ? object.int64Contents.map((e: any) => globalThis.Number(e))
+        ? object.int64Contents.map((e: any) => BigInt(e))
         : globalThis.Array.isArray(object?.int64_contents)
-        ? object.int64_contents.map((e: any) => globalThis.Number(e))
+        ? object.int64_contents.map((e: any) => BigInt(e))
         : [],
       uintContents: globalThis.Array.isArray(object?.uintContents)
         ? object.uintContents.map((e: any) => globalThis.Number(e))
@@ -1752,9 +1767,9 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
         ? object.uint_contents.map((e: any) => globalThis.Number(e))
         : [],
       uint64Contents: globalThis.Array.isArray(object?.uint64Contents)
-        ? object.uint64Contents.map((e: any) => globalThis.Number(e))
+        ? object.uint64Contents.map((e: any) => BigInt(e))
         : globalThis.Array.isArray(object?.uint64_contents)
-        ? object.uint64_contents.map((e: any) => globalThis.Number(e))
+        ? object.uint64_contents.map((e: any) => BigInt(e))
         : [],
       fp32Contents: globalThis.Array.isArray(object?.fp32Contents)
         ? object.fp32Contents.map((e: any) => globalThis.Number(e))
@@ -1783,13 +1798,13 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
       obj.intContents = message.intContents.map((e) => Math.round(e));
     }
     if (message.int64Contents?.length) {
-      obj.int64Contents = message.int64Contents.map((e) => Math.round(e));
+      obj.int64Contents = message.int64Contents.map((e) => e.toString());
     }
     if (message.uintContents?.length) {
       obj.uintContents = message.uintContents.map((e) => Math.round(e));
     }
     if (message.uint64Contents?.length) {
-      obj.uint64Contents = message.uint64Contents.map((e) => Math.round(e));
+      obj.uint64Contents = message.uint64Contents.map((e) => e.toString());
     }
     if (message.fp32Contents?.length) {
       obj.fp32Contents = message.fp32Contents.map((e) => floatToJson(e));
@@ -1810,9 +1825,9 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
     const message = createBaseInferTensorContents();
     message.boolContents = object.boolContents?.map((e) => e) || [];
     message.intContents = object.intContents?.map((e) => e) || [];
-    message.int64Contents = object.int64Contents?.map((e) => e) || [];
+    message.int64Contents = object.int64Contents?.map((e) => BigInt(e)) || [];
     message.uintContents = object.uintContents?.map((e) => e) || [];
-    message.uint64Contents = object.uint64Contents?.map((e) => e) || [];
+    message.uint64Contents = object.uint64Contents?.map((e) => BigInt(e)) || [];
     message.fp32Contents = object.fp32Contents?.map((e) => e) || [];
     message.fp64Contents = object.fp64Contents?.map((e) => e) || [];
     message.bytesContents = object.bytesContents?.map((e) => e) || [];
@@ -2046,6 +2061,9 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
     if (message.shape.length !== 0) {
       writer.uint32(26).fork();
       for (const v of message.shape) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field shape of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -2091,7 +2109,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
           }
           case 3: {
             if (tag === 24) {
-              message.shape.push(longToNumber(reader.int64()));
+              message.shape.push(reader.int64() as bigint);
 
               continue;
             }
@@ -2099,7 +2117,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
             if (tag === 26) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.shape.push(longToNumber(reader.int64()));
+                message.shape.push(reader.int64() as bigint);
               }
 
               continue;
@@ -2142,7 +2160,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       datatype: isSet(object.datatype) ? globalThis.String(object.datatype) : "",
-      shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => globalThis.Number(e)) : [],
+      shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => BigInt(e)) : [],
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
           (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
@@ -2170,7 +2188,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
       obj.datatype = message.datatype;
     }
     if (message.shape?.length) {
-      obj.shape = message.shape.map((e) => Math.round(e));
+      obj.shape = message.shape.map((e) => e.toString());
     }
     if (message.parameters) {
       const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
@@ -2198,7 +2216,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
     const message = createBaseModelInferRequest_InferInputTensor();
     message.name = object.name ?? "";
     message.datatype = object.datatype ?? "";
-    message.shape = object.shape?.map((e) => e) || [];
+    message.shape = object.shape?.map((e) => BigInt(e)) || [];
     message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
       (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
         if (value !== undefined) {
@@ -2834,6 +2852,9 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
     if (message.shape.length !== 0) {
       writer.uint32(26).fork();
       for (const v of message.shape) {
+        if (BigInt.asIntN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field shape of type int64 is too large");
+        }
         writer.int64(v);
       }
       writer.join();
@@ -2879,7 +2900,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
           }
           case 3: {
             if (tag === 24) {
-              message.shape.push(longToNumber(reader.int64()));
+              message.shape.push(reader.int64() as bigint);
 
               continue;
             }
@@ -2887,7 +2908,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
             if (tag === 26) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.shape.push(longToNumber(reader.int64()));
+                message.shape.push(reader.int64() as bigint);
               }
 
               continue;
@@ -2930,7 +2951,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       datatype: isSet(object.datatype) ? globalThis.String(object.datatype) : "",
-      shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => globalThis.Number(e)) : [],
+      shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => BigInt(e)) : [],
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
           (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
@@ -2958,7 +2979,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
       obj.datatype = message.datatype;
     }
     if (message.shape?.length) {
-      obj.shape = message.shape.map((e) => Math.round(e));
+      obj.shape = message.shape.map((e) => e.toString());
     }
     if (message.parameters) {
       const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
@@ -2986,7 +3007,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
     const message = createBaseModelInferResponse_InferOutputTensor();
     message.name = object.name ?? "";
     message.datatype = object.datatype ?? "";
-    message.shape = object.shape?.map((e) => e) || [];
+    message.shape = object.shape?.map((e) => BigInt(e)) || [];
     message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
       (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
         if (value !== undefined) {
@@ -3525,15 +3546,21 @@ export const ModelStatisticsRequest: MessageFns<ModelStatisticsRequest> = {
 };
 
 function createBaseStatisticDuration(): StatisticDuration {
-  return { count: 0, ns: 0 };
+  return { count: 0n, ns: 0n };
 }
 
 export const StatisticDuration: MessageFns<StatisticDuration> = {
   encode(message: StatisticDuration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.count !== 0) {
+    if (message.count !== 0n) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.count);
     }
-    if (message.ns !== 0) {
+    if (message.ns !== 0n) {
+      if (BigInt.asUintN(64, message.ns) !== message.ns) {
+        throw new globalThis.Error("value provided for field message.ns of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.ns);
     }
     return writer;
@@ -3557,7 +3584,7 @@ export const StatisticDuration: MessageFns<StatisticDuration> = {
               break;
             }
 
-            message.count = longToNumber(reader.uint64());
+            message.count = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -3565,7 +3592,7 @@ export const StatisticDuration: MessageFns<StatisticDuration> = {
               break;
             }
 
-            message.ns = longToNumber(reader.uint64());
+            message.ns = reader.uint64() as bigint;
             continue;
           }
         }
@@ -3581,19 +3608,16 @@ export const StatisticDuration: MessageFns<StatisticDuration> = {
   },
 
   fromJSON(object: any): StatisticDuration {
-    return {
-      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
-      ns: isSet(object.ns) ? globalThis.Number(object.ns) : 0,
-    };
+    return { count: isSet(object.count) ? BigInt(object.count) : 0n, ns: isSet(object.ns) ? BigInt(object.ns) : 0n };
   },
 
   toJSON(message: StatisticDuration): unknown {
     const obj: any = {};
-    if (message.count !== 0) {
-      obj.count = Math.round(message.count);
+    if (message.count !== 0n) {
+      obj.count = message.count.toString();
     }
-    if (message.ns !== 0) {
-      obj.ns = Math.round(message.ns);
+    if (message.ns !== 0n) {
+      obj.ns = message.ns.toString();
     }
     return obj;
   },
@@ -3603,8 +3627,8 @@ export const StatisticDuration: MessageFns<StatisticDuration> = {
   },
   fromPartial<I extends Exact<DeepPartial<StatisticDuration>, I>>(object: I): StatisticDuration {
     const message = createBaseStatisticDuration();
-    message.count = object.count ?? 0;
-    message.ns = object.ns ?? 0;
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : 0n;
+    message.ns = (object.ns !== undefined && object.ns !== null) ? BigInt(object.ns) : 0n;
     return message;
   },
 };
@@ -3836,12 +3860,15 @@ export const InferStatistics: MessageFns<InferStatistics> = {
 };
 
 function createBaseInferBatchStatistics(): InferBatchStatistics {
-  return { batchSize: 0, computeInput: undefined, computeInfer: undefined, computeOutput: undefined };
+  return { batchSize: 0n, computeInput: undefined, computeInfer: undefined, computeOutput: undefined };
 }
 
 export const InferBatchStatistics: MessageFns<InferBatchStatistics> = {
   encode(message: InferBatchStatistics, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.batchSize !== 0) {
+    if (message.batchSize !== 0n) {
+      if (BigInt.asUintN(64, message.batchSize) !== message.batchSize) {
+        throw new globalThis.Error("value provided for field message.batchSize of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.batchSize);
     }
     if (message.computeInput !== undefined) {
@@ -3874,7 +3901,7 @@ export const InferBatchStatistics: MessageFns<InferBatchStatistics> = {
               break;
             }
 
-            message.batchSize = longToNumber(reader.uint64());
+            message.batchSize = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -3916,10 +3943,10 @@ export const InferBatchStatistics: MessageFns<InferBatchStatistics> = {
   fromJSON(object: any): InferBatchStatistics {
     return {
       batchSize: isSet(object.batchSize)
-        ? globalThis.Number(object.batchSize)
+        ? BigInt(object.batchSize)
         : isSet(object.batch_size)
-        ? globalThis.Number(object.batch_size)
-        : 0,
+        ? BigInt(object.batch_size)
+        : 0n,
       computeInput: isSet(object.computeInput)
         ? StatisticDuration.fromJSON(object.computeInput)
         : isSet(object.compute_input)
@@ -3940,8 +3967,8 @@ export const InferBatchStatistics: MessageFns<InferBatchStatistics> = {
 
   toJSON(message: InferBatchStatistics): unknown {
     const obj: any = {};
-    if (message.batchSize !== 0) {
-      obj.batchSize = Math.round(message.batchSize);
+    if (message.batchSize !== 0n) {
+      obj.batchSize = message.batchSize.toString();
     }
     if (message.computeInput !== undefined) {
       obj.computeInput = StatisticDuration.toJSON(message.computeInput);
@@ -3960,7 +3987,7 @@ export const InferBatchStatistics: MessageFns<InferBatchStatistics> = {
   },
   fromPartial<I extends Exact<DeepPartial<InferBatchStatistics>, I>>(object: I): InferBatchStatistics {
     const message = createBaseInferBatchStatistics();
-    message.batchSize = object.batchSize ?? 0;
+    message.batchSize = (object.batchSize !== undefined && object.batchSize !== null) ? BigInt(object.batchSize) : 0n;
     message.computeInput = (object.computeInput !== undefined && object.computeInput !== null)
       ? StatisticDuration.fromPartial(object.computeInput)
       : undefined;
@@ -3975,7 +4002,7 @@ export const InferBatchStatistics: MessageFns<InferBatchStatistics> = {
 };
 
 function createBaseMemoryUsage(): MemoryUsage {
-  return { type: "", id: 0, byteSize: 0 };
+  return { type: "", id: 0n, byteSize: 0n };
 }
 
 export const MemoryUsage: MessageFns<MemoryUsage> = {
@@ -3983,10 +4010,16 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
     if (message.type !== "") {
       writer.uint32(10).string(message.type);
     }
-    if (message.id !== 0) {
+    if (message.id !== 0n) {
+      if (BigInt.asIntN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type int64 too large");
+      }
       writer.uint32(16).int64(message.id);
     }
-    if (message.byteSize !== 0) {
+    if (message.byteSize !== 0n) {
+      if (BigInt.asUintN(64, message.byteSize) !== message.byteSize) {
+        throw new globalThis.Error("value provided for field message.byteSize of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.byteSize);
     }
     return writer;
@@ -4018,7 +4051,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.id = longToNumber(reader.int64());
+            message.id = reader.int64() as bigint;
             continue;
           }
           case 3: {
@@ -4026,7 +4059,7 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
               break;
             }
 
-            message.byteSize = longToNumber(reader.uint64());
+            message.byteSize = reader.uint64() as bigint;
             continue;
           }
         }
@@ -4044,12 +4077,12 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
   fromJSON(object: any): MemoryUsage {
     return {
       type: isSet(object.type) ? globalThis.String(object.type) : "",
-      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
       byteSize: isSet(object.byteSize)
-        ? globalThis.Number(object.byteSize)
+        ? BigInt(object.byteSize)
         : isSet(object.byte_size)
-        ? globalThis.Number(object.byte_size)
-        : 0,
+        ? BigInt(object.byte_size)
+        : 0n,
     };
   },
 
@@ -4058,11 +4091,11 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
     if (message.type !== "") {
       obj.type = message.type;
     }
-    if (message.id !== 0) {
-      obj.id = Math.round(message.id);
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
     }
-    if (message.byteSize !== 0) {
-      obj.byteSize = Math.round(message.byteSize);
+    if (message.byteSize !== 0n) {
+      obj.byteSize = message.byteSize.toString();
     }
     return obj;
   },
@@ -4073,8 +4106,8 @@ export const MemoryUsage: MessageFns<MemoryUsage> = {
   fromPartial<I extends Exact<DeepPartial<MemoryUsage>, I>>(object: I): MemoryUsage {
     const message = createBaseMemoryUsage();
     message.type = object.type ?? "";
-    message.id = object.id ?? 0;
-    message.byteSize = object.byteSize ?? 0;
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.byteSize = (object.byteSize !== undefined && object.byteSize !== null) ? BigInt(object.byteSize) : 0n;
     return message;
   },
 };
@@ -4083,9 +4116,9 @@ function createBaseModelStatistics(): ModelStatistics {
   return {
     name: "",
     version: "",
-    lastInference: 0,
-    inferenceCount: 0,
-    executionCount: 0,
+    lastInference: 0n,
+    inferenceCount: 0n,
+    executionCount: 0n,
     inferenceStats: undefined,
     batchStats: [],
     memoryUsage: [],
@@ -4100,13 +4133,22 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
     if (message.version !== "") {
       writer.uint32(18).string(message.version);
     }
-    if (message.lastInference !== 0) {
+    if (message.lastInference !== 0n) {
+      if (BigInt.asUintN(64, message.lastInference) !== message.lastInference) {
+        throw new globalThis.Error("value provided for field message.lastInference of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.lastInference);
     }
-    if (message.inferenceCount !== 0) {
+    if (message.inferenceCount !== 0n) {
+      if (BigInt.asUintN(64, message.inferenceCount) !== message.inferenceCount) {
+        throw new globalThis.Error("value provided for field message.inferenceCount of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.inferenceCount);
     }
-    if (message.executionCount !== 0) {
+    if (message.executionCount !== 0n) {
+      if (BigInt.asUintN(64, message.executionCount) !== message.executionCount) {
+        throw new globalThis.Error("value provided for field message.executionCount of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.executionCount);
     }
     if (message.inferenceStats !== undefined) {
@@ -4155,7 +4197,7 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
               break;
             }
 
-            message.lastInference = longToNumber(reader.uint64());
+            message.lastInference = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -4163,7 +4205,7 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
               break;
             }
 
-            message.inferenceCount = longToNumber(reader.uint64());
+            message.inferenceCount = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -4171,7 +4213,7 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
               break;
             }
 
-            message.executionCount = longToNumber(reader.uint64());
+            message.executionCount = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -4215,20 +4257,20 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       lastInference: isSet(object.lastInference)
-        ? globalThis.Number(object.lastInference)
+        ? BigInt(object.lastInference)
         : isSet(object.last_inference)
-        ? globalThis.Number(object.last_inference)
-        : 0,
+        ? BigInt(object.last_inference)
+        : 0n,
       inferenceCount: isSet(object.inferenceCount)
-        ? globalThis.Number(object.inferenceCount)
+        ? BigInt(object.inferenceCount)
         : isSet(object.inference_count)
-        ? globalThis.Number(object.inference_count)
-        : 0,
+        ? BigInt(object.inference_count)
+        : 0n,
       executionCount: isSet(object.executionCount)
-        ? globalThis.Number(object.executionCount)
+        ? BigInt(object.executionCount)
         : isSet(object.execution_count)
-        ? globalThis.Number(object.execution_count)
-        : 0,
+        ? BigInt(object.execution_count)
+        : 0n,
       inferenceStats: isSet(object.inferenceStats)
         ? InferStatistics.fromJSON(object.inferenceStats)
         : isSet(object.inference_stats)
@@ -4255,14 +4297,14 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
-    if (message.lastInference !== 0) {
-      obj.lastInference = Math.round(message.lastInference);
+    if (message.lastInference !== 0n) {
+      obj.lastInference = message.lastInference.toString();
     }
-    if (message.inferenceCount !== 0) {
-      obj.inferenceCount = Math.round(message.inferenceCount);
+    if (message.inferenceCount !== 0n) {
+      obj.inferenceCount = message.inferenceCount.toString();
     }
-    if (message.executionCount !== 0) {
-      obj.executionCount = Math.round(message.executionCount);
+    if (message.executionCount !== 0n) {
+      obj.executionCount = message.executionCount.toString();
     }
     if (message.inferenceStats !== undefined) {
       obj.inferenceStats = InferStatistics.toJSON(message.inferenceStats);
@@ -4283,9 +4325,15 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
     const message = createBaseModelStatistics();
     message.name = object.name ?? "";
     message.version = object.version ?? "";
-    message.lastInference = object.lastInference ?? 0;
-    message.inferenceCount = object.inferenceCount ?? 0;
-    message.executionCount = object.executionCount ?? 0;
+    message.lastInference = (object.lastInference !== undefined && object.lastInference !== null)
+      ? BigInt(object.lastInference)
+      : 0n;
+    message.inferenceCount = (object.inferenceCount !== undefined && object.inferenceCount !== null)
+      ? BigInt(object.inferenceCount)
+      : 0n;
+    message.executionCount = (object.executionCount !== undefined && object.executionCount !== null)
+      ? BigInt(object.executionCount)
+      : 0n;
     message.inferenceStats = (object.inferenceStats !== undefined && object.inferenceStats !== null)
       ? InferStatistics.fromPartial(object.inferenceStats)
       : undefined;
@@ -4379,6 +4427,9 @@ export const ModelRepositoryParameter: MessageFns<ModelRepositoryParameter> = {
         writer.uint32(8).bool(message.parameterChoice.value);
         break;
       case "int64Param":
+        if (BigInt.asIntN(64, message.parameterChoice.value) !== message.parameterChoice.value) {
+          throw new globalThis.Error("value provided for field message.parameterChoice.value of type int64 too large");
+        }
         writer.uint32(16).int64(message.parameterChoice.value);
         break;
       case "stringParam":
@@ -4417,7 +4468,7 @@ export const ModelRepositoryParameter: MessageFns<ModelRepositoryParameter> = {
               break;
             }
 
-            message.parameterChoice = { $case: "int64Param", value: longToNumber(reader.int64()) };
+            message.parameterChoice = { $case: "int64Param", value: reader.int64() as bigint };
             continue;
           }
           case 3: {
@@ -4455,9 +4506,9 @@ export const ModelRepositoryParameter: MessageFns<ModelRepositoryParameter> = {
         : isSet(object.bool_param)
         ? { $case: "boolParam", value: globalThis.Boolean(object.bool_param) }
         : isSet(object.int64Param)
-        ? { $case: "int64Param", value: globalThis.Number(object.int64Param) }
+        ? { $case: "int64Param", value: BigInt(object.int64Param) }
         : isSet(object.int64_param)
-        ? { $case: "int64Param", value: globalThis.Number(object.int64_param) }
+        ? { $case: "int64Param", value: BigInt(object.int64_param) }
         : isSet(object.stringParam)
         ? { $case: "stringParam", value: globalThis.String(object.stringParam) }
         : isSet(object.string_param)
@@ -4475,7 +4526,7 @@ export const ModelRepositoryParameter: MessageFns<ModelRepositoryParameter> = {
     if (message.parameterChoice?.$case === "boolParam") {
       obj.boolParam = message.parameterChoice.value;
     } else if (message.parameterChoice?.$case === "int64Param") {
-      obj.int64Param = Math.round(message.parameterChoice.value);
+      obj.int64Param = message.parameterChoice.value.toString();
     } else if (message.parameterChoice?.$case === "stringParam") {
       obj.stringParam = message.parameterChoice.value;
     } else if (message.parameterChoice?.$case === "bytesParam") {
@@ -4498,7 +4549,7 @@ export const ModelRepositoryParameter: MessageFns<ModelRepositoryParameter> = {
       }
       case "int64Param": {
         if (object.parameterChoice?.value !== undefined && object.parameterChoice?.value !== null) {
-          message.parameterChoice = { $case: "int64Param", value: object.parameterChoice.value };
+          message.parameterChoice = { $case: "int64Param", value: BigInt(object.parameterChoice.value) };
         }
         break;
       }
@@ -5547,7 +5598,7 @@ export const SystemSharedMemoryStatusResponse: MessageFns<SystemSharedMemoryStat
 };
 
 function createBaseSystemSharedMemoryStatusResponse_RegionStatus(): SystemSharedMemoryStatusResponse_RegionStatus {
-  return { name: "", key: "", offset: 0, byteSize: 0 };
+  return { name: "", key: "", offset: 0n, byteSize: 0n };
 }
 
 export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSharedMemoryStatusResponse_RegionStatus> =
@@ -5562,10 +5613,16 @@ export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSha
       if (message.key !== "") {
         writer.uint32(18).string(message.key);
       }
-      if (message.offset !== 0) {
+      if (message.offset !== 0n) {
+        if (BigInt.asUintN(64, message.offset) !== message.offset) {
+          throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+        }
         writer.uint32(24).uint64(message.offset);
       }
-      if (message.byteSize !== 0) {
+      if (message.byteSize !== 0n) {
+        if (BigInt.asUintN(64, message.byteSize) !== message.byteSize) {
+          throw new globalThis.Error("value provided for field message.byteSize of type uint64 too large");
+        }
         writer.uint32(32).uint64(message.byteSize);
       }
       return writer;
@@ -5605,7 +5662,7 @@ export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSha
                 break;
               }
 
-              message.offset = longToNumber(reader.uint64());
+              message.offset = reader.uint64() as bigint;
               continue;
             }
             case 4: {
@@ -5613,7 +5670,7 @@ export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSha
                 break;
               }
 
-              message.byteSize = longToNumber(reader.uint64());
+              message.byteSize = reader.uint64() as bigint;
               continue;
             }
           }
@@ -5632,12 +5689,12 @@ export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSha
       return {
         name: isSet(object.name) ? globalThis.String(object.name) : "",
         key: isSet(object.key) ? globalThis.String(object.key) : "",
-        offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+        offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
         byteSize: isSet(object.byteSize)
-          ? globalThis.Number(object.byteSize)
+          ? BigInt(object.byteSize)
           : isSet(object.byte_size)
-          ? globalThis.Number(object.byte_size)
-          : 0,
+          ? BigInt(object.byte_size)
+          : 0n,
       };
     },
 
@@ -5649,11 +5706,11 @@ export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSha
       if (message.key !== "") {
         obj.key = message.key;
       }
-      if (message.offset !== 0) {
-        obj.offset = Math.round(message.offset);
+      if (message.offset !== 0n) {
+        obj.offset = message.offset.toString();
       }
-      if (message.byteSize !== 0) {
-        obj.byteSize = Math.round(message.byteSize);
+      if (message.byteSize !== 0n) {
+        obj.byteSize = message.byteSize.toString();
       }
       return obj;
     },
@@ -5669,8 +5726,8 @@ export const SystemSharedMemoryStatusResponse_RegionStatus: MessageFns<SystemSha
       const message = createBaseSystemSharedMemoryStatusResponse_RegionStatus();
       message.name = object.name ?? "";
       message.key = object.key ?? "";
-      message.offset = object.offset ?? 0;
-      message.byteSize = object.byteSize ?? 0;
+      message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+      message.byteSize = (object.byteSize !== undefined && object.byteSize !== null) ? BigInt(object.byteSize) : 0n;
       return message;
     },
   };
@@ -5771,7 +5828,7 @@ export const SystemSharedMemoryStatusResponse_RegionsEntry: MessageFns<SystemSha
   };
 
 function createBaseSystemSharedMemoryRegisterRequest(): SystemSharedMemoryRegisterRequest {
-  return { name: "", key: "", offset: 0, byteSize: 0 };
+  return { name: "", key: "", offset: 0n, byteSize: 0n };
 }
 
 export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryRegisterRequest> = {
@@ -5782,10 +5839,16 @@ export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryReg
     if (message.key !== "") {
       writer.uint32(18).string(message.key);
     }
-    if (message.offset !== 0) {
+    if (message.offset !== 0n) {
+      if (BigInt.asUintN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.offset);
     }
-    if (message.byteSize !== 0) {
+    if (message.byteSize !== 0n) {
+      if (BigInt.asUintN(64, message.byteSize) !== message.byteSize) {
+        throw new globalThis.Error("value provided for field message.byteSize of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.byteSize);
     }
     return writer;
@@ -5825,7 +5888,7 @@ export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryReg
               break;
             }
 
-            message.offset = longToNumber(reader.uint64());
+            message.offset = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -5833,7 +5896,7 @@ export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryReg
               break;
             }
 
-            message.byteSize = longToNumber(reader.uint64());
+            message.byteSize = reader.uint64() as bigint;
             continue;
           }
         }
@@ -5852,12 +5915,12 @@ export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryReg
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
       byteSize: isSet(object.byteSize)
-        ? globalThis.Number(object.byteSize)
+        ? BigInt(object.byteSize)
         : isSet(object.byte_size)
-        ? globalThis.Number(object.byte_size)
-        : 0,
+        ? BigInt(object.byte_size)
+        : 0n,
     };
   },
 
@@ -5869,11 +5932,11 @@ export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryReg
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.offset !== 0) {
-      obj.offset = Math.round(message.offset);
+    if (message.offset !== 0n) {
+      obj.offset = message.offset.toString();
     }
-    if (message.byteSize !== 0) {
-      obj.byteSize = Math.round(message.byteSize);
+    if (message.byteSize !== 0n) {
+      obj.byteSize = message.byteSize.toString();
     }
     return obj;
   },
@@ -5889,8 +5952,8 @@ export const SystemSharedMemoryRegisterRequest: MessageFns<SystemSharedMemoryReg
     const message = createBaseSystemSharedMemoryRegisterRequest();
     message.name = object.name ?? "";
     message.key = object.key ?? "";
-    message.offset = object.offset ?? 0;
-    message.byteSize = object.byteSize ?? 0;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.byteSize = (object.byteSize !== undefined && object.byteSize !== null) ? BigInt(object.byteSize) : 0n;
     return message;
   },
 };
@@ -6259,7 +6322,7 @@ export const CudaSharedMemoryStatusResponse: MessageFns<CudaSharedMemoryStatusRe
 };
 
 function createBaseCudaSharedMemoryStatusResponse_RegionStatus(): CudaSharedMemoryStatusResponse_RegionStatus {
-  return { name: "", deviceId: 0, byteSize: 0 };
+  return { name: "", deviceId: 0n, byteSize: 0n };
 }
 
 export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedMemoryStatusResponse_RegionStatus> = {
@@ -6270,10 +6333,16 @@ export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedM
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.deviceId !== 0) {
+    if (message.deviceId !== 0n) {
+      if (BigInt.asUintN(64, message.deviceId) !== message.deviceId) {
+        throw new globalThis.Error("value provided for field message.deviceId of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.deviceId);
     }
-    if (message.byteSize !== 0) {
+    if (message.byteSize !== 0n) {
+      if (BigInt.asUintN(64, message.byteSize) !== message.byteSize) {
+        throw new globalThis.Error("value provided for field message.byteSize of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.byteSize);
     }
     return writer;
@@ -6305,7 +6374,7 @@ export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedM
               break;
             }
 
-            message.deviceId = longToNumber(reader.uint64());
+            message.deviceId = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -6313,7 +6382,7 @@ export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedM
               break;
             }
 
-            message.byteSize = longToNumber(reader.uint64());
+            message.byteSize = reader.uint64() as bigint;
             continue;
           }
         }
@@ -6332,15 +6401,15 @@ export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedM
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       deviceId: isSet(object.deviceId)
-        ? globalThis.Number(object.deviceId)
+        ? BigInt(object.deviceId)
         : isSet(object.device_id)
-        ? globalThis.Number(object.device_id)
-        : 0,
+        ? BigInt(object.device_id)
+        : 0n,
       byteSize: isSet(object.byteSize)
-        ? globalThis.Number(object.byteSize)
+        ? BigInt(object.byteSize)
         : isSet(object.byte_size)
-        ? globalThis.Number(object.byte_size)
-        : 0,
+        ? BigInt(object.byte_size)
+        : 0n,
     };
   },
 
@@ -6349,11 +6418,11 @@ export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedM
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.deviceId !== 0) {
-      obj.deviceId = Math.round(message.deviceId);
+    if (message.deviceId !== 0n) {
+      obj.deviceId = message.deviceId.toString();
     }
-    if (message.byteSize !== 0) {
-      obj.byteSize = Math.round(message.byteSize);
+    if (message.byteSize !== 0n) {
+      obj.byteSize = message.byteSize.toString();
     }
     return obj;
   },
@@ -6368,8 +6437,8 @@ export const CudaSharedMemoryStatusResponse_RegionStatus: MessageFns<CudaSharedM
   ): CudaSharedMemoryStatusResponse_RegionStatus {
     const message = createBaseCudaSharedMemoryStatusResponse_RegionStatus();
     message.name = object.name ?? "";
-    message.deviceId = object.deviceId ?? 0;
-    message.byteSize = object.byteSize ?? 0;
+    message.deviceId = (object.deviceId !== undefined && object.deviceId !== null) ? BigInt(object.deviceId) : 0n;
+    message.byteSize = (object.byteSize !== undefined && object.byteSize !== null) ? BigInt(object.byteSize) : 0n;
     return message;
   },
 };
@@ -6469,7 +6538,7 @@ export const CudaSharedMemoryStatusResponse_RegionsEntry: MessageFns<CudaSharedM
 };
 
 function createBaseCudaSharedMemoryRegisterRequest(): CudaSharedMemoryRegisterRequest {
-  return { name: "", rawHandle: Buffer.alloc(0), deviceId: 0, byteSize: 0 };
+  return { name: "", rawHandle: Buffer.alloc(0), deviceId: 0n, byteSize: 0n };
 }
 
 export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegisterRequest> = {
@@ -6480,10 +6549,16 @@ export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegiste
     if (message.rawHandle.length !== 0) {
       writer.uint32(18).bytes(message.rawHandle);
     }
-    if (message.deviceId !== 0) {
+    if (message.deviceId !== 0n) {
+      if (BigInt.asIntN(64, message.deviceId) !== message.deviceId) {
+        throw new globalThis.Error("value provided for field message.deviceId of type int64 too large");
+      }
       writer.uint32(24).int64(message.deviceId);
     }
-    if (message.byteSize !== 0) {
+    if (message.byteSize !== 0n) {
+      if (BigInt.asUintN(64, message.byteSize) !== message.byteSize) {
+        throw new globalThis.Error("value provided for field message.byteSize of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.byteSize);
     }
     return writer;
@@ -6523,7 +6598,7 @@ export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegiste
               break;
             }
 
-            message.deviceId = longToNumber(reader.int64());
+            message.deviceId = reader.int64() as bigint;
             continue;
           }
           case 4: {
@@ -6531,7 +6606,7 @@ export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegiste
               break;
             }
 
-            message.byteSize = longToNumber(reader.uint64());
+            message.byteSize = reader.uint64() as bigint;
             continue;
           }
         }
@@ -6555,15 +6630,15 @@ export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegiste
         ? Buffer.from(bytesFromBase64(object.raw_handle))
         : Buffer.alloc(0),
       deviceId: isSet(object.deviceId)
-        ? globalThis.Number(object.deviceId)
+        ? BigInt(object.deviceId)
         : isSet(object.device_id)
-        ? globalThis.Number(object.device_id)
-        : 0,
+        ? BigInt(object.device_id)
+        : 0n,
       byteSize: isSet(object.byteSize)
-        ? globalThis.Number(object.byteSize)
+        ? BigInt(object.byteSize)
         : isSet(object.byte_size)
-        ? globalThis.Number(object.byte_size)
-        : 0,
+        ? BigInt(object.byte_size)
+        : 0n,
     };
   },
 
@@ -6575,11 +6650,11 @@ export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegiste
     if (message.rawHandle.length !== 0) {
       obj.rawHandle = base64FromBytes(message.rawHandle);
     }
-    if (message.deviceId !== 0) {
-      obj.deviceId = Math.round(message.deviceId);
+    if (message.deviceId !== 0n) {
+      obj.deviceId = message.deviceId.toString();
     }
-    if (message.byteSize !== 0) {
-      obj.byteSize = Math.round(message.byteSize);
+    if (message.byteSize !== 0n) {
+      obj.byteSize = message.byteSize.toString();
     }
     return obj;
   },
@@ -6593,8 +6668,8 @@ export const CudaSharedMemoryRegisterRequest: MessageFns<CudaSharedMemoryRegiste
     const message = createBaseCudaSharedMemoryRegisterRequest();
     message.name = object.name ?? "";
     message.rawHandle = object.rawHandle ?? Buffer.alloc(0);
-    message.deviceId = object.deviceId ?? 0;
-    message.byteSize = object.byteSize ?? 0;
+    message.deviceId = (object.deviceId !== undefined && object.deviceId !== null) ? BigInt(object.deviceId) : 0n;
+    message.byteSize = (object.byteSize !== undefined && object.byteSize !== null) ? BigInt(object.byteSize) : 0n;
     return message;
   },
 };
@@ -8546,10 +8621,10 @@ function floatToJson(value: number | null | undefined): number | string | null |
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
@@ -8558,17 +8633,6 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

@@ -1,0 +1,117 @@
+// Request, input and output parameters checked as Triton checks them: each key this
+// protocol gives a meaning must carry the value type Triton expects, keys with Triton's
+// reserved prefix are refused, and other keys may be int64, bool or string. Every
+// message names the parameter and the type expected.
+
+import { Code, ServeError, invalid } from '../errors.js';
+import type { InferParameter } from '../generated/inference/grpc_service.js';
+
+type Case = NonNullable<InferParameter['parameterChoice']>['$case'];
+
+const TYPE_NAMES: Record<Case, string> = {
+  boolParam: 'bool_param',
+  int64Param: 'int64_param',
+  stringParam: 'string_param',
+  doubleParam: 'double_param',
+  uint64Param: 'uint64_param',
+};
+
+/** The reserved prefix; Triton allows one key under it. */
+const RESERVED_PREFIX = 'triton_';
+const RESERVED_ALLOWED: Record<string, Case[]> = { triton_enable_empty_final_response: ['boolParam'] };
+
+/** Request-level keys with a meaning, and the value types each may have. */
+const REQUEST_KEYS: Record<string, Case[]> = {
+  sequence_id: ['int64Param', 'stringParam'],
+  sequence_start: ['boolParam'],
+  sequence_end: ['boolParam'],
+  priority: ['int64Param', 'uint64Param'],
+  timeout: ['int64Param'],
+  binary_data_output: ['boolParam'],
+  ...RESERVED_ALLOWED,
+};
+
+const SHM_KEYS: Record<string, Case[]> = {
+  shared_memory_region: ['stringParam'],
+  shared_memory_byte_size: ['int64Param'],
+  shared_memory_offset: ['int64Param'],
+};
+const INPUT_KEYS: Record<string, Case[]> = { ...SHM_KEYS, binary_data_size: ['int64Param'] };
+const OUTPUT_KEYS: Record<string, Case[]> = { ...SHM_KEYS, classification: ['int64Param'], binary_data: ['boolParam'] };
+/** Other keys are passed to the model by Triton; it accepts these types for them. */
+const CUSTOM: Case[] = ['int64Param', 'boolParam', 'stringParam'];
+
+/** Longest timeout a request may ask for, in µs (1 hour); larger values are clamped to it. */
+export const MAX_REQUEST_TIMEOUT_US = 3_600_000_000;
+
+export interface RequestParameters {
+  /** 0 = the model's default level. */
+  priority: number;
+  /** 0 = none. Clamped to MAX_REQUEST_TIMEOUT_US. */
+  timeoutUs: number;
+  sequence: boolean;
+}
+
+function check(params: Record<string, InferParameter>, known: Record<string, Case[]>, where: string): void {
+  for (const key of Object.keys(params)) {
+    const c = params[key]!.parameterChoice;
+    if (key.startsWith(RESERVED_PREFIX) && !Object.hasOwn(RESERVED_ALLOWED, key)) {
+      throw invalid(`${where}: parameter keys starting with '${RESERVED_PREFIX}' are reserved; the only one allowed is ${Object.keys(RESERVED_ALLOWED).map((k) => `'${k}'`).join(', ')} (got '${key}')`);
+    }
+    const allowed = Object.hasOwn(known, key) ? known[key]! : CUSTOM;
+    if (!c || !allowed.includes(c.$case)) {
+      const got = c ? TYPE_NAMES[c.$case] : 'no value';
+      throw invalid(`${where}: parameter '${key}' must be ${allowed.map((a) => TYPE_NAMES[a]).join(' or ')}, got ${got}`);
+    }
+  }
+}
+
+/** Checks the request-level parameters and reads the ones the server acts on. */
+export function readRequestParameters(params: Record<string, InferParameter>, model: string): RequestParameters {
+  check(params, REQUEST_KEYS, model);
+  let priority = 0;
+  const p = params['priority']?.parameterChoice;
+  if (p?.$case === 'int64Param' || p?.$case === 'uint64Param') {
+    if (p.value < 0n) throw invalid(`${model}: parameter 'priority' must be >= 0, got ${p.value}`);
+    // Above the model's levels means the default level, so any larger value means the same.
+    priority = p.value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(p.value);
+  }
+  let timeoutUs = 0;
+  const t = params['timeout']?.parameterChoice;
+  if (t?.$case === 'int64Param') {
+    if (t.value < 0n) throw invalid(`${model}: parameter 'timeout' must be >= 0 microseconds, got ${t.value}`);
+    timeoutUs = t.value > BigInt(MAX_REQUEST_TIMEOUT_US) ? MAX_REQUEST_TIMEOUT_US : Number(t.value);
+  }
+  const sequence = ['sequence_id', 'sequence_start', 'sequence_end'].some((k) => isSet(params[k]));
+  return { priority, timeoutUs, sequence };
+}
+
+/** Checks one input's parameters; shared memory is refused as not implemented. */
+export function checkInputParameters(params: Record<string, InferParameter>, what: string): void {
+  check(params, INPUT_KEYS, what);
+  refuseSharedMemory(params, what);
+  if (params['binary_data_size']) {
+    throw invalid(`${what}: parameter 'binary_data_size' belongs to the HTTP/REST binary extension; over gRPC send the data in raw_input_contents`);
+  }
+}
+
+/** Checks one requested output's parameters. */
+export function checkOutputParameters(params: Record<string, InferParameter>, what: string): void {
+  check(params, OUTPUT_KEYS, what);
+  refuseSharedMemory(params, what);
+  if (isSet(params['classification'])) {
+    throw new ServeError(Code.UNIMPLEMENTED, `${what}: the 'classification' output parameter is not implemented`);
+  }
+}
+
+function refuseSharedMemory(params: Record<string, InferParameter>, what: string): void {
+  for (const key of Object.keys(SHM_KEYS)) {
+    if (params[key]) throw new ServeError(Code.UNIMPLEMENTED, `${what}: parameter '${key}': shared memory is not implemented by this server yet`);
+  }
+}
+
+function isSet(p: InferParameter | undefined): boolean {
+  const c = p?.parameterChoice;
+  if (!c) return false;
+  return c.value !== 0n && c.value !== 0 && c.value !== false && c.value !== '';
+}

@@ -1,0 +1,61 @@
+// Every bound the server puts on what clients send, in one table: the flag that sets it,
+// its default, its range, and what a client gets past it. cli-options.ts reads the flags
+// from this table and the README's "Limits" table is written from it (npm start -- --limits).
+
+export interface LimitSpec {
+  flag: string;
+  default: number;
+  min: number;
+  max: number;
+  unit: string;
+  /** What it bounds and what a client gets past it. */
+  text: string;
+}
+
+export const LIMITS = {
+  maxInputs: {
+    flag: 'max-request-inputs', default: 128, min: 1, max: 65_536, unit: 'inputs',
+    text: 'inputs (and raw_input_contents entries) in one request; RESOURCE_EXHAUSTED, counted while decoding',
+  },
+  maxOutputs: {
+    flag: 'max-request-outputs', default: 128, min: 1, max: 65_536, unit: 'outputs',
+    text: 'requested outputs in one request; RESOURCE_EXHAUSTED, counted while decoding',
+  },
+  maxParameters: {
+    flag: 'max-request-parameters', default: 64, min: 1, max: 65_536, unit: 'parameters',
+    text: 'parameters of a request, its inputs and outputs together; RESOURCE_EXHAUSTED, counted while decoding',
+  },
+  maxShapeRank: {
+    flag: 'max-tensor-rank', default: 32, min: 1, max: 1024, unit: 'dimensions',
+    text: 'dimensions in one input shape; RESOURCE_EXHAUSTED, counted while decoding',
+  },
+  maxElements: {
+    flag: 'max-request-elements', default: 4_194_304, min: 1, max: 268_435_456, unit: 'elements',
+    text: 'typed contents elements of all inputs together (raw_input_contents are not counted); RESOURCE_EXHAUSTED, counted while decoding',
+  },
+  maxBytesElements: {
+    flag: 'max-request-bytes-elements', default: 1_048_576, min: 1, max: 268_435_456, unit: 'elements',
+    text: 'BYTES elements of all inputs together, typed or raw; RESOURCE_EXHAUSTED',
+  },
+  streamMaxInFlight: {
+    flag: 'grpc-stream-max-in-flight', default: 64, min: 1, max: 65_536, unit: 'requests',
+    text: 'requests of one ModelStreamInfer stream being served at once; past it the server stops reading the stream (HTTP/2 flow control holds the client) until one finishes and its response is sent',
+  },
+  maxQueuedBytes: {
+    flag: 'max-queued-bytes', default: 512 * 1024 * 1024, min: 1024, max: 2 ** 53, unit: 'bytes',
+    text: 'input bytes of all requests accepted and not yet answered, across the server; RESOURCE_EXHAUSTED',
+  },
+} as const satisfies Record<string, LimitSpec>;
+
+export type LimitName = keyof typeof LIMITS;
+export type Limits = Readonly<Record<LimitName, number>>;
+
+export const DEFAULT_LIMITS: Limits = Object.freeze(
+  Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, v.default])) as Record<LimitName, number>,
+);
+
+/** The README's Limits table, in Markdown. */
+export function limitsTable(): string {
+  const rows = Object.values(LIMITS).map((l: LimitSpec) => `| \`--${l.flag}\` | ${l.default.toLocaleString('en-US')} ${l.unit} | ${l.text} |`);
+  return ['| flag | default | what it bounds; what a client gets past it |', '|---|---|---|', ...rows].join('\n');
+}
