@@ -26,7 +26,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       return;
     }
     const extra = fields && Object.keys(fields).length > 0 ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : '';
-    write(`${time} ${level.toUpperCase().padEnd(7)} ${msg}${extra}`);
+    write(`${time} ${level.toUpperCase().padEnd(7)} ${escapeControl(msg)}${extra}`);
   };
   return {
     error: (m, f) => emit('error', m, f),
@@ -34,6 +34,15 @@ export function createLogger(opts: LoggerOptions): Logger {
     info: (m, f) => emit('info', m, f),
     verbose: (m, f) => emit('verbose', m, f),
   };
+}
+
+/**
+ * Text lines are one event each: control characters in a message (a model name, an ONNX
+ * Runtime error) are escaped, so no client-chosen text can start a forged line.
+ */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export const silentLogger: Logger = { error() {}, warn() {}, info() {}, verbose() {} };

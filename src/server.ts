@@ -53,6 +53,8 @@ export class InferenceServer {
   private readonly metricsEndpoint: MetricsEndpoint | undefined;
   metricsPort = 0;
   private live = false;
+  /** Strict readiness counts the models loaded at start; a later failed or bogus load never changes it. */
+  private readonly startupModels = new Set<string>();
   private started = false;
   private stopping: Promise<void> | undefined;
   port = 0;
@@ -108,6 +110,7 @@ export class InferenceServer {
     } else {
       names = this.repository.modelNames();
     }
+    for (const n of names) this.startupModels.add(n);
     await this.repository.loadAll(names);
     this.started = true;
     this.frontend.syncHealth();
@@ -151,7 +154,7 @@ export class InferenceServer {
     if (!this.live || !this.started || this.stopping) return false;
     if (!this.opts.strictReadiness) return true;
     for (const m of this.registry.all()) {
-      if (m.reason === 'unloaded') continue;
+      if (m.reason === 'unloaded' || !this.startupModels.has(m.name)) continue;
       if (m.state === 'LOADING' || m.state === 'UNAVAILABLE') return false;
       const versions = [...m.versions.values()];
       if (versions.length > 0 && !versions.some((v) => v.state === 'READY')) return false;

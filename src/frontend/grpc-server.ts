@@ -4,7 +4,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { join } from 'node:path';
 import { GRPCInferenceServiceService } from '../generated/inference/grpc_service.js';
 import { protosDir } from '../repository/schema.js';
@@ -12,6 +12,7 @@ import type { ServiceContext } from './context.js';
 import { createInferenceService } from './inference-service.js';
 import type { RequestWireLimits } from './infer-request-wire.js';
 import { withSafeDecoding } from './safe-decoding.js';
+import { HealthService } from './health-service.js';
 
 export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -26,8 +27,7 @@ export interface GrpcServerOptions {
 
 export class GrpcFrontend {
   private readonly server: Server;
-  private readonly health = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE_NAME]: 'NOT_SERVING' });
-  private readonly known = new Set<string>();
+  private readonly health = new HealthService((name) => this.healthOf(name));
   private draining = false;
 
   constructor(private readonly ctx: ServiceContext, private readonly opts: GrpcServerOptions) {
@@ -54,20 +54,17 @@ export class GrpcFrontend {
     });
   }
 
-  /**
-   * Health follows state: '' and the service name report server readiness, each model
-   * name its own readiness. Called whenever models or the server change state.
-   */
+  /** '' and the service name: server readiness; a model the registry holds: its readiness; else no entry. */
+  private healthOf(name: string): 'SERVING' | 'NOT_SERVING' | undefined {
+    if (name === '' || name === INFERENCE_SERVICE_NAME) return this.ctx.isReady() && !this.draining ? 'SERVING' : 'NOT_SERVING';
+    const entry = this.ctx.registry.entry(name);
+    if (!entry || (entry.versions.size === 0 && entry.state === undefined)) return undefined;
+    return this.ctx.isLive() && !this.draining && this.ctx.registry.isReady(name, '') ? 'SERVING' : 'NOT_SERVING';
+  }
+
+  /** Health Watch streams follow state; called whenever models or the server change state. */
   syncHealth(): void {
-    const ready = this.ctx.isReady();
-    this.health.setStatus('', ready ? 'SERVING' : 'NOT_SERVING');
-    this.health.setStatus(INFERENCE_SERVICE_NAME, ready ? 'SERVING' : 'NOT_SERVING');
-    const names = new Set(this.ctx.registry.all().map((m) => m.name));
-    for (const name of new Set([...names, ...this.known])) {
-      this.known.add(name);
-      const modelReady = this.ctx.isLive() && this.ctx.registry.isReady(name, '') && !this.draining;
-      this.health.setStatus(name, modelReady ? 'SERVING' : 'NOT_SERVING');
-    }
+    this.health.changed();
   }
 
   /** Reports NOT_SERVING everywhere (shutdown's grace period) while still answering calls. */

@@ -22,6 +22,8 @@ import { decodeInferRequest } from './decode-request.js';
 import { encodeInferResponse } from './encode-response.js';
 import { errorText, unary } from './status.js';
 import { decodeFailure } from './safe-decoding.js';
+import { checkModelName } from '../model/model-name.js';
+import { redactPaths } from '../redact.js';
 
 export function createInferenceService(ctx: ServiceContext): GRPCInferenceServiceServer {
   const { registry, log } = ctx;
@@ -29,10 +31,14 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
 
   /** Like registry.resolve, but a model that is in the repository and not loaded is UNAVAILABLE. */
   function resolve(name: string, version: string) {
+    checkModelName(name);
     try {
       return registry.resolve(name, version);
     } catch (err) {
-      if (err instanceof ServeError && err.code === Code.NOT_FOUND && !registry.entry(name) && ctx.repository.modelNames().includes(name)) {
+      if (
+        err instanceof ServeError && err.code === Code.NOT_FOUND && ctx.controlMode === 'explicit' &&
+        !registry.entry(name) && ctx.repository.modelNames().includes(name)
+      ) {
         throw new ServeError(Code.UNAVAILABLE, `model '${name}' is in the model repository but not loaded; load it with RepositoryModelLoad`);
       }
       throw err;
@@ -69,6 +75,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     serverLive: unary('ServerLive', log, () => ({ live: ctx.isLive() })),
     serverReady: unary('ServerReady', log, () => ({ ready: ctx.isReady() })),
     modelReady: unary('ModelReady', log, (req) => {
+      checkModelName(req.name);
       if (req.version !== '' && !/^[0-9]+$/.test(req.version)) {
         throw invalid(`model '${req.name}': version '${req.version}' is not a positive integer`);
       }
@@ -96,6 +103,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       };
     }),
     modelConfig: unary('ModelConfig', log, (req) => {
+      checkModelName(req.name);
       const entry = registry.entry(req.name);
       if (!entry || (entry.state === undefined && entry.versions.size === 0)) {
         throw notFound(`model '${req.name}' is not in the model repository`);
@@ -158,6 +166,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       if (req.name === '') {
         models = registry.all();
       } else {
+        checkModelName(req.name);
         const e = registry.entry(req.name);
         if (!e || (e.state === undefined && e.versions.size === 0)) throw notFound(`model '${req.name}' is not in the model repository`);
         models = [e];
@@ -185,10 +194,10 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
         const e = registry.entry(name);
         if (e && e.versions.size > 0) {
           for (const v of [...e.versions.values()].sort((a, b) => a.version - b.version)) {
-            models.push({ name, version: String(v.version), state: v.state, reason: v.reason });
+            models.push({ name, version: String(v.version), state: v.state, reason: redactPaths(v.reason) });
           }
         } else if (e?.state) {
-          models.push({ name, version: '', state: e.state, reason: e.reason });
+          models.push({ name, version: '', state: e.state, reason: redactPaths(e.reason) });
         } else {
           models.push({ name, version: '', state: '', reason: '' });
         }
@@ -197,6 +206,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     }),
     repositoryModelLoad: unary('RepositoryModelLoad', log, async (req) => {
       checkControl('RepositoryModelLoad');
+      checkModelName(req.modelName);
       const override: LoadOverride = {};
       for (const [key, value] of Object.entries(req.parameters)) {
         const c = value.parameterChoice;
@@ -214,6 +224,7 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     }),
     repositoryModelUnload: unary('RepositoryModelUnload', log, async (req) => {
       checkControl('RepositoryModelUnload');
+      checkModelName(req.modelName);
       try {
         await ctx.repository.unload(req.modelName);
       } finally {

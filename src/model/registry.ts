@@ -74,6 +74,11 @@ export class ModelRegistry {
     if (e && e.state === undefined && e.versions.size === 0 && !e.config) this.models.delete(name);
   }
 
+  /** Drops a model's entry altogether (a load of a model that exists only in the failed request). */
+  forget(name: string): void {
+    this.models.delete(name);
+  }
+
   all(): ModelEntry[] {
     return [...this.models.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }

@@ -12,13 +12,15 @@ import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.
 import { ConfigError, parseModelConfig } from './config-file.js';
 import { preCheck, type CompleteOptions } from './complete-config.js';
 import { listModels, modelFingerprint, readModelSource } from './scan.js';
-import { configFromJson, stageFiles, type LoadOverride } from './load-override.js';
+import { checkOverrideFiles, configFromJson, stageFiles, type LoadOverride } from './load-override.js';
+import { checkModelName } from '../model/model-name.js';
 import { BatchingServingVersion } from './serving-version.js';
 import { latencyTargetUs, reasonOf, startVersions, type LoadedVersion } from './version-loader.js';
 import { batchingPolicy, type BatchingPolicy } from '../batching/policy.js';
 import type { Clock } from '../clock.js';
 import type { StatsObserver } from '../metrics/model-stats.js';
 import { selectVersions } from './version-policy.js';
+import { DEFAULT_CONFIG_LIMITS, validateConfig, type ConfigLimits } from './validate-config.js';
 
 export interface RepositoryOptions extends CompleteOptions {
   root: string;
@@ -26,6 +28,8 @@ export interface RepositoryOptions extends CompleteOptions {
   testFaults: boolean;
   /** Makes the distribution hooks of a version's statistics; absent when metrics are off. */
   observerFor?: ((model: string, version: number) => StatsObserver) | undefined;
+  /** Bounds on config values (instances, warmup, timeouts); DEFAULT_CONFIG_LIMITS when absent. */
+  configLimits?: ConfigLimits | undefined;
 }
 
 export class ModelRepository {
@@ -56,7 +60,21 @@ export class ModelRepository {
    * RepositoryModelLoad parameters do.
    */
   load(name: string, override?: LoadOverride): Promise<void> {
-    return this.serialise(name, () => this.doLoad(name, override));
+    // The whole request is checked before the registry or any file is touched.
+    let overrideConfig: ModelConfig | undefined;
+    try {
+      checkModelName(name);
+      if (override) {
+        checkOverrideFiles(name, override);
+        if (override.configJson !== undefined) overrideConfig = configFromJson(override.configJson, name);
+        if (overrideConfig && overrideConfig.name !== '' && overrideConfig.name !== name) {
+          throw new ConfigError(`the "config" parameter names model '${overrideConfig.name}' but the request loads '${name}'`);
+        }
+      }
+    } catch (err) {
+      return Promise.reject(err instanceof ConfigError ? new ServeError(Code.INVALID_ARGUMENT, err.message) : err);
+    }
+    return this.serialise(name, () => this.doLoad(name, override, overrideConfig));
   }
 
   /**
@@ -77,7 +95,8 @@ export class ModelRepository {
       if (!names.includes(entry.name) && [...entry.versions.values()].some((v) => v.serving)) {
         this.log.info(`poll: model '${entry.name}' is gone from the repository`, { model: entry.name });
         this.fingerprints.delete(entry.name);
-        work.push(this.unload(entry.name).catch(() => undefined));
+        // Gone from the folder: once drained, the model leaves the registry (and health) too.
+        work.push(this.unload(entry.name).then(() => this.registry.forget(entry.name), () => undefined));
       }
     }
     await Promise.all(work);
@@ -101,24 +120,32 @@ export class ModelRepository {
     });
   }
 
-  private async doLoad(name: string, override?: LoadOverride): Promise<void> {
-    const entry = this.registry.ensure(name);
+  private async doLoad(name: string, override: LoadOverride | undefined, overrideConfig: ModelConfig | undefined): Promise<void> {
+    const inRepository = readModelSource(this.opts.root, name) !== undefined;
+    const staged = override?.files && Object.keys(override.files).length > 0 ? stageFiles(name, override) : undefined;
+    if (!inRepository && !staged) {
+      throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository`);
+    }
     const fingerprint = modelFingerprint(this.opts.root, name);
     if (fingerprint !== undefined) this.fingerprints.set(name, fingerprint);
-    const staged = override?.files && Object.keys(override.files).length > 0 ? stageFiles(name, override) : undefined;
+    const entry = this.registry.ensure(name);
     try {
-      await this.loadFrom(entry, name, staged ?? this.opts.root, override);
+      await this.loadFrom(entry, name, staged ?? this.opts.root, overrideConfig);
+    } catch (err) {
+      // A model that exists only in the failed request leaves nothing behind.
+      if (!inRepository && ![...entry.versions.values()].some((v) => v.serving)) this.registry.forget(name);
+      throw err;
     } finally {
       if (staged) rmSync(staged, { recursive: true, force: true });
     }
   }
 
-  private async loadFrom(entry: ModelEntry, name: string, root: string, override?: LoadOverride): Promise<void> {
+  private async loadFrom(entry: ModelEntry, name: string, root: string, overrideConfig: ModelConfig | undefined): Promise<void> {
     const source = readModelSource(root, name);
     if (!source) {
       if (entry.versions.size === 0) entry.state = undefined;
       this.registry.forgetIfEmpty(name);
-      throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository ${this.opts.root}`);
+      throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository`);
     }
     const wasServing = [...entry.versions.values()].some((v) => v.state === 'READY');
     if (!wasServing) {
@@ -131,15 +158,13 @@ export class ModelRepository {
     let settings: InstanceSettings;
     let policy: BatchingPolicy;
     try {
-      const parsed = override?.configJson !== undefined
-        ? configFromJson(override.configJson, name)
-        : source.configText !== undefined
-          ? parseModelConfig(source.configText, source.configPath)
-          : ModelConfig.fromPartial({});
-      if (source.configText === undefined && override?.configJson === undefined && !this.opts.autoComplete) {
-        throw new ConfigError(`${source.configPath} is missing and auto-complete is disabled (--disable-auto-complete-config)`);
+      const parsed = overrideConfig
+        ?? (source.configText !== undefined ? parseModelConfig(source.configText, `${name}/config.pbtxt`) : ModelConfig.fromPartial({}));
+      if (source.configText === undefined && !overrideConfig && !this.opts.autoComplete) {
+        throw new ConfigError(`${name}/config.pbtxt is missing and auto-complete is disabled (--disable-auto-complete-config)`);
       }
       config = preCheck(parsed, name);
+      validateConfig(config, name, this.opts.configLimits ?? DEFAULT_CONFIG_LIMITS);
       settings = instanceSettings(config);
       const sc = config.schedulingChoice;
       policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(config));
@@ -149,7 +174,7 @@ export class ModelRepository {
 
     const selection = selectVersions(config.versionPolicy, source.versions);
     if (selection.load.length === 0) {
-      return this.failModel(name, wasServing, `no version folder with a model to serve under ${source.dir} (version_policy picks none of [${source.versions.join(', ')}])`);
+      return this.failModel(name, wasServing, `no version folder with a model to serve in model '${name}' (version_policy picks none of [${source.versions.join(', ')}])`);
     }
     const fileName = config.defaultModelFilename || 'model.onnx';
     this.log.verbose(`model '${name}': versions ${selection.load.join(', ')}, ${settings.replicas.length} replica(s)`, {

@@ -3,6 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isValidModelName } from '../model/model-name.js';
 
 export interface ModelSource {
   name: string;
@@ -14,10 +15,10 @@ export interface ModelSource {
   versions: number[];
 }
 
-/** Model folder names, sorted; hidden folders are skipped. */
+/** Model folder names, sorted; hidden folders and names outside the model-name rule are skipped. */
 export function listModels(root: string): string[] {
   return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .filter((d) => d.isDirectory() && isValidModelName(d.name))
     .map((d) => d.name)
     .sort();
 }

@@ -3,7 +3,6 @@
 // checked against every version, then model_warmup. A version that fails carries its reason.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { ModelConfig } from '../generated/inference/model_config.js';
 import { ModelRunner } from '../execution/model-runner.js';
@@ -13,6 +12,7 @@ import { completeConfig, type CompleteOptions } from './complete-config.js';
 import type { InstanceSettings } from './instance-settings.js';
 import type { VersionSelection } from './version-policy.js';
 import { checkWarmup, runWarmup } from './warmup.js';
+import { resolveInside } from './safe-path.js';
 
 export interface LoadedVersion {
   version: number;
@@ -37,9 +37,16 @@ export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersi
   // Load the highest version first: auto-complete reads its model.
   const loaded: LoadedVersion[] = [];
   for (const version of [...a.selection.load].reverse()) {
-    const path = join(a.dir, String(version), a.fileName);
+    const shown = `${version}/${a.fileName}`;
+    let path: string;
+    try {
+      path = resolveInside(a.dir, shown, 'default_model_filename');
+    } catch (err) {
+      loaded.push({ version, runner: undefined, error: reasonOf(err) });
+      continue;
+    }
     if (!existsSync(path)) {
-      loaded.push({ version, runner: undefined, error: `${path} does not exist` });
+      loaded.push({ version, runner: undefined, error: `${shown} does not exist` });
       continue;
     }
     try {
@@ -53,7 +60,7 @@ export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersi
       });
       loaded.push({ version, runner, error: '' });
     } catch (err) {
-      loaded.push({ version, runner: undefined, error: `failed to load ${path}: ${reasonOf(err)}` });
+      loaded.push({ version, runner: undefined, error: `failed to load ${shown}: ${reasonOf(err)}` });
     }
   }
   for (const v of a.selection.missing) loaded.push({ version: v, runner: undefined, error: `version folder ${v} does not exist` });

@@ -8,6 +8,7 @@ import type { ModelConfig, ModelWarmup } from '../generated/inference/model_conf
 import type { ModelRunner } from '../execution/model-runner.js';
 import type { WireTensor } from '../execution/protocol.js';
 import { ConfigError } from './config-file.js';
+import { resolveInside } from './safe-path.js';
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
 import { elementCount } from '../tensor/shape.js';
 
@@ -27,11 +28,16 @@ export function checkWarmup(config: ModelConfig, modelDir: string): void {
       if (!config.input.some((i) => i.name === inputName)) throw new ConfigError(`${name}: '${inputName}' is not an input of the model`);
       if (spec.dims.some((d) => d < 0)) throw new ConfigError(`${name}: input '${inputName}' dims must be fixed (no -1)`);
       if (spec.inputDataType?.$case === 'inputDataFile') {
-        const file = join(modelDir, 'warmup', spec.inputDataType.value);
-        if (!existsSync(file)) throw new ConfigError(`${name}: input '${inputName}' data file ${file} does not exist`);
+        const file = warmupFile(modelDir, spec.inputDataType.value, name);
+        if (!existsSync(file)) throw new ConfigError(`${name}: input '${inputName}' data file warmup/${spec.inputDataType.value} does not exist`);
       }
     }
   }
+}
+
+/** A warmup data file: a path inside the model's warmup/ folder, links followed. */
+function warmupFile(modelDir: string, rel: string, what: string): string {
+  return resolveInside(join(modelDir, 'warmup'), rel, `${what}: input_data_file`);
 }
 
 /** The inputs of one warmup run, in fresh buffers (each run transfers them). */
@@ -45,10 +51,10 @@ export function warmupInputs(config: ModelConfig, w: ModelWarmup, modelDir: stri
     let bytes: Uint8Array;
     const source = spec.inputDataType;
     if (source?.$case === 'inputDataFile') {
-      const raw = readFileSync(join(modelDir, 'warmup', source.value));
+      const raw = readFileSync(warmupFile(modelDir, source.value, `model_warmup '${w.name}'`));
       const perSample = d.name === 'BYTES' ? raw.byteLength : elementCount(spec.dims) * d.byteSize;
       if (d.name !== 'BYTES' && raw.byteLength !== perSample) {
-        throw new ConfigError(`model_warmup '${w.name}': ${source.value} holds ${raw.byteLength} bytes, input '${inputName}' needs ${perSample}`);
+        throw new ConfigError(`model_warmup '${w.name}': warmup/${source.value} does not hold one sample of input '${inputName}' (${perSample} bytes)`);
       }
       // The file holds one sample; batch_size copies of it make the batch.
       const copies = config.maxBatchSize > 0 ? w.batchSize : 1;
