@@ -46,8 +46,11 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --metrics-port=N               metrics port, GET /metrics (default 8002; 0 picks a free port)
   --metrics-config=summary_latencies=true
                                  add per-request latency summaries (off by default, as in tritonserver)
-  --http-port, --allow-http, --grpc-infer-allocation-pool-size
-                                 accepted for tritonserver compatibility; no effect (a warning says so)
+  --grpc-keepalive-permit-without-calls=BOOL
+                                 allow client keepalive pings with no call open (default false)
+  --http-port, --allow-http, --grpc-infer-allocation-pool-size, --grpc-http2-max-pings-without-data
+                                 accepted for tritonserver compatibility; no effect (a warning says so;
+                                 grpc-js sends its keepalive pings whether or not data flows)
   --help                         this text
 
 Limits (README "Limits" says what a client gets past each):
@@ -84,6 +87,8 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'allow-http': { type: 'string' },
         'allow-metrics': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
+        'grpc-keepalive-permit-without-calls': { type: 'string' },
+        'grpc-http2-max-pings-without-data': { type: 'string' },
         help: { type: 'boolean' },
         ...Object.fromEntries(Object.values(LIMITS).map((l: LimitSpec) => [l.flag, { type: 'string' as const }])),
       },
@@ -92,7 +97,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     throw new OptionError((err as Error).message);
   }
   const v = parsed.values;
-  const ignored = ['http-port', 'allow-http', 'grpc-infer-allocation-pool-size'].filter(
+  const ignored = ['http-port', 'allow-http', 'grpc-infer-allocation-pool-size', 'grpc-http2-max-pings-without-data'].filter(
     (k) => v[k as keyof typeof v] !== undefined,
   );
 
@@ -132,6 +137,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     drainMs: int('health-drain-secs', v['health-drain-secs'], 0, 0, 3600) * 1000,
     testFaults: process.env['TRITON_TS_TEST_FAULTS'] === '1',
     limits: limitsFrom(v as Record<string, string | undefined>),
+    keepalivePermitWithoutCalls: bool('grpc-keepalive-permit-without-calls', v['grpc-keepalive-permit-without-calls'], false),
     logFormat,
     logVerbose: int('log-verbose', v['log-verbose'], 0, 0, 10),
     ignored,

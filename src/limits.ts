@@ -45,6 +45,46 @@ export const LIMITS = {
     flag: 'max-queued-bytes', default: 512 * 1024 * 1024, min: 1024, max: 2 ** 53, unit: 'bytes',
     text: 'input bytes of all requests accepted and not yet answered, across the server; RESOURCE_EXHAUSTED',
   },
+  grpcMaxConcurrentStreams: {
+    flag: 'grpc-max-concurrent-streams', default: 128, min: 1, max: 65_536, unit: 'streams',
+    text: 'calls open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); a client queues the rest, a stream over it is reset',
+  },
+  grpcMaxConnections: {
+    flag: 'grpc-max-connections', default: 4096, min: 1, max: 1_000_000, unit: 'connections',
+    text: 'gRPC connections open at once; more are closed at accept',
+  },
+  grpcFirstRequestTimeoutMs: {
+    flag: 'grpc-first-request-timeout', default: 10_000, min: 0, max: 86_400_000, unit: 'ms',
+    text: 'a connection that opens no call this long after accept (a preface and then nothing) is closed; 0 = never',
+  },
+  grpcMaxConnectionIdleMs: {
+    flag: 'grpc-max-connection-idle', default: 900_000, min: 0, max: 2 ** 31 - 1, unit: 'ms',
+    text: 'a connection with no call open this long gets GOAWAY and is closed (clients reconnect); 0 = never',
+  },
+  grpcMaxConnectionAgeMs: {
+    flag: 'grpc-max-connection-age', default: 0, min: 0, max: 2 ** 31 - 1, unit: 'ms',
+    text: "tritonserver's flag: a connection this old gets GOAWAY (±10 %); 0 = never",
+  },
+  grpcMaxConnectionAgeGraceMs: {
+    flag: 'grpc-max-connection-age-grace', default: 0, min: 0, max: 2 ** 31 - 1, unit: 'ms',
+    text: "tritonserver's flag: after the age GOAWAY, calls still open this long are cut; 0 = they may finish",
+  },
+  grpcKeepaliveTimeMs: {
+    flag: 'grpc-keepalive-time', default: 7_200_000, min: 1, max: 2 ** 31 - 1, unit: 'ms',
+    text: "tritonserver's flag: the server pings each connection this often",
+  },
+  grpcKeepaliveTimeoutMs: {
+    flag: 'grpc-keepalive-timeout', default: 20_000, min: 1, max: 2 ** 31 - 1, unit: 'ms',
+    text: "tritonserver's flag: a connection that does not answer a keepalive ping within this is closed",
+  },
+  grpcMinRecvPingIntervalMs: {
+    flag: 'grpc-http2-min-recv-ping-interval-without-data', default: 300_000, min: 0, max: 2 ** 31 - 1, unit: 'ms',
+    text: "tritonserver's flag: a client ping sooner than this after the last one, with no call open, is a strike (2 hours unless --grpc-keepalive-permit-without-calls=true)",
+  },
+  grpcMaxPingStrikes: {
+    flag: 'grpc-http2-max-ping-strikes', default: 2, min: 0, max: 1_000_000, unit: 'strikes',
+    text: "tritonserver's flag: past this many strikes the connection gets GOAWAY ENHANCE_YOUR_CALM \"too_many_pings\"; 0 = unlimited",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof LIMITS;

@@ -36,6 +36,8 @@ export interface ServerOptions {
   drainMs: number;
   /** Bounds on what clients send (src/limits.ts). */
   limits: Limits;
+  /** tritonserver's --grpc-keepalive-permit-without-calls. */
+  keepalivePermitWithoutCalls: boolean;
   /** Test-only fault switch (request parameter `test_fault`); on only with TRITON_TS_TEST_FAULTS=1. */
   testFaults: boolean;
 }
@@ -91,7 +93,10 @@ export class InferenceServer {
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),
     };
-    this.frontend = new GrpcFrontend(ctx, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes, requestLimits: opts.limits });
+    this.frontend = new GrpcFrontend(ctx, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes,
+      limits: opts.limits,
+      keepalivePermitWithoutCalls: opts.keepalivePermitWithoutCalls,
+    });
   }
 
   /** Listens first (live, not ready, so probes answer during loading), then loads models. */

@@ -10,7 +10,8 @@ import { GRPCInferenceServiceService } from '../generated/inference/grpc_service
 import { protosDir } from '../repository/schema.js';
 import type { ServiceContext } from './context.js';
 import { createInferenceService } from './inference-service.js';
-import type { RequestWireLimits } from './infer-request-wire.js';
+import type { Limits } from '../limits.js';
+import { guardConnections } from './connection-guard.js';
 import { withSafeDecoding } from './safe-decoding.js';
 import { HealthService } from './health-service.js';
 
@@ -21,8 +22,10 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest message accepted or sent, in bytes. */
   maxMessageBytes: number;
-  /** What one inference request may hold, enforced while it is decoded. */
-  requestLimits: RequestWireLimits;
+  /** Request, connection and stream bounds (src/limits.ts). */
+  limits: Limits;
+  /** tritonserver's --grpc-keepalive-permit-without-calls. */
+  keepalivePermitWithoutCalls: boolean;
 }
 
 export class GrpcFrontend {
@@ -31,11 +34,20 @@ export class GrpcFrontend {
   private draining = false;
 
   constructor(private readonly ctx: ServiceContext, private readonly opts: GrpcServerOptions) {
+    const l = opts.limits;
+    const optional = (key: string, ms: number): Record<string, number> => (ms > 0 ? { [key]: ms } : {});
     this.server = new Server({
+      // grpc-js checks this limit on the decompressed size too, and stops inflating past it.
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
+      'grpc.max_concurrent_streams': l.grpcMaxConcurrentStreams,
+      'grpc.keepalive_time_ms': l.grpcKeepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': l.grpcKeepaliveTimeoutMs,
+      ...optional('grpc.max_connection_idle_ms', l.grpcMaxConnectionIdleMs),
+      ...optional('grpc.max_connection_age_ms', l.grpcMaxConnectionAgeMs),
+      ...optional('grpc.max_connection_age_grace_ms', l.grpcMaxConnectionAgeGraceMs),
     });
-    this.server.addService(withSafeDecoding(GRPCInferenceServiceService, opts.requestLimits), createInferenceService(ctx));
+    this.server.addService(withSafeDecoding(GRPCInferenceServiceService, l), createInferenceService(ctx, l));
     this.health.addToServer(this.server);
     const pkg = protoLoader.loadSync([join(protosDir(), 'inference', 'grpc_service.proto'), healthProtoPath], {
       includeDirs: [protosDir()],
@@ -48,8 +60,16 @@ export class GrpcFrontend {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, ServerCredentials.createInsecure(), (err, port) => {
-        if (err) reject(err);
-        else resolve(port);
+        if (err) return reject(err);
+        const l = this.opts.limits;
+        guardConnections(this.server, {
+          firstRequestTimeoutMs: l.grpcFirstRequestTimeoutMs,
+          minRecvPingIntervalMs: l.grpcMinRecvPingIntervalMs,
+          maxPingStrikes: l.grpcMaxPingStrikes,
+          permitWithoutCalls: this.opts.keepalivePermitWithoutCalls,
+          maxConnections: l.grpcMaxConnections,
+        }, this.ctx.log);
+        resolve(port);
       });
     });
   }

@@ -24,9 +24,12 @@ import { errorText, unary } from './status.js';
 import { decodeFailure } from './safe-decoding.js';
 import { checkModelName } from '../model/model-name.js';
 import { redactPaths } from '../redact.js';
+import { LIMITS, type Limits } from '../limits.js';
+import { ByteBudget } from './byte-budget.js';
 
-export function createInferenceService(ctx: ServiceContext): GRPCInferenceServiceServer {
+export function createInferenceService(ctx: ServiceContext, limits: Limits): GRPCInferenceServiceServer {
   const { registry, log } = ctx;
+  const budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
   const notYet = (what: string) => () => Promise.reject(new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`));
 
   /** Like registry.resolve, but a model that is in the repository and not loaded is UNAVAILABLE. */
@@ -52,7 +55,15 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
     try {
       const call = { receivedAtMs: received, deadlineAtMs: monotonicDeadline(deadline, received), cancel, testFaults: ctx.testFaults };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, call);
-      const result = await resolved.serving.infer(request);
+      let bytes = 0;
+      for (const t of request.inputs) bytes += t.data.byteLength;
+      budget.take(bytes);
+      let result;
+      try {
+        result = await resolved.serving.infer(request);
+      } finally {
+        budget.release(bytes);
+      }
       const response = encodeInferResponse(request, result);
       stats.recordSuccess((ctx.clock.now() - received) * 1e6, Date.now());
       return response;
@@ -118,16 +129,30 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
       return infer(req, call.getDeadline(), cancel);
     }),
     modelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
+      // At most streamMaxInFlight requests of this stream are served at once, and no more
+      // are read while the client is not reading responses: pausing the stream stops
+      // grpc-js reading, and HTTP/2 flow control then holds the client.
+      const maxInFlight = limits.streamMaxInFlight;
       let pending = 0;
       let ended = false;
+      let blockedOnWrite = false;
       // Cancelling the stream cancels every request of it that is still queued.
       const cancel = new CallCancellation();
       call.once('cancelled', () => cancel.fire());
+      const flow = (): void => {
+        if (pending >= maxInFlight || blockedOnWrite) call.pause();
+        else call.resume();
+      };
       const finish = (): void => {
         if (ended && pending === 0) call.end();
       };
+      call.on('drain', () => {
+        blockedOnWrite = false;
+        flow();
+      });
       call.on('data', (req: ModelInferRequest) => {
         pending++;
+        flow();
         const undecodable = decodeFailure(req);
         (undecodable ? Promise.reject(undecodable) : infer(req, call.getDeadline(), cancel))
           .then(
@@ -145,11 +170,12 @@ export function createInferenceService(ctx: ServiceContext): GRPCInferenceServic
             }),
           )
           .then((msg) => {
-            if (!call.cancelled && call.writable) call.write(msg);
+            if (!call.cancelled && call.writable && !call.write(msg)) blockedOnWrite = true;
           })
           .catch((err: unknown) => log.warn('could not write a stream response', { error: String(err) }))
           .finally(() => {
             pending--;
+            flow();
             finish();
           });
       });
