@@ -1,72 +1,100 @@
-// Seeded random malformed requests: every call ends with a status (no hang), none is
-// INTERNAL, and the server still answers correctly afterwards.
+// Seeded hostile requests on every bundled model, unary and on one stream per model:
+// every unary call ends with a status that is neither INTERNAL nor UNKNOWN and none
+// hangs; the stream answers every message in-band and stays open; the server still
+// answers correctly afterwards. FUZZ_REQUESTS sets the count per model and mode
+// (default 10,000, the issue's figure).
 
+import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
+import { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
 import { seededRandom } from '../../loadtest/open-loop.js';
-import { call, connect, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
+import { encode, hostileRequest, rawInferClient, validRequests } from '../helpers/fuzz-requests.js';
+import { readInt32 } from '../helpers/client.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
+
+const COUNT = Number(process.env['FUZZ_REQUESTS'] ?? 10_000);
+const CONCURRENCY = 32;
+const DEADLINE_MS = 60_000;
 
 const test = suite('fuzzed requests');
 let server: ServerProcess;
-let client: InferenceClient;
+let raw: ReturnType<typeof rawInferClient>;
+const bases = validRequests();
 
 test.before(async () => {
   server = await startServer();
-  client = connect(server.address);
+  raw = rawInferClient(server.address);
 });
 
 test.after(async () => {
-  client?.close();
+  raw?.close();
   assert.is(await server?.stop(), 0);
 });
 
-const models = ['simple', 'identity_fp32', 'identity_bytes', 'add_version', 'ocr_cls', 'nope'];
-const datatypes = ['INT32', 'FP32', 'BYTES', 'INT64', 'FP16', 'BOOL', 'UINT8', 'BF16', '', 'int32'];
-const names = ['INPUT0', 'INPUT1', 'x', 'OUTPUT0', '', 'INPUT0'];
-
-test('300 random malformed requests each get a non-INTERNAL status and the server keeps serving', async () => {
-  const rnd = seededRandom(20261124);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const codes = new Map<number, number>();
-  const calls = Array.from({ length: 300 }, () => {
-    const nInputs = Math.floor(rnd() * 3);
-    const inputs = Array.from({ length: nInputs }, () => ({
-      name: pick(names),
-      datatype: pick(datatypes),
-      shape: Array.from({ length: Math.floor(rnd() * 4) }, () => pick([0, 1, 2, 3, 4, 16, 192, -1, 2 ** 31, 7])),
-    }));
-    const raw = rnd() < 0.7 ? inputs.map(() => Buffer.from(Array.from({ length: pick([0, 3, 4, 16, 64, 128, 1000]) }, () => Math.floor(rnd() * 256)))) : [];
-    const req = ModelInferRequest.fromPartial({
-      modelName: pick(models),
-      modelVersion: pick(['', '', '1', '2', '0', 'x', '99999999999999999999']),
-      inputs: inputs.map((i) => (rnd() < 0.2 ? { ...i, contents: { intContents: [1, 2, 3], fp32Contents: rnd() < 0.5 ? [1] : [] } } : i)),
-      outputs: rnd() < 0.2 ? [{ name: pick(['OUTPUT0', 'OUTPUT1', 'nope']) }] : [],
-      rawInputContents: raw,
-      parameters: rnd() < 0.1 ? { priority: { parameterChoice: { $case: 'int64Param', value: Math.floor(rnd() * 10) - 3 } } } : {},
-    });
-    return call(client, client.modelInfer, req, 20_000).then(
-      () => codes.set(0, (codes.get(0) ?? 0) + 1),
-      (e: { code: number; details: string }) => {
-        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
-        assert.is.not(e.code, status.INTERNAL, e.details);
-        assert.is.not(e.code, status.DEADLINE_EXCEEDED, 'no call hangs');
-      },
+function unary(bytes: Buffer): Promise<{ code: number; details: string; response?: Buffer }> {
+  return new Promise((resolve) => {
+    raw.modelInfer(bytes, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, res) =>
+      resolve(err ? { code: err.code, details: err.details } : { code: status.OK, details: '', ...(res ? { response: res } : {}) }),
     );
   });
-  await Promise.all(calls);
-  assert.ok((codes.get(status.INVALID_ARGUMENT) ?? 0) > 100, JSON.stringify([...codes]));
-  const ok = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
-    modelName: 'simple',
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
-    ],
-    rawInputContents: [int32Buffer(Array(16).fill(2)), int32Buffer(Array(16).fill(3))],
-  }));
-  assert.equal(readInt32(ok.rawOutputContents[0]!), Array(16).fill(5));
-});
+}
+
+async function simpleStillAnswers(): Promise<void> {
+  const r = await unary(encode(bases['simple']!));
+  assert.is(r.code, status.OK, r.details);
+  assert.equal(readInt32(ModelInferResponse.decode(r.response!).rawOutputContents[0]!), Array(16).fill(5));
+}
+
+for (const [model, base] of Object.entries(bases)) {
+  test(`${COUNT} hostile unary requests on ${model} end with a status that is not INTERNAL or UNKNOWN, and none hangs`, async () => {
+    const rnd = seededRandom(20261206 + model.length);
+    const codes = new Map<number, number>();
+    let sent = 0;
+    const worker = async (): Promise<void> => {
+      while (sent < COUNT) {
+        sent++;
+        const r = await unary(hostileRequest(base, rnd));
+        codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+        assert.ok(r.code !== status.INTERNAL && r.code !== status.UNKNOWN, `${model}: ${r.code} ${r.details}`);
+        assert.is.not(r.code, status.DEADLINE_EXCEEDED, `${model}: a call hung: ${r.details}`);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const total = [...codes.values()].reduce((a, b) => a + b, 0);
+    assert.is(total, COUNT);
+    assert.ok((codes.get(status.INVALID_ARGUMENT) ?? 0) > COUNT / 10, JSON.stringify([...codes]));
+    await simpleStillAnswers();
+  });
+
+  test(`${COUNT} hostile messages on one ModelStreamInfer stream to ${model} each get a response and the stream stays open`, async () => {
+    const rnd = seededRandom(7 + model.length);
+    const stream = raw.modelStreamInfer(new grpc.Metadata(), { deadline: Date.now() + 10 * DEADLINE_MS });
+    let responses = 0;
+    let errors = 0;
+    const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (b: Buffer) => {
+        const msg = ModelStreamInferResponse.decode(b);
+        if (msg.errorMessage) errors++;
+        if (/internal error/i.test(msg.errorMessage)) reject(new Error(`${model}: ${msg.errorMessage}`));
+        if (++responses === COUNT + 1) resolve();
+      });
+      stream.on('error', reject);
+    });
+    for (let i = 0; i < COUNT; i++) {
+      if (!stream.write(hostileRequest(base, rnd))) await new Promise((r) => stream.once('drain', r));
+    }
+    // A good message after all that: the stream still answers it.
+    stream.write(encode(ModelInferRequest.fromPartial({ ...bases['simple']!, id: 'after' })));
+    await done;
+    stream.end();
+    const s = await ended;
+    assert.is(s.code, status.OK, s.details);
+    assert.ok(errors > COUNT / 10, `${errors} in-band errors`);
+    await simpleStillAnswers();
+  });
+}
 
 test.run();
