@@ -7,8 +7,8 @@ export function simpleRequest(a = 1, b = 2): ModelInferRequest {
   return ModelInferRequest.fromPartial({
     modelName: 'simple',
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
     ],
     rawInputContents: [Buffer.from(new Int32Array(16).fill(a).buffer), Buffer.from(new Int32Array(16).fill(b).buffer)],
   });
@@ -18,7 +18,7 @@ export function simpleRequest(a = 1, b = 2): ModelInferRequest {
 export function ocrRequest(rows = 1): ModelInferRequest {
   return ModelInferRequest.fromPartial({
     modelName: 'ocr_cls',
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 3, 48, 192] }],
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [BigInt(rows), 3n, 48n, 192n] }],
     rawInputContents: [Buffer.from(Float32Array.from({ length: rows * 3 * 48 * 192 }, (_, i) => Math.sin(i) * 0.5).buffer)],
   });
 }

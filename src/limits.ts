@@ -37,6 +37,14 @@ export const LIMITS = {
     flag: 'max-request-bytes-elements', default: 1_048_576, min: 1, max: 268_435_456, unit: 'elements',
     text: 'BYTES elements of all inputs together, typed or raw; RESOURCE_EXHAUSTED',
   },
+  maxUnknownFields: {
+    flag: 'max-request-unknown-fields', default: 1024, min: 0, max: 268_435_456, unit: 'fields',
+    text: 'fields of a request this protocol does not define (skipped, as protobuf says, but skipping millions is work); RESOURCE_EXHAUSTED',
+  },
+  maxInflightRequests: {
+    flag: 'max-inflight-requests', default: 128, min: 1, max: 1_000_000, unit: 'requests',
+    text: 'inference requests past the frontend (queued at a model or running) across the server; more wait at the frontend and are let through one connection at a time, round-robin, so a flood waits behind itself',
+  },
   streamMaxInFlight: {
     flag: 'grpc-stream-max-in-flight', default: 64, min: 1, max: 65_536, unit: 'requests',
     text: 'requests of one ModelStreamInfer stream being served at once; past it the server stops reading the stream (HTTP/2 flow control holds the client) until one finishes and its response is sent',

@@ -19,7 +19,7 @@ import { Code, ServeError } from '../errors.js';
 import { LIMITS, type Limits } from '../limits.js';
 
 /** What one request may hold (src/limits.ts has the flags and defaults). */
-export type RequestWireLimits = Pick<Limits, 'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements'>;
+export type RequestWireLimits = Pick<Limits, 'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements' | 'maxUnknownFields'>;
 
 /** Longest model name, version, tensor name, datatype or parameter key accepted. */
 export const MAX_NAME_CHARS = 1024;
@@ -47,10 +47,11 @@ export function peekRequestId(bytes: Uint8Array): string {
   try {
     const r = new BinaryReader(bytes);
     let id = '';
-    while (r.pos < r.len) {
+    // Bounded: the message may be millions of fields; the id is near the start when sent by a normal client.
+    for (let fields = 0; r.pos < r.len && fields < 4096; fields++) {
       const [no, wt] = r.tag();
       if (no === 3 && wt === WireType.LengthDelimited) id = r.string();
-      else r.skip(wt, no);
+      else r.skip(wt, no, 8);
     }
     return id.length <= 1024 ? id : '';
   } catch {
@@ -64,6 +65,7 @@ class Decoder {
   private parameters = 0;
   private elements = 0;
   private bytesElements = 0;
+  private unknown = 0;
 
   constructor(bytes: Uint8Array, private readonly limits: RequestWireLimits) {
     this.buf = bytes;
@@ -94,7 +96,7 @@ class Decoder {
           msg.rawInputContents.push(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
           break;
         }
-        default: r.skip(wt, no);
+        default: this.skip(wt, no);
       }
     }
     return msg;
@@ -111,7 +113,7 @@ class Decoder {
         case 3: this.repeated(wt, WireType.Varint, t.shape, () => r.int64() as bigint, 'maxShapeRank', `dimensions in the shape of input '${t.name}'`); break;
         case 4: this.mapEntry(wt, t.parameters); break;
         case 5: t.contents = this.sub(wt, (e) => this.contents(e, t.contents)); break;
-        default: r.skip(wt, no);
+        default: this.skip(wt, no);
       }
     }
     return t;
@@ -124,7 +126,7 @@ class Decoder {
       const [no, wt] = r.tag();
       if (no === 1) o.name = this.name(wt, 'an output name');
       else if (no === 2) this.mapEntry(wt, o.parameters);
-      else r.skip(wt, no);
+      else this.skip(wt, no);
     }
     return o;
   }
@@ -153,7 +155,7 @@ class Decoder {
           c.bytesContents.push(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
           break;
         }
-        default: r.skip(wt, no);
+        default: this.skip(wt, no);
       }
     }
     return c;
@@ -170,7 +172,7 @@ class Decoder {
         case 3: p.parameterChoice = { $case: 'stringParam', value: this.string(wt) }; break;
         case 4: this.expect(wt, WireType.Bit64); p.parameterChoice = { $case: 'doubleParam', value: r.double() }; break;
         case 5: this.expect(wt, WireType.Varint); p.parameterChoice = { $case: 'uint64Param', value: r.uint64() as bigint }; break;
-        default: r.skip(wt, no);
+        default: this.skip(wt, no);
       }
     }
     return p;
@@ -187,7 +189,7 @@ class Decoder {
         const [no, w] = r.tag();
         if (no === 1) key = this.name(w, 'a parameter key');
         else if (no === 2) value = this.sub(w, (e) => this.parameter(e));
-        else r.skip(w, no);
+        else this.skip(w, no);
       }
       into[key] = value;
     });
@@ -212,6 +214,12 @@ class Decoder {
       this.expect(wt, scalar);
       add();
     }
+  }
+
+  /** Unknown fields are skipped, as protobuf says, but each one is counted: skipping is work too. */
+  private skip(wt: WireType, no: number): void {
+    this.count(this.unknown++, 'maxUnknownFields', 'unknown fields');
+    this.r.skip(wt, no, 8);
   }
 
   private sub<T>(wt: WireType, body: (end: number) => T): T {

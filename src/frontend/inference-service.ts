@@ -26,10 +26,12 @@ import { checkModelName } from '../model/model-name.js';
 import { redactPaths } from '../redact.js';
 import { LIMITS, type Limits } from '../limits.js';
 import { ByteBudget } from './byte-budget.js';
+import { FairGate } from './fair-gate.js';
 
 export function createInferenceService(ctx: ServiceContext, limits: Limits): GRPCInferenceServiceServer {
   const { registry, log } = ctx;
   const budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
+  const gate = new FairGate(limits.maxInflightRequests);
   const notYet = (what: string) => () => Promise.reject(new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`));
 
   /** Like registry.resolve, but a model that is in the repository and not loaded is UNAVAILABLE. */
@@ -48,7 +50,8 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
     }
   }
 
-  async function infer(req: ModelInferRequest, deadline: Deadline, cancel: CallCancellation): Promise<ModelInferResponse> {
+  /** `source` names the client connection, for the fair gate. */
+  async function infer(req: ModelInferRequest, deadline: Deadline, cancel: CallCancellation, source: string): Promise<ModelInferResponse> {
     const received = ctx.clock.now();
     const resolved = resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
@@ -60,7 +63,12 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       budget.take(bytes);
       let result;
       try {
-        result = await resolved.serving.infer(request);
+        await gate.acquire(source, cancel);
+        try {
+          result = await resolved.serving.infer(request);
+        } finally {
+          gate.release();
+        }
       } finally {
         budget.release(bytes);
       }
@@ -126,7 +134,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
     modelInfer: unary('ModelInfer', log, (req, call) => {
       const cancel = new CallCancellation();
       call.once('cancelled', () => cancel.fire());
-      return infer(req, call.getDeadline(), cancel);
+      return infer(req, call.getDeadline(), cancel, call.getPeer());
     }),
     modelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
       // At most streamMaxInFlight requests of this stream are served at once, and no more
@@ -139,6 +147,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       // Cancelling the stream cancels every request of it that is still queued.
       const cancel = new CallCancellation();
       call.once('cancelled', () => cancel.fire());
+      const peer = call.getPeer();
       const flow = (): void => {
         if (pending >= maxInFlight || blockedOnWrite) call.pause();
         else call.resume();
@@ -154,7 +163,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
         pending++;
         flow();
         const undecodable = decodeFailure(req);
-        (undecodable ? Promise.reject(undecodable) : infer(req, call.getDeadline(), cancel))
+        (undecodable ? Promise.reject(undecodable) : infer(req, call.getDeadline(), cancel, peer))
           .then(
             (res): ModelStreamInferResponse => ({ errorMessage: '', inferResponse: res }),
             (err: unknown): ModelStreamInferResponse => ({
