@@ -86,13 +86,10 @@ export class FairGate {
         this.ring = this.ring.slice(this.ringHead);
         this.ringHead = 0;
       }
-      const source = this.ring[this.ringHead++]!;
+      const source = this.ring[this.ringHead++];
+      if (source === undefined) throw new Error('FairGate: waiters but no source in the ring (a bug)');
       const q = this.queues.get(source);
-      if (!q) {
-        // Its waiters were all cancelled.
-        this.inRing.delete(source);
-        continue;
-      }
+      if (!q) continue;
       const w = q.shift()!;
       this.waiting--;
       if (q.length > 0) {
@@ -111,7 +108,13 @@ export class FairGate {
     if (i < 0) return false;
     q!.splice(i, 1);
     this.waiting--;
-    if (q!.length === 0) this.queues.delete(source);
+    if (q!.length === 0) {
+      // Out of the ring too, so a later request of this source queues at the back.
+      this.queues.delete(source);
+      this.inRing.delete(source);
+      const at = this.ring.indexOf(source, this.ringHead);
+      if (at >= 0) this.ring.splice(at, 1);
+    }
     return true;
   }
 }
