@@ -93,6 +93,30 @@ export const LIMITS = {
     flag: 'grpc-http2-max-ping-strikes', default: 2, min: 0, max: 1_000_000, unit: 'strikes',
     text: "tritonserver's flag: past this many strikes the connection gets GOAWAY ENHANCE_YOUR_CALM \"too_many_pings\"; 0 = unlimited",
   },
+  maxModelInstances: {
+    flag: 'max-model-instances', default: 64, min: 1, max: 4096, unit: 'instances',
+    text: 'instances one model may start (instance_group counts, times the GPUs listed); the model fails to load, naming the field',
+  },
+  maxConfigTimeoutUs: {
+    flag: 'max-config-timeout-us', default: 3_600_000_000, min: 1, max: 86_400_000_000, unit: 'µs',
+    text: 'max_queue_delay_microseconds and default_timeout_microseconds of a config; the model fails to load (the timeout request parameter is clamped to 1 hour)',
+  },
+  maxWarmupSamples: {
+    flag: 'max-warmup-samples', default: 32, min: 0, max: 65_536, unit: 'samples',
+    text: 'model_warmup entries of a config; the model fails to load',
+  },
+  maxWarmupBatchSize: {
+    flag: 'max-warmup-batch-size', default: 1024, min: 1, max: 1_000_000, unit: 'rows',
+    text: 'model_warmup batch_size; the model fails to load',
+  },
+  maxWarmupCount: {
+    flag: 'max-warmup-count', default: 1000, min: 0, max: 1_000_000, unit: 'runs',
+    text: 'model_warmup count (runs of a sample per instance); the model fails to load',
+  },
+  maxWarmupBytes: {
+    flag: 'max-warmup-bytes', default: 256 * 1024 * 1024, min: 1, max: 2 ** 40, unit: 'bytes',
+    text: 'input bytes of one warmup run, batch copies included; the model fails to load',
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof LIMITS;
