@@ -88,25 +88,45 @@ const cases: Record<string, () => Promise<Attack>> = {
       return `${byServer} of 2000 closed by the server (median after ${median.toFixed(0)} ms; first-request timeout ${FIRST_REQUEST_TIMEOUT_MS} ms)`;
     } };
   },
-  // One stream that writes 1 MiB identity_fp32 requests and never reads a response.
+  // One HTTP/2 stream that writes 1 MiB identity_fp32 requests and never reads a
+  // response (its flow-control window is never opened again).
   'stream-never-reads': async () => {
     const c = newClient(99);
-    const s = c.modelStreamInfer();
-    s.on('error', () => undefined);
-    s.pause();
-    const req = ModelInferRequest.fromPartial({ modelName: 'identity_fp32', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 262144n] }], rawInputContents: [Buffer.alloc(1 << 20, 1)] });
+    const session = h2connect(`http://${server.address}`);
+    session.on('error', () => undefined);
+    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelStreamInfer', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => undefined);
+    stream.pause();
+    const msg = Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromPartial({
+      modelName: 'identity_fp32', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 262144n] }], rawInputContents: [Buffer.alloc(1 << 20, 1)],
+    })).finish());
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), msg]);
+    frame.writeUInt32BE(msg.length, 1);
     let written = 0;
     let blocked = false;
     const writer = (async () => {
       while (!blocked) {
         written++;
-        if (!s.write(req)) {
-          const drained = await Promise.race([new Promise((r) => s.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 3000))]);
+        if (!stream.write(frame)) {
+          const drained = await Promise.race([new Promise((r) => stream.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 3000))]);
           if (!drained) blocked = true;
         }
       }
     })();
-    return { stop: async () => { blocked = true; await writer; s.cancel(); c.close(); return `${written} requests of 1 MiB written before the server stopped reading`; } };
+    const served = async (): Promise<bigint> => {
+      const r = await new Promise<{ modelStats: Array<{ inferenceCount: bigint }> }>((res, rej) => c.modelStatistics({ name: 'identity_fp32', version: '' }, (e, x) => (e ? rej(e) : res(x))));
+      return r.modelStats.reduce((n, m) => n + m.inferenceCount, 0n);
+    };
+    const before = await served();
+    return { stop: async () => {
+      blocked = true;
+      await writer;
+      const during = (await served()) - before;
+      stream.close(0x8);
+      session.destroy();
+      c.close();
+      return `the client wrote ${written} requests of 1 MiB before its writes stopped; the server ran ${during} of them (--grpc-stream-max-in-flight 64) and read no more`;
+    } };
   },
   // 20,000 unary requests on one connection, all at once.
   'queue-flood': async () => flood(1, 20_000),

@@ -104,11 +104,11 @@ test('the stream cap reaches the client in SETTINGS_MAX_CONCURRENT_STREAMS', asy
 });
 
 test('connections past --grpc-max-connections are closed at accept and the others serve on', async () => {
-  const held = await Promise.all(Array.from({ length: 5 }, () => session()));
-  const { closed } = silentConnection();
-  const ms = await within(closed, 10_000, 'refusing the extra connection');
-  assert.ok(ms < FIRST_REQUEST_MS, `the extra connection was closed at accept (${ms.toFixed(0)} ms), not by the first-request timeout`);
-  for (const s of held) s.destroy();
+  // The client's connection is one of the 6 allowed; of 10 more, at most 5 get in (and
+  // are closed later by the first-request timeout), the rest are closed at accept.
+  const times = await within(Promise.all(Array.from({ length: 10 }, () => silentConnection().closed)), 10_000, 'closing all ten');
+  const atAccept = times.filter((ms) => ms < FIRST_REQUEST_MS * 0.8).length;
+  assert.ok(atAccept >= 5 && atAccept <= 9, `closed at accept: ${atAccept} of 10 (${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
   await stillServing();
 });
 
