@@ -77,6 +77,16 @@ export function validateConfig(config: ModelConfig, model: string, limits: Confi
   if (sc?.$case === 'dynamicBatching') checkDynamicBatching(sc.value, limits, bad);
   checkInstanceGroups(config, model, limits, bad);
   checkWarmupSamples(config.modelWarmup, limits, bad);
+  // Labels are not read by this server (no classification output), but a path a config
+  // names must still be one that stays inside the model folder.
+  config.output.forEach((o, i) => {
+    if (o.labelFilename === '') return;
+    try {
+      relativeSegments(o.labelFilename, 'path');
+    } catch (err) {
+      throw bad(`output[${i}].label_filename`, (err as Error).message);
+    }
+  });
 }
 
 function checkDynamicBatching(db: ModelDynamicBatching, limits: ConfigLimits, bad: Bad): void {

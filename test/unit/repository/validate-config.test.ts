@@ -193,4 +193,11 @@ test('refuses an input_data_file that is absolute, climbs out of the warmup fold
   check(withFile('sub/sample.bin'));
 });
 
+test('refuses a label_filename that leads outside the model folder', () => {
+  const withLabel = (labelFilename: string) => ({ output: [{ name: 'OUTPUT0', dataType: DataType.TYPE_FP32, dims: [4], labelFilename }] });
+  assert.match(refusal(withLabel('../../etc/passwd')), 'output[0].label_filename path');
+  assert.match(refusal(withLabel('/etc/passwd')), 'output[0].label_filename path');
+  check(withLabel('labels.txt'));
+});
+
 test.run();
