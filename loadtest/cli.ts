@@ -87,7 +87,7 @@ const session = await new LoadSession(v.url!, v.model, v['model-version']!).init
 const req = session.request;
 console.log(
   `model ${session.meta.name} (versions ${session.meta.versions.join(',')}), ${session.batched ? `batch ${batchSize}` : 'no batch dimension'}, ` +
-    `inputs ${req.inputs.map((i) => `${i.name}${JSON.stringify(i.shape)}`).join(' ')}, ${interval} ms per step`,
+    `inputs ${req.inputs.map((i) => `${i.name}[${i.shape.join(",")}]`).join(' ')}, ${interval} ms per step`,
 );
 await session.warmUp(steps[0]!.mode === 'concurrency' ? steps[steps.length - 1]!.level : 4);
 

@@ -35,15 +35,21 @@ export class FairGate {
     return this.waiting;
   }
 
+  /** Takes a slot at once if one is free and nobody waits (the common case, with no promise). */
+  tryAcquire(): boolean {
+    if (this.inProgress < this.limit && this.waiting === 0) {
+      this.inProgress++;
+      return true;
+    }
+    return false;
+  }
+
   /**
    * Resolves when the request may go on; the caller must call release() once it is done.
    * Rejects with CANCELLED if the caller cancels while waiting.
    */
   acquire(source: string, cancel?: Cancellation): Promise<void> {
-    if (this.inProgress < this.limit && this.waiting === 0) {
-      this.inProgress++;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let stop: (() => void) | undefined;
       const waiter: Waiter = {

@@ -63,7 +63,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       budget.take(bytes);
       let result;
       try {
-        await gate.acquire(source, cancel);
+        if (!gate.tryAcquire()) await gate.acquire(source, cancel);
         try {
           result = await resolved.serving.infer(request);
         } finally {
