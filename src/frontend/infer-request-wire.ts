@@ -44,19 +44,19 @@ export function decodeInferRequestWire(bytes: Uint8Array, limits: RequestWireLim
  * walk of the top level. Empty when it cannot.
  */
 export function peekRequestId(bytes: Uint8Array): string {
+  const r = new BinaryReader(bytes);
+  let id = '';
   try {
-    const r = new BinaryReader(bytes);
-    let id = '';
-    // Bounded: the message may be millions of fields; the id is near the start when sent by a normal client.
+    // Bounded: the message may be millions of fields; a normal client's id is near the start.
     for (let fields = 0; r.pos < r.len && fields < 4096; fields++) {
       const [no, wt] = r.tag();
       if (no === 3 && wt === WireType.LengthDelimited) id = r.string();
       else r.skip(wt, no, 8);
     }
-    return id.length <= 1024 ? id : '';
   } catch {
-    return '';
+    // A later field is broken: the id read before it still names the request.
   }
+  return id.length <= 1024 ? id : '';
 }
 
 class Decoder {
