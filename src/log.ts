@@ -22,10 +22,13 @@ export function createLogger(opts: LoggerOptions): Logger {
     if (level === 'verbose' && !opts.verbose) return;
     const time = new Date().toISOString();
     if (opts.format === 'json') {
-      write(JSON.stringify({ time, level, msg, ...fields }));
+      // Fields first, so none can overwrite time, level or msg.
+      write(JSON.stringify({ ...fields, time, level, msg }, jsonSafe));
       return;
     }
-    const extra = fields && Object.keys(fields).length > 0 ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : '';
+    const extra = fields && Object.keys(fields).length > 0
+      ? ' ' + Object.entries(fields).map(([k, v]) => `${escapeControl(k)}=${escapeControl(JSON.stringify(v, jsonSafe) ?? 'undefined')}`).join(' ')
+      : '';
     write(`${time} ${level.toUpperCase().padEnd(7)} ${escapeControl(msg)}${extra}`);
   };
   return {
@@ -34,6 +37,11 @@ export function createLogger(opts: LoggerOptions): Logger {
     info: (m, f) => emit('info', m, f),
     verbose: (m, f) => emit('verbose', m, f),
   };
+}
+
+/** bigint values (64-bit protocol fields) log as decimal strings instead of making JSON.stringify throw. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 /**

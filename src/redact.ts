@@ -4,7 +4,7 @@
 
 // An absolute path of two or more segments, not part of a longer token (so "1/model.onnx"
 // and "file:1/model.onnx" stay as they are).
-const ABSOLUTE_PATH = /(?<![\w.:/-])\/(?:[^\s'"`,;()[\]{}<>/]+\/)+[^\s'"`,;()[\]{}<>]*/g;
+const ABSOLUTE_PATH = /(?<![\w.:/-])\/(?:[^\s'"`,;()[\]{}<>/]+\/)+[^\s'"`,;:()[\]{}<>]*/g;
 
 export function redactPaths(text: string): string {
   return text.replace(ABSOLUTE_PATH, '<path>');

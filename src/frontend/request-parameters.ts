@@ -55,8 +55,12 @@ export interface RequestParameters {
 function check(params: Record<string, InferParameter>, known: Record<string, Case[]>, where: string): void {
   for (const key of Object.keys(params)) {
     const c = params[key]!.parameterChoice;
-    if (key.startsWith(RESERVED_PREFIX) && !Object.hasOwn(RESERVED_ALLOWED, key)) {
-      throw invalid(`${where}: parameter keys starting with '${RESERVED_PREFIX}' are reserved; the only one allowed is ${Object.keys(RESERVED_ALLOWED).map((k) => `'${k}'`).join(', ')} (got '${key}')`);
+    if (key.startsWith(RESERVED_PREFIX) && !Object.hasOwn(known, key)) {
+      const allowed = Object.keys(known).filter((k) => k.startsWith(RESERVED_PREFIX));
+      throw invalid(
+        `${where}: parameter keys starting with '${RESERVED_PREFIX}' are reserved` +
+          (allowed.length > 0 ? `; the only one allowed here is ${allowed.map((k) => `'${k}'`).join(', ')}` : '') + ` (got '${key}')`,
+      );
     }
     const allowed = Object.hasOwn(known, key) ? known[key]! : CUSTOM;
     if (!c || !allowed.includes(c.$case)) {

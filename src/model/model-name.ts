@@ -6,6 +6,7 @@
 // with '.' (so never '', '.', '..' or a hidden folder).
 
 import { invalid } from '../errors.js';
+import { escapeControl } from '../log.js';
 
 export const MAX_MODEL_NAME_CHARS = 255;
 const MODEL_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -17,8 +18,8 @@ export function isValidModelName(name: string): boolean {
 /** Throws INVALID_ARGUMENT naming the rule; the name is quoted with its control characters escaped. */
 export function checkModelName(name: string): void {
   if (isValidModelName(name)) return;
-  const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+  const shown = escapeControl(name.length > 64 ? `${name.slice(0, 64)}…` : name);
   throw invalid(
-    `model name ${shown} is not valid: a model name is 1 to ${MAX_MODEL_NAME_CHARS} characters from A-Z a-z 0-9 _ . - and does not start with '.'`,
+    `model name '${shown}' is not valid: a model name is 1 to ${MAX_MODEL_NAME_CHARS} characters from A-Z a-z 0-9 _ . - and does not start with '.'`,
   );
 }

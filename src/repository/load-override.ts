@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ModelConfig } from '../generated/inference/model_config.js';
-import { invalid } from '../errors.js';
+import { Code, ServeError, invalid } from '../errors.js';
 import { ConfigError } from './config-file.js';
 import { printable, relativeSegments, resolveInside } from './safe-path.js';
 
@@ -54,12 +54,21 @@ export function checkOverrideFiles(model: string, override: LoadOverride): void 
   for (const rel of files) {
     let parts: string[];
     try {
-      parts = relativeSegments(rel, `file parameter 'file:${printable(rel)}'`);
+      parts = relativeSegments(rel, 'file parameter');
     } catch (err) {
       throw invalid(`loading '${model}': ${(err as Error).message}`);
     }
     if (parts.length < 2 || !/^[1-9][0-9]{0,15}$/.test(parts[0]!)) {
       throw invalid(`loading '${model}': file parameter 'file:${printable(rel)}' must name <version>/<file>, the version a positive integer`);
+    }
+  }
+  // A file may not also be a folder of another one ("1/a" and "1/a/b").
+  const names = new Set(files);
+  for (const rel of files) {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join('/');
+      if (names.has(folder)) throw invalid(`loading '${model}': file parameter 'file:${printable(folder)}' is also a folder of 'file:${printable(rel)}'`);
     }
   }
 }
@@ -82,6 +91,7 @@ export function stageFiles(model: string, override: LoadOverride): string {
     return root;
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
-    throw err;
+    if (err instanceof ConfigError) throw invalid(`loading '${model}': ${err.message}`);
+    throw new ServeError(Code.INTERNAL, `loading '${model}': its files could not be staged`, { cause: err });
   }
 }

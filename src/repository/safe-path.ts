@@ -3,7 +3,7 @@
 // must stay inside their root, symbolic links included. Messages name the path as it was
 // given, relative to its root, never the server's absolute paths.
 
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { ConfigError } from './config-file.js';
 import { escapeControl } from '../log.js';
@@ -34,14 +34,29 @@ export function resolveInside(root: string, rel: string, what: string): string {
   const path = join(root, ...parts);
   if (!existsSync(root)) return path;
   const realRoot = realpathSync(root);
+  // lstat, not exists: a dangling link is there (and would lead wherever it points later).
   let probe = path;
-  while (!existsSync(probe) && probe !== root) probe = join(probe, '..');
-  const real = realpathSync(probe);
+  while (!present(probe) && probe !== root) probe = join(probe, '..');
+  let real: string;
+  try {
+    real = realpathSync(probe);
+  } catch {
+    throw new ConfigError(`${what} '${printable(rel)}' goes through a symbolic link that leads nowhere`);
+  }
   const back = relative(realRoot, real);
   if (back === '..' || back.startsWith('..' + sep) || isAbsolute(back)) {
     throw new ConfigError(`${what} '${printable(rel)}' leads outside the model folder (through a symbolic link)`);
   }
   return path;
+}
+
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A client-supplied string made safe to quote in a message or a log line: control characters escaped, length bounded. */

@@ -76,4 +76,9 @@ test('input and output keys are type-checked; shared memory is UNIMPLEMENTED, cl
   checkOutputParameters({ binary_data: bool(true) }, 'out');
 });
 
+test('the one allowed triton_ key is allowed on the request only, not on inputs or outputs', () => {
+  refused(() => checkInputParameters({ triton_enable_empty_final_response: bool(true) }, 'in'), /keys starting with 'triton_' are reserved \(got 'triton_enable_empty_final_response'\)/);
+  refused(() => checkOutputParameters({ triton_enable_empty_final_response: bool(true) }, 'out'), /reserved/);
+});
+
 test.run();

@@ -37,4 +37,10 @@ test('a config that is not a JSON object is a ConfigError', () => {
   assert.is(configFromJson('{"name":"m","max_batch_size":4}', 'm').maxBatchSize, 4);
 });
 
+test('a file that is also a folder of another file parameter is INVALID_ARGUMENT before anything is written', () => {
+  const before = folders();
+  assert.throws(() => stageFiles('m', withFiles('1/a', '1/a/b')), (e: unknown) => e instanceof ServeError && e.code === Code.INVALID_ARGUMENT && /'file:1\/a' is also a folder of 'file:1\/a\/b'/.test(e.message));
+  assert.is(folders(), before);
+});
+
 test.run();

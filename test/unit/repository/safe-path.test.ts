@@ -54,4 +54,15 @@ test('redactPaths replaces absolute paths and leaves relative names alone', () =
   assert.is(redactPaths("open '/work/repo/m/config.pbtxt'"), "open '<path>'");
 });
 
+test('a dangling link is refused, since it would lead wherever it points once that exists', () => {
+  const root = mkdtempSync(join(tmpdir(), 'safe-path-root-'));
+  try {
+    mkdirSync(join(root, '1'));
+    symlinkSync(join(tmpdir(), 'safe-path-not-there-yet', 'x.onnx'), join(root, '1', 'model.onnx'));
+    assert.throws(() => resolveInside(root, '1/model.onnx', 'default_model_filename'), /symbolic link that leads nowhere|leads outside/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test.run();
