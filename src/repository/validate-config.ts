@@ -73,6 +73,14 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Throws a ConfigError naming the model, the field and the rule for the first problem found. */
 export function validateConfig(config: ModelConfig, model: string, limits: ConfigLimits): void {
   const bad: Bad = (field, rule) => new ConfigError(`model '${model}': ${field} ${rule}`);
+  // A JSON override is read leniently by the generated fromJSON ("eight" becomes NaN):
+  // the numbers everything else sizes from are checked to be whole here.
+  if (!Number.isSafeInteger(config.maxBatchSize) || config.maxBatchSize < 0) throw bad('max_batch_size', `must be a whole number of 0 or more, got ${config.maxBatchSize}`);
+  for (const [kind, list] of [['input', config.input], ['output', config.output]] as const) {
+    list.forEach((t, i) => t.dims.forEach((d, j) => {
+      if (!Number.isSafeInteger(d) || d < -1 || d > 2 ** 31 - 1) throw bad(`${kind}[${i}].dims[${j}]`, `must be -1 or a whole number in 0..2147483647, got ${d}`);
+    }));
+  }
   const sc = config.schedulingChoice;
   if (sc?.$case === 'dynamicBatching') checkDynamicBatching(sc.value, limits, bad);
   checkInstanceGroups(config, model, limits, bad);

@@ -200,4 +200,10 @@ test('refuses a label_filename that leads outside the model folder', () => {
   check(withLabel('labels.txt'));
 });
 
+test('refuses a max_batch_size or dims that are not whole numbers (a lenient JSON override)', () => {
+  assert.match(refusal({ maxBatchSize: NaN }), 'max_batch_size must be a whole number');
+  assert.match(refusal({ input: [{ name: 'INPUT0', dataType: DataType.TYPE_FP32, dims: [NaN] }] }), 'input[0].dims[0] must be -1 or a whole number');
+  assert.match(refusal({ output: [{ name: 'O', dataType: DataType.TYPE_FP32, dims: [2 ** 40] }] }), 'output[0].dims[0]');
+});
+
 test.run();
