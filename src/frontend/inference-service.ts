@@ -243,6 +243,11 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       checkControl('RepositoryModelLoad');
       checkModelName(req.modelName);
       const override: LoadOverride = {};
+      // The generated decoder stores map entries on a plain object: a key "__proto__" replaces
+      // its prototype instead of becoming an entry. Refuse it rather than ignore it.
+      if (Object.getPrototypeOf(req.parameters) !== Object.prototype) {
+        throw invalid("RepositoryModelLoad parameter '__proto__' is not a parameter this server knows");
+      }
       for (const [key, value] of Object.entries(req.parameters)) {
         const c = value.parameterChoice;
         if (key === 'config' && c?.$case === 'stringParam') override.configJson = c.value;

@@ -189,4 +189,18 @@ test('a warmup input_data_file that climbs out of the model folder fails the loa
   await stillServing();
 });
 
+test('a RepositoryModelLoad parameter named __proto__ is refused, not silently dropped', async () => {
+  const raw = new grpc.Client(server.address, grpc.credentials.createInsecure());
+  // parameters map entry: key "__proto__", value ModelRepositoryParameter { string_param: "x" }.
+  const entry = Buffer.concat([Buffer.from([0x0a, 9]), Buffer.from('__proto__'), Buffer.from([0x12, 3, 0x1a, 1, 0x78])]);
+  const msg = Buffer.concat([Buffer.from([0x12, 6]), Buffer.from('simple'), Buffer.from([0x1a, entry.length]), entry]);
+  const err = await new Promise<grpc.ServiceError>((resolve) =>
+    raw.makeUnaryRequest('/inference.GRPCInferenceService/RepositoryModelLoad', (b: Buffer) => b, (b: Buffer) => b, msg, (e) => resolve(e!)),
+  );
+  raw.close();
+  assert.is(err.code, status.INVALID_ARGUMENT, err.details);
+  assert.match(err.details, /'__proto__'/);
+  await stillServing();
+});
+
 test.run();
