@@ -1,0 +1,92 @@
+// The one table of entry points: every route any frontend serves, the permission category
+// it needs, and where its model name comes from. A route missing here is refused by the
+// access check (so a service added later is closed until it is listed).
+//
+// Categories are tritonserver's restricted-protocol categories, plus two of ours for
+// entry points Triton does not restrict: `reflection` (gRPC server reflection) and
+// `metrics` (the Prometheus scrape).
+
+export const TRITON_CATEGORIES = [
+  'health',
+  'metadata',
+  'inference',
+  'shared-memory',
+  'model-config',
+  'model-repository',
+  'statistics',
+  'trace',
+  'logging',
+] as const;
+
+export const CATEGORIES = [...TRITON_CATEGORIES, 'reflection', 'metrics'] as const;
+
+export type Category = (typeof CATEGORIES)[number];
+
+/**
+ * Where a route's model comes from:
+ * - `none`: a server-wide route; the category alone decides.
+ * - `model`: the request names one model in `field`; the grant must cover that model.
+ * - `optional`: as `model`, but an empty `field` (or, for health, the server's own service
+ *   name) makes it server-wide; the handler then shows only the models the caller may see.
+ * - `list`: the answer lists models; the handler shows only those the caller may see.
+ */
+export type ModelScope =
+  | { kind: 'none' }
+  | { kind: 'model'; field: string }
+  | { kind: 'optional'; field: string }
+  | { kind: 'list' };
+
+export interface RouteSpec {
+  category: Category;
+  scope: ModelScope;
+}
+
+const none = { kind: 'none' } as const;
+const model = (field: string) => ({ kind: 'model', field }) as const;
+const optional = (field: string) => ({ kind: 'optional', field }) as const;
+const list = { kind: 'list' } as const;
+
+const INFERENCE = '/inference.GRPCInferenceService/';
+
+/** Route → category and model scope. gRPC routes are method paths; HTTP ones "METHOD /path". */
+export const ROUTES: Readonly<Record<string, RouteSpec>> = Object.freeze({
+  [`${INFERENCE}ServerLive`]: { category: 'health', scope: none },
+  [`${INFERENCE}ServerReady`]: { category: 'health', scope: none },
+  [`${INFERENCE}ModelReady`]: { category: 'health', scope: model('name') },
+  [`${INFERENCE}ServerMetadata`]: { category: 'metadata', scope: none },
+  [`${INFERENCE}ModelMetadata`]: { category: 'metadata', scope: model('name') },
+  [`${INFERENCE}ModelInfer`]: { category: 'inference', scope: model('modelName') },
+  [`${INFERENCE}ModelStreamInfer`]: { category: 'inference', scope: model('modelName') },
+  [`${INFERENCE}ModelConfig`]: { category: 'model-config', scope: model('name') },
+  [`${INFERENCE}ModelStatistics`]: { category: 'statistics', scope: optional('name') },
+  [`${INFERENCE}RepositoryIndex`]: { category: 'model-repository', scope: list },
+  [`${INFERENCE}RepositoryModelLoad`]: { category: 'model-repository', scope: model('modelName') },
+  [`${INFERENCE}RepositoryModelUnload`]: { category: 'model-repository', scope: model('modelName') },
+  [`${INFERENCE}SystemSharedMemoryStatus`]: { category: 'shared-memory', scope: none },
+  [`${INFERENCE}SystemSharedMemoryRegister`]: { category: 'shared-memory', scope: none },
+  [`${INFERENCE}SystemSharedMemoryUnregister`]: { category: 'shared-memory', scope: none },
+  [`${INFERENCE}CudaSharedMemoryStatus`]: { category: 'shared-memory', scope: none },
+  [`${INFERENCE}CudaSharedMemoryRegister`]: { category: 'shared-memory', scope: none },
+  [`${INFERENCE}CudaSharedMemoryUnregister`]: { category: 'shared-memory', scope: none },
+  [`${INFERENCE}TraceSetting`]: { category: 'trace', scope: optional('modelName') },
+  [`${INFERENCE}LogSettings`]: { category: 'logging', scope: none },
+  '/grpc.health.v1.Health/Check': { category: 'health', scope: optional('service') },
+  '/grpc.health.v1.Health/Watch': { category: 'health', scope: optional('service') },
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo': { category: 'reflection', scope: none },
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': { category: 'reflection', scope: none },
+  'GET /metrics': { category: 'metrics', scope: list },
+});
+
+/** Health names that mean the whole server, not a model. */
+export const SERVER_HEALTH_NAMES: ReadonlySet<string> = new Set(['', 'inference.GRPCInferenceService']);
+
+export function routeSpec(route: string): RouteSpec | undefined {
+  return Object.hasOwn(ROUTES, route) ? ROUTES[route] : undefined;
+}
+
+/** Short name for messages and the audit log: "ModelInfer", "Health/Check", "GET /metrics". */
+export function routeName(route: string): string {
+  if (!route.startsWith('/')) return route;
+  const [service = '', method = ''] = route.slice(1).split('/');
+  return service === 'inference.GRPCInferenceService' ? method : `${service.slice(service.lastIndexOf('.') + 1)}/${method}`;
+}
