@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { parseInputData, parseShapes } from './inputs.js';
 import { table } from './percentiles.js';
 import { throughputLatencySvg } from './plot.js';
+import { connection } from './connection.js';
 import { LoadSession, rangeSteps, type Step, type StepResult } from './session.js';
 
 const help = `Usage: npm run loadtest -- --model NAME [flags]
@@ -23,7 +24,12 @@ const help = `Usage: npm run loadtest -- --model NAME [flags]
   --input-data random|zero|FILE  request contents; FILE is JSON {"INPUT": [flat values], ...} (default random)
   --output FILE                  results as .json or .csv
   --plot FILE.svg                throughput vs p99 latency chart
-  --allow-remote                 allow a non-loopback --url`;
+  --allow-remote                 allow a non-loopback --url
+  --ssl-grpc-root-certifications-file FILE
+                                 TLS, trusting this CA bundle
+  --ssl-grpc-certificate-chain-file FILE, --ssl-grpc-private-key-file FILE
+                                 client certificate and key (mutual TLS)
+  -H, --header 'NAME: VALUE'     header on every call, e.g. 'authorization: Bearer <key>' (repeat it)`;
 
 const { values: v } = parseArgs({
   options: {
@@ -40,6 +46,10 @@ const { values: v } = parseArgs({
     output: { type: 'string' },
     plot: { type: 'string' },
     'allow-remote': { type: 'boolean', default: false },
+    'ssl-grpc-root-certifications-file': { type: 'string' },
+    'ssl-grpc-certificate-chain-file': { type: 'string' },
+    'ssl-grpc-private-key-file': { type: 'string' },
+    header: { type: 'string', short: 'H', multiple: true },
     help: { type: 'boolean', default: false },
   },
 });
@@ -83,7 +93,18 @@ try {
   fail((err as Error).message);
 }
 
-const session = await new LoadSession(v.url!, v.model, v['model-version']!).init(inputs);
+let conn;
+try {
+  conn = connection({
+    caFile: v['ssl-grpc-root-certifications-file'],
+    certFile: v['ssl-grpc-certificate-chain-file'],
+    keyFile: v['ssl-grpc-private-key-file'],
+    headers: v.header,
+  });
+} catch (err) {
+  fail((err as Error).message);
+}
+const session = await new LoadSession(v.url!, v.model, v['model-version']!, conn).init(inputs);
 const req = session.request;
 console.log(
   `model ${session.meta.name} (versions ${session.meta.versions.join(',')}), ${session.batched ? `batch ${batchSize}` : 'no batch dimension'}, ` +

@@ -1,7 +1,6 @@
 // One model under load: fetches its metadata and config, builds the request, runs a
 // measurement step (closed or open loop) and reads the server's statistics around it.
 
-import { credentials } from '@grpc/grpc-js';
 import {
   GRPCInferenceServiceClient,
   type ModelConfigResponse,
@@ -14,6 +13,7 @@ import { closedLoop, type Client } from './closed-loop.js';
 import { buildRequest, type InputOptions } from './inputs.js';
 import { openLoop, seededRandom } from './open-loop.js';
 import { summarize } from './percentiles.js';
+import { connection, type Connection } from './connection.js';
 
 export type Step = { mode: 'concurrency'; level: number } | { mode: 'rate'; level: number };
 
@@ -46,10 +46,11 @@ export class LoadSession {
   batched = false;
   private req!: ModelInferRequest;
 
-  constructor(url: string, readonly model: string, readonly version = '') {
-    this.client = new GRPCInferenceServiceClient(url, credentials.createInsecure(), {
+  constructor(url: string, readonly model: string, readonly version = '', conn: Connection = connection()) {
+    this.client = new GRPCInferenceServiceClient(url, conn.credentials, {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
+      ...conn.options,
     });
   }
 
@@ -143,10 +144,10 @@ export function rangeSteps(spec: string, flag: string): number[] {
 }
 
 /** Closed-loop steps for each model in turn against one server (warm-up first). */
-export async function measureModels(address: string, models: string[], levels: number[], intervalMs: number): Promise<StepResult[]> {
+export async function measureModels(address: string, models: string[], levels: number[], intervalMs: number, conn?: Connection): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const model of models) {
-    const s = await new LoadSession(address, model).init({ batchSize: 1, shapes: {}, data: 'random' });
+    const s = await new LoadSession(address, model, '', conn).init({ batchSize: 1, shapes: {}, data: 'random' });
     try {
       await s.warmUp(Math.max(...levels));
       for (const c of levels) results.push(await s.measure({ mode: 'concurrency', level: c }, intervalMs, 1_000_000));

@@ -7,6 +7,8 @@ import type { ModelControlMode } from './frontend/context.js';
 import { packageRoot } from './package-root.js';
 import type { ServerOptions } from './server.js';
 import { LIMITS, type LimitName, type LimitSpec, type Limits } from './limits.js';
+import { parseRestrictions } from './security/restricted-protocol.js';
+import type { SecurityOptions, TlsSettings } from './security/security.js';
 
 export interface CliOptions extends ServerOptions {
   logFormat: 'text' | 'json';
@@ -53,6 +55,30 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
                                  grpc-js sends its keepalive pings whether or not data flows)
   --help                         this text
 
+Security (README "Security"):
+  --grpc-use-ssl=BOOL            serve gRPC over TLS (default false); needs the two files below
+  --grpc-server-cert=FILE        server certificate chain, PEM
+  --grpc-server-key=FILE         its private key, PEM (not encrypted)
+  --grpc-root-cert=FILE          CA bundle that client certificates must chain to
+  --grpc-use-ssl-mutual=BOOL     require a client certificate signed by --grpc-root-cert
+                                 (default false; implies --grpc-use-ssl=true)
+  --metrics-use-ssl=BOOL         serve the metrics endpoint over HTTPS (default false); it uses the
+  --metrics-server-cert=FILE     gRPC files unless these are given
+  --metrics-server-key=FILE
+  --metrics-root-cert=FILE
+  --metrics-use-ssl-mutual=BOOL  require a client certificate on the metrics endpoint too
+  --grpc-restricted-protocol=CATEGORY[,CATEGORY...]:KEY=VALUE
+                                 calls of those categories need the header triton-grpc-protocol-KEY: VALUE
+                                 (repeat it; categories: health, metadata, inference, shared-memory,
+                                 model-config, model-repository, statistics, trace, logging)
+  --access-policy=FILE           who may call what on which model (YAML or JSON); without it every
+                                 caller may do everything. Re-read when it changes and on SIGHUP
+  --audit-log=FILE               append-only JSON-lines audit trail (loads, unloads, denials, reloads)
+  --audit-log-infer-sample-rate=R
+                                 share of inference calls also written to it, 0..1 (default 0)
+  --model-key-file=FILE          keys for models stored encrypted (model.onnx.enc)
+  --model-key-env=NAME           environment variable holding such keys
+
 Limits (README "Limits" says what a client gets past each):
 ${Object.values(LIMITS).map((l: LimitSpec) => `  --${l.flag}=N`.padEnd(33) + `default ${l.default} ${l.unit}`).join('\n')}
 `;
@@ -89,6 +115,22 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'grpc-infer-allocation-pool-size': { type: 'string' },
         'grpc-keepalive-permit-without-calls': { type: 'string' },
         'grpc-http2-max-pings-without-data': { type: 'string' },
+        'grpc-use-ssl': { type: 'string' },
+        'grpc-use-ssl-mutual': { type: 'string' },
+        'grpc-server-cert': { type: 'string' },
+        'grpc-server-key': { type: 'string' },
+        'grpc-root-cert': { type: 'string' },
+        'metrics-use-ssl': { type: 'string' },
+        'metrics-use-ssl-mutual': { type: 'string' },
+        'metrics-server-cert': { type: 'string' },
+        'metrics-server-key': { type: 'string' },
+        'metrics-root-cert': { type: 'string' },
+        'grpc-restricted-protocol': { type: 'string', multiple: true },
+        'access-policy': { type: 'string' },
+        'audit-log': { type: 'string' },
+        'audit-log-infer-sample-rate': { type: 'string' },
+        'model-key-file': { type: 'string' },
+        'model-key-env': { type: 'string' },
         help: { type: 'boolean' },
         ...Object.fromEntries(Object.values(LIMITS).map((l: LimitSpec) => [l.flag, { type: 'string' as const }])),
       },
@@ -138,12 +180,70 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     testFaults: process.env['TRITON_TS_TEST_FAULTS'] === '1',
     limits: limitsFrom(v as Record<string, string | undefined>),
     keepalivePermitWithoutCalls: bool('grpc-keepalive-permit-without-calls', v['grpc-keepalive-permit-without-calls'], false),
+    security: securityFrom(v as Record<string, string | string[] | boolean | undefined>),
+    modelKeyFile: path(v['model-key-file']),
+    modelKeyEnv: envName(v['model-key-env']),
     logFormat,
     logVerbose: int('log-verbose', v['log-verbose'], 0, 0, 10),
     ignored,
     help: v.help ?? false,
   };
   return Object.freeze(opts);
+}
+
+function securityFrom(v: Record<string, string | string[] | boolean | undefined>): SecurityOptions {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
+  const grpcMutual = bool('grpc-use-ssl-mutual', str('grpc-use-ssl-mutual'), false);
+  const grpcSsl = bool('grpc-use-ssl', str('grpc-use-ssl'), false) || grpcMutual;
+  const grpcFiles = { cert: path(str('grpc-server-cert')), key: path(str('grpc-server-key')), root: path(str('grpc-root-cert')) };
+  const grpcTls = grpcSsl ? tlsSettings('grpc', grpcFiles, grpcMutual) : undefined;
+  if (!grpcSsl && (grpcFiles.cert || grpcFiles.key || grpcFiles.root)) throw new OptionError('--grpc-server-cert, --grpc-server-key and --grpc-root-cert need --grpc-use-ssl=true');
+  const metricsMutual = bool('metrics-use-ssl-mutual', str('metrics-use-ssl-mutual'), false);
+  const metricsSsl = bool('metrics-use-ssl', str('metrics-use-ssl'), false) || metricsMutual;
+  const mine = { cert: path(str('metrics-server-cert')), key: path(str('metrics-server-key')), root: path(str('metrics-root-cert')) };
+  if (!metricsSsl && (mine.cert || mine.key || mine.root)) throw new OptionError('--metrics-server-cert, --metrics-server-key and --metrics-root-cert need --metrics-use-ssl=true');
+  const metricsFiles = mine.cert || mine.key ? mine : { ...grpcFiles, root: mine.root ?? grpcFiles.root };
+  const metricsTls = metricsSsl ? tlsSettings('metrics', metricsFiles, metricsMutual) : undefined;
+  let restrictions;
+  try {
+    restrictions = parseRestrictions((v['grpc-restricted-protocol'] as string[] | undefined) ?? [], '--grpc-restricted-protocol');
+  } catch (err) {
+    throw new OptionError((err as Error).message);
+  }
+  const rate = str('audit-log-infer-sample-rate');
+  const auditLogFile = path(str('audit-log'));
+  if (rate !== undefined && !auditLogFile) throw new OptionError('--audit-log-infer-sample-rate needs --audit-log');
+  if (rate !== undefined && (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(rate))) throw new OptionError(`--audit-log-infer-sample-rate must be a number in 0..1, got '${rate}'`);
+  return {
+    grpcTls,
+    metricsTls,
+    restrictions,
+    accessPolicyFile: path(str('access-policy')),
+    auditLogFile,
+    auditInferSampleRate: rate === undefined ? 0 : Number(rate),
+  };
+}
+
+function tlsSettings(which: 'grpc' | 'metrics', files: { cert?: string | undefined; key?: string | undefined; root?: string | undefined }, mutual: boolean): TlsSettings {
+  if (!files.cert || !files.key) {
+    throw new OptionError(which === 'grpc'
+      ? '--grpc-use-ssl=true needs --grpc-server-cert and --grpc-server-key'
+      : '--metrics-use-ssl=true needs --metrics-server-cert and --metrics-server-key (or the --grpc-server-* ones)');
+  }
+  if (mutual && !files.root) throw new OptionError(`--${which}-use-ssl-mutual=true needs --${which}-root-cert${which === 'metrics' ? ' (or --grpc-root-cert)' : ''}, the CA client certificates must chain to`);
+  return { cert: files.cert, key: files.key, root: files.root, mutual };
+}
+
+function path(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === '' || value.includes('\0')) throw new OptionError('a file flag must name a file');
+  return resolve(value);
+}
+
+function envName(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)) throw new OptionError(`--model-key-env must be an environment variable name, got '${value.slice(0, 80)}'`);
+  return value;
 }
 
 function limitsFrom(values: Record<string, string | undefined>): Limits {

@@ -4,6 +4,9 @@
 import { OptionError, parseCli, usage } from './cli-options.js';
 import { createLogger } from './log.js';
 import { InferenceServer } from './server.js';
+import { Security } from './security/security.js';
+import { securityWarnings } from './security/warnings.js';
+import { packageVersion } from './package-root.js';
 
 async function main(): Promise<void> {
   let opts;
@@ -25,7 +28,16 @@ async function main(): Promise<void> {
 
   // A safety net: a bug that leaks a rejection is logged, it does not take the server down.
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection (a bug; the server keeps serving)', { error: String(reason instanceof Error ? reason.stack : reason) }));
-  const server = new InferenceServer(opts, log);
+  let security: Security;
+  try {
+    security = new Security(opts.security, log);
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  for (const w of securityWarnings(opts)) log.warn(w);
+  security.audit?.record({ event: 'server_start', version: packageVersion(), pid: process.pid, args: redactedArgs(process.argv.slice(2)) });
+  const server = new InferenceServer(opts, log, security);
   let signals = 0;
   const onSignal = (sig: string): void => {
     signals++;
@@ -44,12 +56,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // SIGHUP re-reads the access policy and certificates and reopens the audit log.
+  process.on('SIGHUP', () => security.reloadAll('SIGHUP'));
 
   log.info(`model repository ${opts.modelRepository}, control mode ${opts.controlMode}`);
   await server.start();
   if (opts.logFormat === 'json') log.info('models', { models: server.modelStates() });
   else process.stderr.write(server.modelTable() + '\n');
   log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
+}
+
+/** Flags for the audit trail, without restricted-protocol values (shared secrets). */
+function redactedArgs(args: string[]): string[] {
+  return args.map((a) => a.replace(/^(--grpc-restricted-protocol=[^:]*:[^=]*=).*$/s, '$1<redacted>'));
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,10 @@ import { ModelRepository } from './repository/model-repository.js';
 import { systemClock } from './clock.js';
 import { MetricsEndpoint } from './metrics/http-endpoint.js';
 import { PrometheusExporter, type VersionView } from './metrics/prometheus.js';
+import type { Security, SecurityOptions } from './security/security.js';
+import { metricsAdmission } from './security/http-admission.js';
+import { modelAuditFields } from './security/model-audit.js';
+import { SERVER_WHO } from './security/audit-log.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -40,6 +44,11 @@ export interface ServerOptions {
   keepalivePermitWithoutCalls: boolean;
   /** Test-only fault switch (request parameter `test_fault`); on only with TRITON_TS_TEST_FAULTS=1. */
   testFaults: boolean;
+  /** TLS, restricted protocol, access policy, audit log (src/security/security.ts). */
+  security: SecurityOptions;
+  /** Keys for models stored encrypted at rest. */
+  modelKeyFile?: string | undefined;
+  modelKeyEnv?: string | undefined;
 }
 
 export const SERVER_NAME = 'triton-ts';
@@ -61,10 +70,17 @@ export class InferenceServer {
   private stopping: Promise<void> | undefined;
   port = 0;
 
-  constructor(private readonly opts: ServerOptions, private readonly log: Logger) {
+  constructor(private readonly opts: ServerOptions, private readonly log: Logger, private readonly security: Security) {
     if (opts.allowMetrics) {
       this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
-      this.metricsEndpoint = new MetricsEndpoint(this.exporter);
+      const tls = security.metricsTls;
+      const mutual = opts.security.metricsTls?.mutual ?? false;
+      this.metricsEndpoint = new MetricsEndpoint(this.exporter, {
+        tls: tls ? { ...tls.current, requestCert: tls.current.ca !== undefined, required: mutual } : undefined,
+        admit: security.access.enabled ? metricsAdmission(security.access) : undefined,
+      });
+      const endpoint = this.metricsEndpoint;
+      tls?.onChange((m) => endpoint.setTls(m));
     }
     const exporter = this.exporter;
     this.repository = new ModelRepository(
@@ -97,6 +113,7 @@ export class InferenceServer {
       serverVersion: packageVersion(),
       extensions: ['model_repository', 'model_configuration', 'statistics', 'parameters'],
       testFaults: opts.testFaults,
+      security,
       isLive: () => this.live,
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),
@@ -104,6 +121,8 @@ export class InferenceServer {
     this.frontend = new GrpcFrontend(ctx, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes,
       limits: opts.limits,
       keepalivePermitWithoutCalls: opts.keepalivePermitWithoutCalls,
+      tls: security.grpcTls ? { source: security.grpcTls, mutual: opts.security.grpcTls?.mutual ?? false } : undefined,
+      access: security.access,
     });
   }
 
@@ -112,10 +131,10 @@ export class InferenceServer {
     this.port = await this.frontend.listen();
     this.live = true;
     this.frontend.syncHealth();
-    this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port}`);
+    this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port} (${this.security.grpcTls ? 'TLS' : 'plaintext'}, ${this.security.describePolicy()})`);
     if (this.metricsEndpoint) {
       this.metricsPort = await this.metricsEndpoint.listen(this.opts.metricsHost, this.opts.metricsPort);
-      this.log.info(`started metrics service at ${this.opts.metricsHost}:${this.metricsPort}`);
+      this.log.info(`started metrics service at ${this.opts.metricsHost}:${this.metricsPort} (${this.security.metricsTls ? 'HTTPS' : 'HTTP'})`);
     }
     let names: string[];
     if (this.opts.controlMode === 'explicit') {
@@ -125,12 +144,21 @@ export class InferenceServer {
     }
     for (const n of names) this.startupModels.add(n);
     await this.repository.loadAll(names);
+    for (const n of names) this.auditModel('model_load', n);
+    this.security.watch();
     this.started = true;
     this.frontend.syncHealth();
     if (this.opts.controlMode === 'poll') this.schedulePoll();
   }
 
   private pollTimer: NodeJS.Timeout | undefined;
+
+  /** A load or unload the server made itself (start-up, polling) in the audit trail. */
+  private auditModel(kind: 'model_load' | 'model_unload', name: string): void {
+    const entry = this.registry.entry(name);
+    const ok = kind === 'model_unload' || [...(entry?.versions.values() ?? [])].some((v) => v.state === 'READY');
+    this.security.audit?.record({ event: kind, who: SERVER_WHO, model: name, outcome: ok ? 'ok' : 'failed', ...(ok ? {} : { reason: entry?.reason || 'no version is ready' }), ...modelAuditFields(entry) });
+  }
 
   /** One scan at a time: the next is scheduled when the previous finished. */
   private schedulePoll(): void {
@@ -218,6 +246,8 @@ export class InferenceServer {
       if (!unloaded) this.log.warn(`models still draining after ${this.opts.exitTimeoutMs} ms; exiting anyway`);
       await this.metricsEndpoint?.close();
       this.log.info('server stopped');
+      this.security.audit?.record({ event: 'server_stop', reason: how === 'forced' ? 'signal; in-flight calls cancelled' : 'signal' });
+      await this.security.close();
     })();
     return this.stopping;
   }

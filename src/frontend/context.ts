@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { ModelRegistry } from '../model/registry.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import type { Clock } from '../clock.js';
+import type { Security } from '../security/security.js';
 
 export type ModelControlMode = 'none' | 'explicit' | 'poll';
 
@@ -18,6 +19,8 @@ export interface ServiceContext {
   readonly extensions: readonly string[];
   /** Read the test-only `test_fault` request parameter. */
   readonly testFaults: boolean;
+  /** Access check (lists show only what the caller may see) and audit trail. */
+  readonly security: Security;
   isLive(): boolean;
   isReady(): boolean;
   /** Called after any load or unload so health statuses follow model states. */

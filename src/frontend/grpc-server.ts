@@ -1,7 +1,7 @@
 // The gRPC server: the inference service, standard health (grpc.health.v1, per model
 // name) and server reflection, on one port.
 
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
@@ -14,6 +14,9 @@ import type { Limits } from '../limits.js';
 import { guardConnections } from './connection-guard.js';
 import { withSafeDecoding } from './safe-decoding.js';
 import { HealthService } from './health-service.js';
+import { accessInterceptor } from './access-interceptor.js';
+import type { AccessControl } from '../security/access-control.js';
+import type { TlsMaterialSource } from '../security/tls-material.js';
 
 export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
 
@@ -26,6 +29,10 @@ export interface GrpcServerOptions {
   limits: Limits;
   /** tritonserver's --grpc-keepalive-permit-without-calls. */
   keepalivePermitWithoutCalls: boolean;
+  /** TLS; without it the port is plaintext. */
+  tls?: { source: TlsMaterialSource; mutual: boolean } | undefined;
+  /** The one access check, run by an interceptor before any handler of any service. */
+  access?: AccessControl | undefined;
 }
 
 export class GrpcFrontend {
@@ -46,6 +53,7 @@ export class GrpcFrontend {
       ...optional('grpc.max_connection_idle_ms', l.grpcMaxConnectionIdleMs),
       ...optional('grpc.max_connection_age_ms', l.grpcMaxConnectionAgeMs),
       ...optional('grpc.max_connection_age_grace_ms', l.grpcMaxConnectionAgeGraceMs),
+      ...(opts.access?.enabled ? { interceptors: [accessInterceptor(opts.access)] } : {}),
     });
     this.server.addService(withSafeDecoding(GRPCInferenceServiceService, l), createInferenceService(ctx, l));
     this.health.addToServer(this.server);
@@ -59,7 +67,7 @@ export class GrpcFrontend {
   /** Binds and starts; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, ServerCredentials.createInsecure(), (err, port) => {
+      this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, this.credentials(), (err, port) => {
         if (err) return reject(err);
         const l = this.opts.limits;
         guardConnections(this.server, {
@@ -72,6 +80,20 @@ export class GrpcFrontend {
         resolve(port);
       });
     });
+  }
+
+  /**
+   * TLS credentials follow the source: a reload hands grpc-js new material, which it sets
+   * on the listening server (setSecureContext); open connections keep theirs. With a root
+   * certificate, client certificates are requested and verified; `mutual` refuses a
+   * handshake without one. (grpc-js's implementation takes the identity provider first,
+   * whatever its typings say; one source serves as both here, so the order cannot bite.)
+   */
+  private credentials(): ServerCredentials {
+    const tls = this.opts.tls;
+    if (!tls) return ServerCredentials.createInsecure();
+    const withCa = tls.source.current.ca !== undefined ? tls.source : null;
+    return experimental.createCertificateProviderServerCredentials(tls.source, withCa, tls.mutual);
   }
 
   /** '' and the service name: server readiness; a model the registry holds: its readiness; else no entry. */

@@ -27,9 +27,38 @@ import { redactPaths } from '../redact.js';
 import { LIMITS, type Limits } from '../limits.js';
 import { ByteBudget } from './byte-budget.js';
 import { FairGate } from './fair-gate.js';
+import { accessRefusal, callerOf } from './access-interceptor.js';
+import { whoOf } from '../security/audit-log.js';
+import { modelAuditFields } from '../security/model-audit.js';
 
 export function createInferenceService(ctx: ServiceContext, limits: Limits): GRPCInferenceServiceServer {
-  const { registry, log } = ctx;
+  const { registry, log, security } = ctx;
+  const canSee = (req: object, category: 'statistics' | 'model-repository', model: string): boolean =>
+    security.access.canSee(callerOf(req), category, model);
+
+  /** Sampled inference calls go to the audit trail (--audit-log-infer-sample-rate). */
+  function audited(req: ModelInferRequest, work: Promise<ModelInferResponse>): Promise<ModelInferResponse> {
+    if (!security.audit || !security.sampleInfer()) return work;
+    const record = (outcome: string): void => security.audit?.record({
+      event: 'infer', who: whoOf(callerOf(req)), model: req.modelName, version: req.modelVersion, outcome, ...(req.id ? { request_id: req.id } : {}),
+    });
+    return work.then((res) => (record('ok'), res), (err: unknown) => {
+      const code = err instanceof ServeError ? err.code : Code.INTERNAL;
+      record(Object.keys(Code).find((k) => Code[k as keyof typeof Code] === code) ?? 'UNKNOWN');
+      throw err;
+    });
+  }
+
+  /** Loads and unloads requested over the network, with who asked, to the audit trail. */
+  async function auditedChange(req: object, kind: 'model_load' | 'model_unload', name: string, work: Promise<void>): Promise<void> {
+    try {
+      await work;
+      security.audit?.record({ event: kind, who: whoOf(callerOf(req)), model: name, outcome: 'ok', ...modelAuditFields(registry.entry(name)) });
+    } catch (err) {
+      security.audit?.record({ event: kind, who: whoOf(callerOf(req)), model: name, outcome: 'failed', reason: err instanceof Error ? err.message : String(err), ...modelAuditFields(registry.entry(name)) });
+      throw err;
+    }
+  }
   const budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
   const gate = new FairGate(limits.maxInflightRequests);
   const notYet = (what: string) => () => Promise.reject(new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`));
@@ -134,7 +163,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
     modelInfer: unary('ModelInfer', log, (req, call) => {
       const cancel = new CallCancellation();
       call.once('cancelled', () => cancel.fire());
-      return infer(req, call.getDeadline(), cancel, call.getPeer());
+      return audited(req, infer(req, call.getDeadline(), cancel, call.getPeer()));
     }),
     modelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
       // At most streamMaxInFlight requests of this stream are served at once, and no more
@@ -162,8 +191,9 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       call.on('data', (req: ModelInferRequest) => {
         pending++;
         flow();
-        const undecodable = decodeFailure(req);
-        (undecodable ? Promise.reject(undecodable) : infer(req, call.getDeadline(), cancel, peer))
+        // An undecodable message, or one the access check refused, is answered in-band.
+        const refused = decodeFailure(req) ?? accessRefusal(req);
+        (refused ? Promise.reject(refused) : audited(req, infer(req, call.getDeadline(), cancel, peer)))
           .then(
             (res): ModelStreamInferResponse => ({ errorMessage: '', inferResponse: res }),
             (err: unknown): ModelStreamInferResponse => ({
@@ -199,7 +229,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
     modelStatistics: unary('ModelStatistics', log, (req) => {
       let models: ModelEntry[];
       if (req.name === '') {
-        models = registry.all();
+        models = registry.all().filter((m) => canSee(req, 'statistics', m.name));
       } else {
         checkModelName(req.name);
         const e = registry.entry(req.name);
@@ -226,6 +256,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       const names = new Set([...ctx.repository.modelNames(), ...registry.all().map((m) => m.name)]);
       const models: RepositoryIndexResponse_ModelIndex[] = [];
       for (const name of [...names].sort()) {
+        if (!canSee(req, 'model-repository', name)) continue;
         const e = registry.entry(name);
         if (e && e.versions.size > 0) {
           for (const v of [...e.versions.values()].sort((a, b) => a.version - b.version)) {
@@ -256,7 +287,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
         else throw new ServeError(Code.UNIMPLEMENTED, `RepositoryModelLoad parameter '${key}' is not implemented; 'config' and 'file:<version>/<name>' are`);
       }
       try {
-        await ctx.repository.load(req.modelName, override);
+        await auditedChange(req, 'model_load', req.modelName, ctx.repository.load(req.modelName, override));
       } finally {
         ctx.modelsChanged();
       }
@@ -266,7 +297,7 @@ export function createInferenceService(ctx: ServiceContext, limits: Limits): GRP
       checkControl('RepositoryModelUnload');
       checkModelName(req.modelName);
       try {
-        await ctx.repository.unload(req.modelName);
+        await auditedChange(req, 'model_unload', req.modelName, ctx.repository.unload(req.modelName));
       } finally {
         ctx.modelsChanged();
       }

@@ -80,12 +80,12 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
   };
 
   const started = await waitForLine(/started GRPCInferenceService at 127\.0\.0\.1:(\d+)/);
-  const port = Number(/:(\d+)$/.exec(started)![1]);
+  const port = Number(/ at \S+?:(\d+)/.exec(started)![1]);
   await waitForLine(/ready: (true|false)/);
   const metricsLine = lines.find((l) => /started metrics service at/.test(l));
   return {
     port,
-    metricsPort: metricsLine ? Number(/:(\d+)$/.exec(metricsLine)![1]) : 0,
+    metricsPort: metricsLine ? Number(/ at \S+?:(\d+)/.exec(metricsLine)![1]) : 0,
     address: `127.0.0.1:${port}`,
     child,
     lines,
