@@ -114,10 +114,14 @@ export class TlsMaterialSource {
     this.changeListeners.add(listener);
   }
 
-  // grpc-js CertificateProvider: a listener is told the current material at once.
+  // grpc-js CertificateProvider: a listener is told the current material on the next tick.
+  // Not synchronously: grpc-js adds its own watcher only after adding these listeners, and
+  // would miss an update made before (its server then refuses every handshake).
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
-    listener(this.material.ca ? { caCertificate: this.material.ca } : null);
+    process.nextTick(() => {
+      if (this.caListeners.has(listener)) listener(this.material.ca ? { caCertificate: this.material.ca } : null);
+    });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -126,7 +130,9 @@ export class TlsMaterialSource {
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.add(listener);
-    listener({ certificate: this.material.cert, privateKey: this.material.key });
+    process.nextTick(() => {
+      if (this.identityListeners.has(listener)) listener({ certificate: this.material.cert, privateKey: this.material.key });
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
