@@ -1,0 +1,84 @@
+// npm run bench -- security: what TLS and the access check cost. The same closed-loop load
+// on `simple` at concurrency 1 (per-call overhead shows) and ocr_cls at concurrency 64
+// against three servers: plaintext without a policy (today's default), TLS without a
+// policy, and TLS with an access policy and an API key on every call. Interleaved
+// (A B C A B C ...) and repeated, so the machine's drift falls on every side; one run.
+//   npm run bench -- security [--rounds 2 --interval 3000]
+
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hashApiKey, newApiKey } from '../src/security/api-key.js';
+import { makeCerts } from '../test/helpers/certs.js';
+import { startServer } from '../test/helpers/server-process.js';
+import { connection, type Connection } from './connection.js';
+import { table } from './percentiles.js';
+import { measureModels, type StepResult } from './session.js';
+
+const { values: v } = parseArgs({
+  args: process.argv.slice(3),
+  options: {
+    rounds: { type: 'string', default: '2' },
+    interval: { type: 'string', default: '3000' },
+  },
+});
+const rounds = Number(v.rounds);
+const interval = Number(v.interval);
+const certs = makeCerts();
+const dir = mkdtempSync(join(tmpdir(), 'triton-ts-bench-security-'));
+const key = newApiKey();
+const policy = join(dir, 'policy.yaml');
+writeFileSync(policy, `principals:
+  - name: bench
+    api_key_sha256: "${hashApiKey(key)}"
+    grants:
+      - categories: [metadata, model-config, inference, statistics]
+        models: ["*"]
+`);
+const tlsFlags = ['--grpc-use-ssl=true', `--grpc-server-cert=${certs.server.cert}`, `--grpc-server-key=${certs.server.key}`];
+
+interface Side {
+  name: string;
+  flags: string[];
+  conn: Connection;
+}
+const sides: Side[] = [
+  { name: 'plaintext, no policy', flags: [], conn: connection() },
+  { name: 'TLS, no policy', flags: tlsFlags, conn: connection({ caFile: certs.ca.cert }) },
+  { name: 'TLS + policy + key', flags: [...tlsFlags, `--access-policy=${policy}`], conn: connection({ caFile: certs.ca.cert, headers: [`authorization: Bearer ${key}`] }) },
+];
+
+async function run(side: Side): Promise<StepResult[]> {
+  const server = await startServer(['--allow-metrics=false', ...side.flags]);
+  try {
+    return [
+      ...(await measureModels(server.address, ['simple'], [1], interval, side.conn)),
+      ...(await measureModels(server.address, ['ocr_cls'], [64], interval, side.conn)),
+    ];
+  } finally {
+    await server.stop();
+  }
+}
+
+const results = new Map<string, StepResult[][]>(sides.map((s) => [s.name, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const side of sides) results.get(side.name)!.push(await run(side));
+}
+rmSync(dir, { recursive: true, force: true });
+rmSync(certs.dir, { recursive: true, force: true });
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const spread = (xs: number[]): string => `${((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(0)}%`;
+console.log(`TLS and access-check cost: ${rounds} rounds interleaved (${sides.map((s) => s.name).join(' / ')}), ${interval} ms per step; mean of the rounds, spread = max/min - 1 across rounds`);
+const rows: Array<Array<string | number>> = [];
+for (const [i, model] of [[0, 'simple c=1'], [1, 'ocr_cls c=64']] as const) {
+  const base = mean(results.get(sides[0]!.name)!.map((r) => r[i]!.throughput));
+  for (const side of sides) {
+    const runs = results.get(side.name)!.map((r) => r[i]!);
+    const tput = mean(runs.map((r) => r.throughput));
+    rows.push([model, side.name, tput, mean(runs.map((r) => r.p50Ms)), mean(runs.map((r) => r.p99Ms)), spread(runs.map((r) => r.throughput)),
+      runs.reduce((a, r) => a + r.errors, 0), `x${(tput / base).toFixed(3)}`]);
+  }
+}
+console.log(table(['load', 'server', 'infer/s', 'p50 ms', 'p99 ms', 'spread', 'errors', 'vs plaintext'], rows));
