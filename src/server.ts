@@ -98,6 +98,7 @@ export class InferenceServer {
           maxWarmupBytes: opts.limits.maxWarmupBytes,
         },
         observerFor: exporter ? (model, version) => exporter.observerFor(model, version) : undefined,
+        onPollChange: (kind, model) => this.auditModel(kind === 'load' ? 'model_load' : 'model_unload', model),
       },
       this.registry,
       log,
@@ -238,8 +239,12 @@ export class InferenceServer {
       if (how === 'forced') this.log.warn(`in-flight calls still running after ${this.opts.exitTimeoutMs} ms were cancelled`);
       // Queued and running batches drain within what is left of the exit timeout.
       let timer: NodeJS.Timeout | undefined;
+      const names = this.registry.all().filter((m) => [...m.versions.values()].some((v) => v.serving)).map((m) => m.name);
       const unloaded = await Promise.race([
-        this.repository.unloadAll().then(() => true),
+        this.repository.unloadAll().then(() => {
+          for (const n of names) this.auditModel('model_unload', n);
+          return true;
+        }),
         new Promise<false>((r) => (timer = setTimeout(() => r(false), this.opts.exitTimeoutMs))),
       ]);
       clearTimeout(timer);

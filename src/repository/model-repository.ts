@@ -30,6 +30,8 @@ export interface RepositoryOptions extends CompleteOptions {
   observerFor?: ((model: string, version: number) => StatsObserver) | undefined;
   /** Bounds on config values (instances, warmup, timeouts); DEFAULT_CONFIG_LIMITS when absent. */
   configLimits?: ConfigLimits | undefined;
+  /** Told of each load and unload that polling made (the audit trail records them). */
+  onPollChange?: ((kind: 'load' | 'unload', model: string, error: unknown) => void) | undefined;
 }
 
 export class ModelRepository {
@@ -88,7 +90,7 @@ export class ModelRepository {
       const fp = modelFingerprint(this.opts.root, name);
       if (fp !== undefined && fp !== this.fingerprints.get(name)) {
         this.log.info(`poll: model '${name}' ${this.fingerprints.has(name) ? 'changed' : 'appeared'}`, { model: name });
-        work.push(this.load(name).catch(() => undefined));
+        work.push(this.load(name).then(() => this.opts.onPollChange?.('load', name, undefined), (err: unknown) => this.opts.onPollChange?.('load', name, err)));
       }
     }
     for (const entry of this.registry.all()) {
@@ -96,7 +98,10 @@ export class ModelRepository {
         this.log.info(`poll: model '${entry.name}' is gone from the repository`, { model: entry.name });
         this.fingerprints.delete(entry.name);
         // Gone from the folder: once drained, the model leaves the registry (and health) too.
-        work.push(this.unload(entry.name).then(() => this.registry.forget(entry.name), () => undefined));
+        work.push(this.unload(entry.name).then(() => {
+          this.opts.onPollChange?.('unload', entry.name, undefined);
+          this.registry.forget(entry.name);
+        }, (err: unknown) => this.opts.onPollChange?.('unload', entry.name, err)));
       }
     }
     await Promise.all(work);

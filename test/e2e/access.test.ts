@@ -5,7 +5,7 @@
 // trail.
 
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -223,11 +223,23 @@ test('a load over the network is allowed by grant and audited with who asked', a
   assert.is((await load('identity_fp32', keys.simple)).code, grpc.status.PERMISSION_DENIED);
 });
 
+test('SIGHUP re-reads the policy (the broken one is still there) and reopens the audit log after rotation', async () => {
+  const since = server.lines.length;
+  renameSync(auditFile, `${auditFile}.1`);
+  server.child.kill('SIGHUP');
+  await server.waitForLine(/access policy not reloaded \(SIGHUP\)/, 10_000, since);
+  assert.is((await probeRoute(client, '/inference.GRPCInferenceService/ServerMetadata', '', bearer(keys.nobody))).code, grpc.status.PERMISSION_DENIED);
+});
+
 test('the audit trail, field by field, written when the server stops', async () => {
   await server.stop();
-  const lines = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const parse = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const after = parse(auditFile);
+  assert.is(statSync(auditFile).mode & 0o777, 0o600, 'the reopened file is private too');
+  assert.ok(after.some((l) => l['event'] === 'access_denied' && l['route'] === '/inference.GRPCInferenceService/ServerMetadata'), 'lines after SIGHUP go to the new file');
+  const lines = [...parse(`${auditFile}.1`), ...after];
   for (const l of lines) assert.match(String(l['time']), /^\d{4}-\d\d-\d\dT/);
-  const text = readFileSync(auditFile, 'utf8');
+  const text = readFileSync(`${auditFile}.1`, 'utf8') + readFileSync(auditFile, 'utf8');
   for (const k of Object.values(keys)) assert.not.ok(text.includes(k), 'no key is ever written');
 
   const start = lines.find((l) => l['event'] === 'server_start')!;
@@ -253,7 +265,7 @@ test('the audit trail, field by field, written when the server stops', async () 
   assert.match(String((anonymous['who'] as Record<string, unknown>)['peer']), /127\.0\.0\.1/);
 
   const reloads = lines.filter((l) => l['event'] === 'policy_reload');
-  assert.equal(reloads.map((l) => l['outcome']), ['ok', 'failed']);
+  assert.equal(reloads.map((l) => l['outcome']), ['ok', 'failed', 'failed']);
   assert.is(reloads[0]!['principals'], 4);
 
   const infer = lines.find((l) => l['event'] === 'infer' && l['outcome'] === 'ok')!;
