@@ -104,7 +104,8 @@ try {
 } catch (err) {
   fail((err as Error).message);
 }
-const session = await new LoadSession(v.url!, v.model, v['model-version']!, conn).init(inputs);
+// The load generator's caller needs metadata, model-config, statistics and inference on the model.
+const session = await new LoadSession(v.url!, v.model, v['model-version']!, conn).init(inputs).catch((err: Error) => fail(`cannot set up the load on '${v.model}': ${err.message}`));
 const req = session.request;
 console.log(
   `model ${session.meta.name} (versions ${session.meta.versions.join(',')}), ${session.batched ? `batch ${batchSize}` : 'no batch dimension'}, ` +
