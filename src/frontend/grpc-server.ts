@@ -14,7 +14,8 @@ import type { Limits } from '../limits.js';
 import { guardConnections } from './connection-guard.js';
 import { withSafeDecoding } from './safe-decoding.js';
 import { HealthService } from './health-service.js';
-import { accessInterceptor } from './access-interceptor.js';
+import { accessInterceptor, callerOf } from './access-interceptor.js';
+import { SERVER_HEALTH_NAMES } from '../security/routes.js';
 import type { AccessControl } from '../security/access-control.js';
 import type { TlsMaterialSource } from '../security/tls-material.js';
 
@@ -37,7 +38,11 @@ export interface GrpcServerOptions {
 
 export class GrpcFrontend {
   private readonly server: Server;
-  private readonly health = new HealthService((name) => this.healthOf(name));
+  private readonly health = new HealthService(
+    (name) => this.healthOf(name),
+    () => ['', INFERENCE_SERVICE_NAME, ...this.ctx.registry.all().map((m) => m.name)],
+    (req, name) => SERVER_HEALTH_NAMES.has(name) || this.ctx.security.access.canSee(callerOf(req), 'health', name),
+  );
   private draining = false;
 
   constructor(private readonly ctx: ServiceContext, private readonly opts: GrpcServerOptions) {

@@ -2,7 +2,7 @@
 // the inference service name report server readiness, a model's name that model's
 // readiness. Only models the registry holds have an entry; any other name is NOT_FOUND
 // (Watch: SERVICE_UNKNOWN), so a client cannot create entries, and a model's entry goes
-// with the model.
+// with the model. List answers the server's two names and the models the caller may see.
 
 import { status, type Server, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import { service as healthServiceDefinition } from 'grpc-health-check';
@@ -11,12 +11,20 @@ import { escapeControl } from '../log.js';
 type Serving = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 interface HealthRequest { service: string }
 interface HealthResponse { status: Serving }
+interface HealthListResponse { statuses: Record<string, HealthResponse> }
 
 export class HealthService {
   private readonly watchers = new Set<{ service: string; last: Serving; call: ServerWritableStream<HealthRequest, HealthResponse> }>();
 
-  /** `statusOf` returns undefined for a name that has no entry. */
-  constructor(private readonly statusOf: (service: string) => 'SERVING' | 'NOT_SERVING' | undefined) {}
+  /**
+   * `statusOf` returns undefined for a name that has no entry; `names` lists the names that
+   * have one; `visible` says whether the caller of a request may see a model's name.
+   */
+  constructor(
+    private readonly statusOf: (service: string) => 'SERVING' | 'NOT_SERVING' | undefined,
+    private readonly names: () => Iterable<string> = () => [],
+    private readonly visible: (request: object, name: string) => boolean = () => true,
+  ) {}
 
   addToServer(server: Server): void {
     server.addService(healthServiceDefinition, {
@@ -25,6 +33,14 @@ export class HealthService {
         const s = this.statusOf(name);
         if (s) callback(null, { status: s });
         else callback({ code: status.NOT_FOUND, details: `no health status for service '${escapeControl(name.slice(0, 200))}'` });
+      },
+      list: (call: ServerUnaryCall<object, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) => {
+        const statuses: Record<string, HealthResponse> = Object.create(null);
+        for (const name of this.names()) {
+          const s = this.statusOf(name);
+          if (s && this.visible(call.request ?? {}, name)) statuses[name] = { status: s };
+        }
+        callback(null, { statuses });
       },
       watch: (call: ServerWritableStream<HealthRequest, HealthResponse>) => {
         const service = String(call.request?.service ?? '');

@@ -72,6 +72,7 @@ export const ROUTES: Readonly<Record<string, RouteSpec>> = Object.freeze({
   [`${INFERENCE}LogSettings`]: { category: 'logging', scope: none },
   '/grpc.health.v1.Health/Check': { category: 'health', scope: optional('service') },
   '/grpc.health.v1.Health/Watch': { category: 'health', scope: optional('service') },
+  '/grpc.health.v1.Health/List': { category: 'health', scope: list },
   '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo': { category: 'reflection', scope: none },
   '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': { category: 'reflection', scope: none },
   'GET /metrics': { category: 'metrics', scope: list },

@@ -176,6 +176,29 @@ test('RepositoryIndex and ModelStatistics without a name list only the models th
   assert.ok(adminStats.includes('add_version') && adminStats.includes('simple'), adminStats.join());
 });
 
+test('Health/List: open like the other health routes, and it lists the server and the loaded models', async () => {
+  const { protoPath } = await import('grpc-health-check');
+  const protoLoader = await import('@grpc/proto-loader');
+  const def = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true, enums: String })) as unknown as
+    { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } } } };
+  const health = new def.grpc.health.v1.Health(server.address, grpc.credentials.createInsecure()) as grpc.Client & {
+    list(req: object, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: { statuses: Record<string, { status: string }> }) => void): void;
+  };
+  try {
+    const call = (md: grpc.Metadata) => new Promise<{ statuses: Record<string, { status: string }> }>((resolve, reject) =>
+      health.list({}, md, (e, r) => (e ? reject(e) : resolve(r!))));
+    const anon = await call(bearer(undefined));
+    for (const name of ['', 'inference.GRPCInferenceService', 'simple', 'add_version']) assert.is(anon.statuses[name]?.status, 'SERVING', name);
+    // The administrator's load and unload earlier left identity_fp32 with an entry, unloaded.
+    assert.is(anon.statuses['identity_fp32']?.status, 'NOT_SERVING');
+    assert.not.ok(Object.hasOwn(anon.statuses, 'ocr_cls'), 'a model never loaded has no entry');
+    const bad = await call(bearer(newApiKey())).then(() => undefined, (e: grpc.ServiceError) => e);
+    assert.is(bad?.code, grpc.status.UNAUTHENTICATED, 'an unknown key is refused here too');
+  } finally {
+    health.close();
+  }
+});
+
 async function scrape(key: string | undefined): Promise<{ status: number; body: string; auth: string | null }> {
   const res = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
   return { status: res.status, body: await res.text(), auth: res.headers.get('www-authenticate') };
