@@ -86,23 +86,25 @@ export class AccessControl {
   authenticate(route: string, creds: Credentials): Principal {
     const spec = routeSpec(route);
     const open: Principal = { name: '', via: 'open', peer: creds.peer, grants: [] };
-    if (!spec) throw this.deny(open, route, undefined, 'UNAUTHENTICATED', `${routeName(route)} is not a route this server's access check knows`);
+    // Who a refusal before identification is recorded as: nobody the server has identified.
+    const unidentified: Principal = { name: '', via: 'anonymous', peer: creds.peer, grants: [] };
+    if (!spec) throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', `${routeName(route)} is not a route this server's access check knows`);
     const r = restrictionFor(this.restrictions, spec.category);
     if (r && !restrictionSatisfied(r, creds.header(r.header))) {
       // tritonserver's words, so clients that look for them still find them.
-      throw this.deny(open, route, undefined, 'UNAUTHENTICATED', `This protocol is restricted, expecting header '${r.header}'`);
+      throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', `This protocol is restricted, expecting header '${r.header}'`);
     }
     const policy = this.policy;
     if (!policy) return open;
     if (creds.authorization.length > 1) {
-      throw this.deny(open, route, undefined, 'UNAUTHENTICATED', 'more than one authorization header');
+      throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', 'more than one authorization header');
     }
     if (creds.authorization.length === 1) {
       const key = bearerKey(creds.authorization[0]);
       const i = key === undefined ? -1 : matchKeyHash(key, policy.keyHashes);
       const owner = i >= 0 ? policy.keyOwners[i] : undefined;
       if (!owner) {
-        throw this.deny(open, route, undefined, 'UNAUTHENTICATED', key === undefined
+        throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', key === undefined
           ? "the authorization header must be 'Bearer <key>'"
           : 'the API key is not known to the access policy');
       }
@@ -133,9 +135,11 @@ export class AccessControl {
     throw this.deny(who, route, model, 'PERMISSION_DENIED', `principal '${who.name}' does not have permission ${what} (${routeName(route)})`);
   }
 
-  /** For lists: whether `who` may see `model` under `category`. */
+  /** For lists: whether `who` may see `model` under `category`. A caller the check never saw sees nothing. */
   canSee(who: Principal | undefined, category: Category, model: string): boolean {
-    if (!who || who.via === 'open' || !this.policy) return true;
+    if (!this.policy) return true;
+    if (!who) return false;
+    if (who.via === 'open') return true;
     return this.allows(who, category, model);
   }
 

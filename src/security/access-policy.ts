@@ -113,7 +113,7 @@ export function parseAccessPolicy(text: string, source: string): AccessPolicy {
 
 /**
  * A subject as "CN=a,O=b": attribute=value pairs in certificate order, spaces around the
- * separators dropped. Accepts Node's X509Certificate.subject (one pair a line), OpenSSL's
+ * separators dropped, attribute names upper-cased ("cn" and "CN" are one). Accepts Node's X509Certificate.subject (one pair a line), OpenSSL's
  * "CN = a, O = b" and "/CN=a/O=b". Undefined when it is not such pairs.
  */
 export function canonicalSubject(s: string): string | undefined {
@@ -124,7 +124,7 @@ export function canonicalSubject(s: string): string | undefined {
   for (const part of parts) {
     const m = /^\s*([A-Za-z][A-Za-z0-9.]*)\s*=\s*(.*?)\s*$/.exec(part);
     if (!m || m[2] === '') return undefined;
-    pairs.push(`${m[1]}=${m[2]}`);
+    pairs.push(`${m[1]!.toUpperCase()}=${m[2]}`);
   }
   return pairs.length > 0 ? pairs.join(',') : undefined;
 }

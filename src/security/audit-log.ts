@@ -9,7 +9,7 @@
 // client-chosen text (a model name, a certificate subject) can forge or split a line.
 // `time` and `event` come last and cannot be overwritten by a field.
 
-import { closeSync, constants, fstatSync, lstatSync, openSync, write as fsWrite } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, write as fsWrite } from 'node:fs';
 import { basename } from 'node:path';
 import type { Principal } from './access-control.js';
 
@@ -55,6 +55,7 @@ export class AuditLog {
   private queuedBytes = 0;
   private writing = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private idle: Array<() => void> = [];
   /** Lines dropped since the last `audit_dropped` line. */
   private droppedSince = 0;
@@ -74,10 +75,13 @@ export class AuditLog {
   record(event: AuditEvent): void {
     if (this.closed) return;
     try {
-      if (this.droppedSince > 0 && this.queue.length < this.maxLines) {
-        const n = this.droppedSince;
-        this.droppedSince = 0;
-        this.enqueue(this.line({ event: 'audit_dropped', dropped: n }));
+      if (this.droppedSince > 0) {
+        const note = this.line({ event: 'audit_dropped', dropped: this.droppedSince });
+        // Only once it fits: a note that is itself dropped would lose the count.
+        if (this.fits(note)) {
+          this.droppedSince = 0;
+          this.enqueue(note);
+        }
       }
       this.enqueue(this.line(event as unknown as Record<string, unknown>));
     } catch {
@@ -85,18 +89,23 @@ export class AuditLog {
     }
   }
 
-  /** Opens the path again (after logrotate moved the file); lines queued go to the new file. */
-  reopen(): void {
-    if (this.closed) return;
+  /**
+   * Opens the path again (after logrotate moved the file); lines queued go to the new file.
+   * On failure it keeps writing to the old file rather than losing lines, and returns why.
+   */
+  reopen(): string | undefined {
+    if (this.closed || this.closing) return undefined;
+    let fd: number;
     try {
-      const fd = openAppend(this.path);
-      const old = this.fd;
-      this.fd = fd;
-      // A write in flight holds the old descriptor; close it once the queue is idle.
-      void this.flushed().then(() => closeQuietly(old));
-    } catch {
-      // Keep writing to the old file rather than losing lines.
+      fd = openAppend(this.path);
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
     }
+    const old = this.fd;
+    this.fd = fd;
+    // A write in flight holds the old descriptor (each batch keeps the one it began on).
+    void this.flushed().then(() => closeQuietly(old));
+    return undefined;
   }
 
   /** Resolves once every queued line is written. */
@@ -105,11 +114,13 @@ export class AuditLog {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.flushed();
-    this.closed = true;
-    closeQuietly(this.fd);
+  /** Writes what is queued, then closes; later records are ignored. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.flushed().then(() => {
+      this.closed = true;
+      closeQuietly(this.fd);
+    });
+    return this.closing;
   }
 
   private line(fields: Record<string, unknown>): string {
@@ -117,14 +128,17 @@ export class AuditLog {
     return JSON.stringify({ ...clean(rest) as object, time: this.now().toISOString(), event: clean(event) }) + '\n';
   }
 
+  private fits(line: string): boolean {
+    return this.queue.length < this.maxLines && this.queuedBytes + Buffer.byteLength(line) <= this.maxBytes;
+  }
+
   private enqueue(line: string): void {
-    const bytes = Buffer.byteLength(line);
-    if (this.queue.length >= this.maxLines || this.queuedBytes + bytes > this.maxBytes) {
+    if (!this.fits(line)) {
       this.drop();
       return;
     }
     this.queue.push(line);
-    this.queuedBytes += bytes;
+    this.queuedBytes += Buffer.byteLength(line);
     this.pump();
   }
 
@@ -141,6 +155,8 @@ export class AuditLog {
       return;
     }
     this.writing = true;
+    // The descriptor this batch began on: a reopen mid-batch must not split it across files.
+    const fd = this.fd;
     const buf = Buffer.from(batch.join(''));
     const done = (lost: boolean): void => {
       this.queuedBytes -= buf.length;
@@ -152,7 +168,7 @@ export class AuditLog {
       this.pump();
     };
     const writeFrom = (offset: number): void => {
-      fsWrite(this.fd, buf, offset, buf.length - offset, null, (err, n) => {
+      fsWrite(fd, buf, offset, buf.length - offset, null, (err, n) => {
         if (err) return done(true);
         if (offset + n < buf.length) return writeFrom(offset + n);
         done(false);
@@ -178,9 +194,19 @@ function openAppend(path: string): number {
   } catch (err) {
     throw new Error(`--audit-log: cannot open ${basename(path)} for appending (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  if (!fstatSync(fd).isFile()) {
+  const st2 = fstatSync(fd);
+  if (!st2.isFile()) {
     closeQuietly(fd);
     throw new Error(`--audit-log: ${basename(path)} is not a regular file`);
+  }
+  // A file that existed with looser permissions is made private; one we cannot change is refused.
+  if ((st2.mode & 0o077) !== 0) {
+    try {
+      fchmodSync(fd, 0o600);
+    } catch (err) {
+      closeQuietly(fd);
+      throw new Error(`--audit-log: ${basename(path)} is readable by others and cannot be made private (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
   }
   return fd;
 }
@@ -197,7 +223,8 @@ function closeQuietly(fd: number): void {
 function clean(v: unknown, depth = 0): unknown {
   if (typeof v === 'string') return capString(v);
   if (typeof v === 'bigint') return v.toString();
-  if (depth > 4 || v === null || typeof v !== 'object') return v;
+  if (v === null || typeof v !== 'object') return v;
+  if (depth > 4) return '[nested too deep]';
   if (Array.isArray(v)) return v.slice(0, 1000).map((x) => clean(x, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) if (x !== undefined) out[capString(k)] = clean(x, depth + 1);

@@ -72,7 +72,8 @@ export class Security {
 
   /** SIGHUP: re-read the policy and certificates, reopen the audit log (after rotation). */
   reloadAll(trigger: string): void {
-    this.audit?.reopen();
+    const why = this.audit?.reopen();
+    if (why) this.log.error(`audit log not reopened (${trigger}); lines go on to the file already open: ${why}`);
     if (this.opts.accessPolicyFile) this.reloadPolicy(trigger);
     for (const source of this.tlsSources()) this.reloadTls(source, trigger);
   }
@@ -103,6 +104,7 @@ export class Security {
       return;
     }
     this.log.info(`${source.what} certificates reloaded (${trigger}): server certificate ${r.fingerprint256}`);
+    if (r.expired) this.log.warn(`${source.what}: the server certificate now in use expired on ${r.validTo}; clients will refuse it`);
     this.audit?.record({ event: 'certificate_reload', what: source.what, outcome: 'ok', fingerprint256: r.fingerprint256 });
   }
 

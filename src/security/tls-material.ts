@@ -73,7 +73,7 @@ export function readTlsMaterial(files: TlsFiles, what: string): TlsMaterial {
 type CaListener = (update: { caCertificate: Buffer } | null) => void;
 type IdentityListener = (update: { certificate: Buffer; privateKey: Buffer } | null) => void;
 
-export type ReloadOutcome = { outcome: 'ok'; fingerprint256: string } | { outcome: 'unchanged' } | { outcome: 'failed'; reason: string };
+export type ReloadOutcome = { outcome: 'ok'; fingerprint256: string; validTo: string; expired: boolean } | { outcome: 'unchanged' } | { outcome: 'failed'; reason: string };
 
 /** The current material, re-read by reload(); listeners hear only material that passed the checks. */
 export class TlsMaterialSource {
@@ -106,7 +106,8 @@ export class TlsMaterialSource {
     for (const l of this.identityListeners) l({ certificate: next.cert, privateKey: next.key });
     if (next.ca) for (const l of this.caListeners) l({ caCertificate: next.ca });
     for (const l of this.changeListeners) l(next);
-    return { outcome: 'ok', fingerprint256: next.fingerprint256 };
+    const expired = Date.parse(next.notAfter) < Date.now();
+    return { outcome: 'ok', fingerprint256: next.fingerprint256, validTo: next.notAfter, expired };
   }
 
   /** Called with the new material after each successful reload. */

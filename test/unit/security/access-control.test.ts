@@ -227,7 +227,7 @@ test('onDenied is told who, the route, the model, the code and the reason of eac
   const [denied, unknown] = denials;
   assert.is(denied!.who, who);
   assert.equal([denied!.route, denied!.model, denied!.code, denied!.reason], [INFER, 'simple', 'PERMISSION_DENIED', msg]);
-  assert.equal([unknown!.who.via, unknown!.route, unknown!.model, unknown!.code], ['open', INFER, undefined, 'UNAUTHENTICATED']);
+  assert.equal([unknown!.who.via, unknown!.route, unknown!.model, unknown!.code], ['anonymous', INFER, undefined, 'UNAUTHENTICATED']);
   assert.not.ok(JSON.stringify(denials).includes(KEY_OTHER));
 });
 
@@ -248,9 +248,11 @@ test('canSee shows a caller only the models its grants (or the anonymous ones) c
   assert.ok(access.canSee(ocr, 'health', 'simple'), 'the default anonymous grant covers health');
   const anon = access.authenticate(LIVE, creds());
   assert.not.ok(access.canSee(anon, 'statistics', 'simple'));
-  assert.ok(access.canSee(undefined, 'statistics', 'simple'), 'no principal means no access control on the call');
+  assert.not.ok(access.canSee(undefined, 'statistics', 'simple'), 'under a policy, a call the check never saw sees nothing');
+  assert.not.ok(access.canSee(undefined, 'health', 'simple'), 'not even what anonymous callers may see');
   const open = new AccessControl({ policy: undefined, restrictions: [] });
   assert.ok(open.canSee(open.authenticate(LIVE, creds()), 'statistics', 'simple'));
+  assert.ok(open.canSee(undefined, 'statistics', 'simple'), 'without a policy there is nothing to hide');
 });
 
 test('after setPolicy new calls use the new policy; a principal admitted before keeps its grants', () => {

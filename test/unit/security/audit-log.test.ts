@@ -2,7 +2,7 @@
 // strings escaped and capped so no client text can split or forge a line; a bounded queue
 // whose overflow is counted and reported in-line; reopen for log rotation.
 
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -188,13 +188,49 @@ test('past the byte bound a line is dropped and counted', async () => {
 test('record never throws: an event that cannot be written is counted as dropped', async () => {
   const path = tempFile();
   const log = open(path);
+  log.record({ event: 'server_stop', get reason(): string { throw new Error('a field that throws when read'); } } as unknown as AuditEvent);
+  assert.is(log.dropped, 1);
+  await log.flushed();
   const circular: Record<string, unknown> = {};
   circular['self'] = circular;
   log.record({ event: 'server_stop', reason: circular } as unknown as AuditEvent);
-  assert.is(log.dropped, 1);
+  assert.is(log.dropped, 1, 'a cycle is cut at the depth limit, not dropped');
   await log.close();
   log.record(stop('after close'));
-  assert.equal(lines(path), []);
+  const got = lines(path);
+  assert.equal(got.map((l) => l['event']), ['audit_dropped', 'server_stop']);
+  assert.match(JSON.stringify(got[1]), /nested too deep/);
+});
+
+test('close twice, at once: both wait for the queue, the file is closed once', async () => {
+  const path = tempFile();
+  const log = open(path);
+  log.record(stop('one'));
+  const [a, b] = [log.close(), log.close()];
+  assert.is(a, b, 'the same promise');
+  await a;
+  assert.equal(lines(path).map((l) => l['reason']), ['one']);
+});
+
+test('an existing file readable by others is made private', async () => {
+  const path = tempFile();
+  writeFileSync(path, '');
+  chmodSync(path, 0o644);
+  const log = open(path);
+  assert.is(statSync(path).mode & 0o777, 0o600);
+  await log.close();
+});
+
+test('reopen says why it failed and keeps writing to the file already open', async () => {
+  const path = tempFile();
+  const log = open(path);
+  rmSync(path);
+  mkdirSync(path);
+  const why = log.reopen();
+  assert.match(String(why), /not a regular file/);
+  log.record(stop('still written'));
+  await log.close();
+  rmSync(path, { recursive: true });
 });
 
 test('whoOf names the principal, how it was recognised, its subject and peer, and never its grants', () => {
