@@ -76,8 +76,9 @@ Security (README "Security"):
   --audit-log=FILE               append-only JSON-lines audit trail (loads, unloads, denials, reloads)
   --audit-log-infer-sample-rate=R
                                  share of inference calls also written to it, 0..1 (default 0)
-  --model-key-file=FILE          keys for models stored encrypted (model.onnx.enc)
-  --model-key-env=NAME           environment variable holding such keys
+  --model-key-file=FILE          keys for models stored encrypted (<version>/model.onnx.enc):
+                                 '<key id>:<32-byte key, base64 or hex>' a line
+  --model-key-env=NAME           environment variable holding such keys (comma-separated)
 
 Limits (README "Limits" says what a client gets past each):
 ${Object.values(LIMITS).map((l: LimitSpec) => `  --${l.flag}=N`.padEnd(33) + `default ${l.default} ${l.unit}`).join('\n')}
@@ -181,8 +182,6 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     limits: limitsFrom(v as Record<string, string | undefined>),
     keepalivePermitWithoutCalls: bool('grpc-keepalive-permit-without-calls', v['grpc-keepalive-permit-without-calls'], false),
     security: securityFrom(v as Record<string, string | string[] | boolean | undefined>),
-    modelKeyFile: path(v['model-key-file']),
-    modelKeyEnv: envName(v['model-key-env']),
     logFormat,
     logVerbose: int('log-verbose', v['log-verbose'], 0, 0, 10),
     ignored,
@@ -221,6 +220,7 @@ function securityFrom(v: Record<string, string | string[] | boolean | undefined>
     accessPolicyFile: path(str('access-policy')),
     auditLogFile,
     auditInferSampleRate: rate === undefined ? 0 : Number(rate),
+    modelKeys: { keyFile: path(str('model-key-file')), keyEnv: envName(str('model-key-env')) },
   };
 }
 

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  for (const w of securityWarnings(opts)) log.warn(w);
+  for (const w of [...securityWarnings(opts), ...security.warnings]) log.warn(w);
+  if (security.modelKeys) log.info(`model keys from ${security.modelKeys.source}: ${security.modelKeys.ids.join(', ')}`);
   security.audit?.record({ event: 'server_start', version: packageVersion(), pid: process.pid, args: redactedArgs(process.argv.slice(2)) });
   const server = new InferenceServer(opts, log, security);
   let signals = 0;

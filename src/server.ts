@@ -46,9 +46,6 @@ export interface ServerOptions {
   testFaults: boolean;
   /** TLS, restricted protocol, access policy, audit log (src/security/security.ts). */
   security: SecurityOptions;
-  /** Keys for models stored encrypted at rest. */
-  modelKeyFile?: string | undefined;
-  modelKeyEnv?: string | undefined;
 }
 
 export const SERVER_NAME = 'triton-ts';
@@ -99,6 +96,7 @@ export class InferenceServer {
         },
         observerFor: exporter ? (model, version) => exporter.observerFor(model, version) : undefined,
         onPollChange: (kind, model) => this.auditModel(kind === 'load' ? 'model_load' : 'model_unload', model),
+        modelKeys: security.modelKeys,
       },
       this.registry,
       log,

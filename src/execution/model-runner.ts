@@ -24,6 +24,8 @@ export interface ReplicaSpec {
 export interface RunnerSpec {
   modelName: string;
   modelPath: string;
+  /** The model's bytes, decrypted in memory; modelPath is then not read. */
+  modelBytes?: SharedArrayBuffer | undefined;
   replicas: ReplicaSpec[];
   options: Omit<SessionOptionsSpec, 'executionProviders'>;
   /** JS heap limit of each worker thread, in MB (0: Node's default). */
@@ -170,7 +172,11 @@ export class ModelRunner {
 }
 
 function loadTask(sessionId: string, spec: RunnerSpec, ep: SessionOptionsSpec['executionProviders'][number]): LoadTask {
-  return { kind: 'load', sessionId, modelPath: spec.modelPath, options: { ...spec.options, executionProviders: [ep] } };
+  return {
+    kind: 'load', sessionId, modelPath: spec.modelPath,
+    ...(spec.modelBytes ? { modelBytes: spec.modelBytes } : {}),
+    options: { ...spec.options, executionProviders: [ep] },
+  };
 }
 
 function errorText(err: unknown): string {

@@ -31,7 +31,13 @@ export interface SessionOptionsSpec {
 export interface LoadTask {
   kind: 'load';
   sessionId: string;
+  /** The model file; with modelBytes only a label (the bytes were decrypted from it). */
   modelPath: string;
+  /**
+   * The model's bytes, when they must not be read from modelPath (a model encrypted at
+   * rest, decrypted in memory). Shared, so a run task carrying its reload copies nothing.
+   */
+  modelBytes?: SharedArrayBuffer;
   options: SessionOptionsSpec;
 }
 

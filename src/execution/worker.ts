@@ -6,7 +6,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { joinBytes, splitBytes } from '../tensor/codec.js';
 import { SessionsBySize } from './sessions-by-size.js';
-import type { LoadResult, RunResult, SessionOptionsSpec, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
+import type { LoadResult, LoadTask, RunResult, SessionOptionsSpec, TensorInfo, WireTensor, WorkerTask } from './protocol.js';
 
 const sessions = new Map<string, ort.InferenceSession>();
 
@@ -25,10 +25,10 @@ const bySize = new Map<string, SessionsBySize<ort.InferenceSession>>();
 export default async function handle(task: WorkerTask): Promise<unknown> {
   switch (task.kind) {
     case 'load':
-      return load(task.sessionId, task.modelPath, task.options);
+      return load(task);
     case 'run':
       if (task.fault && process.env['TRITON_TS_TEST_FAULTS'] === '1') await injectFault(task.fault);
-      if (!sessions.has(task.sessionId)) await load(task.reload.sessionId, task.reload.modelPath, task.reload.options);
+      if (!sessions.has(task.sessionId)) await load(task.reload);
       return run(await sessionFor(task.sessionId, task.inputs[0]?.shape[0]), task.inputs, task.outputNames);
     case 'unload': {
       const s = sessions.get(task.sessionId);
@@ -74,11 +74,27 @@ function ortOptions(options: SessionOptionsSpec): ort.InferenceSession.SessionOp
   return opts;
 }
 
-async function load(sessionId: string, modelPath: string, options: SessionOptionsSpec): Promise<LoadResult> {
-  const session = await ort.InferenceSession.create(modelPath, ortOptions(options));
+/**
+ * A session of the task's model: from its file, or from its in-memory bytes. ORT will not
+ * take a view of shared memory, so those are copied for the call and the copy is zeroed
+ * once ORT has read it (the shared bytes stay, for sessions made later).
+ */
+async function createSession(task: LoadTask): Promise<ort.InferenceSession> {
+  if (!task.modelBytes) return ort.InferenceSession.create(task.modelPath, ortOptions(task.options));
+  const copy = new Uint8Array(task.modelBytes).slice();
+  try {
+    return await ort.InferenceSession.create(copy, ortOptions(task.options));
+  } finally {
+    copy.fill(0);
+  }
+}
+
+async function load(task: LoadTask): Promise<LoadResult> {
+  const { sessionId, options } = task;
+  const session = await createSession(task);
   sessions.set(sessionId, session);
   if (options.executionProviders.some((ep) => ep !== 'cpu')) {
-    const more = () => ort.InferenceSession.create(modelPath, ortOptions(options));
+    const more = () => createSession(task);
     bySize.set(sessionId, new SessionsBySize(session, maxShapeSessions, more, (s) => s.release()));
   }
   return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };

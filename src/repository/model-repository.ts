@@ -3,6 +3,7 @@
 // config against the ONNX model, then swap the new versions in. A model that fails is
 // left UNAVAILABLE with its reason; the others are untouched.
 
+import type { ModelKeyRing } from '../security/model-keys.js';
 import { rmSync } from 'node:fs';
 import { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface RepositoryOptions extends CompleteOptions {
   configLimits?: ConfigLimits | undefined;
   /** Told of each load and unload that polling made (the audit trail records them). */
   onPollChange?: ((kind: 'load' | 'unload', model: string, error: unknown) => void) | undefined;
+  /** Keys for models stored encrypted at rest (--model-key-file, --model-key-env). */
+  modelKeys?: ModelKeyRing | undefined;
 }
 
 export class ModelRepository {
@@ -198,6 +201,7 @@ export class ModelRepository {
       complete: this.opts,
       clock: this.clock,
       log: this.log,
+      modelKeys: this.opts.modelKeys,
     });
     if (!completed || loaded.every((l) => !l.runner)) {
       const why = loaded.map((l) => (loaded.length > 1 ? `version ${l.version}: ${l.error}` : l.error)).join('; ');

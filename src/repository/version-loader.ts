@@ -1,6 +1,8 @@
 // Starting the selected versions of a model: one ModelRunner each (highest version first,
 // since auto-complete reads its ONNX model), then the config completed from the model and
 // checked against every version, then model_warmup. A version that fails carries its reason.
+// A model file stored encrypted (<file>.enc, or a default_model_filename ending in .enc) is
+// decrypted into memory here and handed to the replicas as bytes.
 
 import { existsSync } from 'node:fs';
 import type { Clock } from '../clock.js';
@@ -13,6 +15,8 @@ import type { InstanceSettings } from './instance-settings.js';
 import type { VersionSelection } from './version-policy.js';
 import { checkWarmup, runWarmup } from './warmup.js';
 import { resolveInside } from './safe-path.js';
+import { decryptModelFile, ENCRYPTED_SUFFIX } from '../security/model-encryption.js';
+import type { ModelKeyRing } from '../security/model-keys.js';
 
 export interface LoadedVersion {
   version: number;
@@ -30,6 +34,26 @@ export interface StartArgs {
   complete: CompleteOptions;
   clock: Pick<Clock, 'now'>;
   log: Logger;
+  /** Keys for models stored encrypted; undefined when the server was given none. */
+  modelKeys?: ModelKeyRing | undefined;
+}
+
+/** Where a version's model is: the file, and whether it is the encrypted form. */
+function modelFileOf(dir: string, version: number, fileName: string): { path: string; shown: string; encrypted: boolean } {
+  const shown = `${version}/${fileName}`;
+  const path = resolveInside(dir, shown, 'default_model_filename');
+  if (fileName.endsWith(ENCRYPTED_SUFFIX)) {
+    if (!existsSync(path)) throw new ConfigError(`${shown} does not exist`);
+    return { path, shown, encrypted: true };
+  }
+  const encShown = `${shown}${ENCRYPTED_SUFFIX}`;
+  const encPath = resolveInside(dir, encShown, 'default_model_filename');
+  const plain = existsSync(path);
+  const enc = existsSync(encPath);
+  if (plain && enc) throw new ConfigError(`both ${shown} and ${encShown} exist; keep one, so which is served is never a guess`);
+  if (enc) return { path: encPath, shown: encShown, encrypted: true };
+  if (!plain) throw new ConfigError(`${shown} does not exist`);
+  return { path, shown, encrypted: false };
 }
 
 export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersion[]; completed: ModelConfig | undefined }> {
@@ -37,22 +61,22 @@ export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersi
   // Load the highest version first: auto-complete reads its model.
   const loaded: LoadedVersion[] = [];
   for (const version of [...a.selection.load].reverse()) {
-    const shown = `${version}/${a.fileName}`;
-    let path: string;
+    let file: ReturnType<typeof modelFileOf>;
+    let modelBytes: SharedArrayBuffer | undefined;
     try {
-      path = resolveInside(a.dir, shown, 'default_model_filename');
+      file = modelFileOf(a.dir, version, a.fileName);
+      if (file.encrypted) modelBytes = await decryptModelFile(file.path, file.shown, a.modelKeys);
     } catch (err) {
       loaded.push({ version, runner: undefined, error: reasonOf(err) });
       continue;
     }
-    if (!existsSync(path)) {
-      loaded.push({ version, runner: undefined, error: `${shown} does not exist` });
-      continue;
-    }
+    const shown = file.shown;
+    if (modelBytes) log.info(`model '${name}' version ${version}: ${shown} decrypted in memory`, { model: name, version });
     try {
       const runner = await ModelRunner.create({
         modelName: name,
-        modelPath: path,
+        modelPath: file.path,
+        modelBytes,
         replicas: a.settings.replicas,
         options: a.settings.session,
         workerMaxOldGenerationMb: a.settings.workerMaxOldGenerationMb,

@@ -13,6 +13,7 @@ import { makeSampler, openAuditLog, whoOf, type AuditLog } from './audit-log.js'
 import { watchFiles } from './file-watch.js';
 import type { Restriction } from './restricted-protocol.js';
 import { TlsMaterialSource, type TlsFiles } from './tls-material.js';
+import { loadModelKeys, type ModelKeyRing, type ModelKeySources } from './model-keys.js';
 
 export interface TlsSettings extends TlsFiles {
   /** Client certificates required and verified against `root`. */
@@ -27,6 +28,8 @@ export interface SecurityOptions {
   auditLogFile?: string | undefined;
   /** Share of inference calls written to the audit log, 0..1. */
   auditInferSampleRate: number;
+  /** Keys for models stored encrypted at rest (--model-key-file, --model-key-env). */
+  modelKeys?: ModelKeySources | undefined;
   /** How often watched files are stat()ed (tests make it short). */
   watchIntervalMs?: number;
 }
@@ -38,12 +41,19 @@ export class Security {
   readonly grpcTls: TlsMaterialSource | undefined;
   readonly metricsTls: TlsMaterialSource | undefined;
   readonly audit: AuditLog | undefined;
+  /** Keys of models encrypted at rest; read once at start (a restart picks up new keys). */
+  readonly modelKeys: ModelKeyRing | undefined;
+  /** What the operator should hear at start about these settings. */
+  readonly warnings: readonly string[];
   /** Whether this inference call is one the audit log samples. */
   readonly sampleInfer: () => boolean;
   private readonly unwatch: Array<() => void> = [];
 
   /** Throws an Error naming the file and the problem when anything named at start is bad. */
-  constructor(private readonly opts: SecurityOptions, private readonly log: Logger) {
+  constructor(private readonly opts: SecurityOptions, private readonly log: Logger, env: NodeJS.ProcessEnv = process.env) {
+    const keys = loadModelKeys(opts.modelKeys ?? {}, env);
+    this.modelKeys = keys.ring;
+    this.warnings = keys.warnings;
     this.audit = opts.auditLogFile ? openAuditLog(opts.auditLogFile) : undefined;
     const policy = opts.accessPolicyFile ? readPolicy(opts.accessPolicyFile) : undefined;
     this.access = new AccessControl({ policy, restrictions: opts.restrictions, onDenied: (d) => this.denied(d) });

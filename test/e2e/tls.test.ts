@@ -221,7 +221,6 @@ mtls.before(async () => {
 
 mtls.after(async () => {
   await mserver?.stop();
-  rmSync(certs.dir, { recursive: true, force: true });
 });
 
 mtls('no client certificate, or one from another CA: the handshake fails', async () => {
@@ -261,3 +260,24 @@ mtls('Python grpcio: refused without a client certificate, served with one', asy
 });
 
 mtls.run();
+
+const startup = suite('TLS files at start-up');
+
+// The last suite of this file: the certificates go with it.
+startup.after(() => rmSync(certs.dir, { recursive: true, force: true }));
+
+startup('a missing or mismatched certificate or key fails start-up with exit 2 and names the file', async () => {
+  const fails = (args: string[]): Promise<string> =>
+    startServer(['--model-control-mode=explicit', '--grpc-use-ssl=true', ...args], 30_000).then(async (s) => {
+      await s.stop();
+      return 'the server started';
+    }, (e: Error) => e.message);
+  const missing = await fails([`--grpc-server-cert=${join(tmpdir(), 'absent.pem')}`, `--grpc-server-key=${certs.server.key}`]);
+  assert.match(missing, /server exited \(2\)/);
+  assert.match(missing, /error: gRPC TLS: cannot read the server certificate file absent\.pem \(ENOENT\)/);
+  const mismatched = await fails([`--grpc-server-cert=${certs.server.cert}`, `--grpc-server-key=${certs.clientA.key}`]);
+  assert.match(mismatched, /server exited \(2\)/);
+  assert.match(mismatched, /error: gRPC TLS: \S+ is not the key of \S+/);
+});
+
+startup.run();

@@ -75,7 +75,7 @@ test('the audit sample rate is 0..1 and needs an audit log', () => {
 });
 
 test('the model key variable must be a variable name', () => {
-  assert.is(parseCli(['--model-key-env=MODEL_KEYS']).modelKeyEnv, 'MODEL_KEYS');
+  assert.is(parseCli(['--model-key-env=MODEL_KEYS']).security.modelKeys?.keyEnv, 'MODEL_KEYS');
   assert.match(refused(['--model-key-env=A-B;rm']), /environment variable name/);
 });
 
