@@ -130,7 +130,7 @@ export class InferenceServer {
     this.port = await this.frontend.listen();
     this.live = true;
     this.frontend.syncHealth();
-    this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port} (${this.security.grpcTls ? 'TLS' : 'plaintext'}, ${this.security.describePolicy()})`);
+    this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port} (${!this.security.grpcTls ? 'plaintext' : this.opts.security.grpcTls?.mutual ? 'mutual TLS' : 'TLS'}, ${this.security.describePolicy()})`);
     if (this.metricsEndpoint) {
       this.metricsPort = await this.metricsEndpoint.listen(this.opts.metricsHost, this.opts.metricsPort);
       this.log.info(`started metrics service at ${this.opts.metricsHost}:${this.metricsPort} (${this.security.metricsTls ? 'HTTPS' : 'HTTP'})`);
