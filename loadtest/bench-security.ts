@@ -5,8 +5,8 @@
 // (A B C A B C ...) and repeated, so the machine's drift falls on every side; one run.
 //   npm run bench -- security [--rounds 2 --interval 3000]
 
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashApiKey, newApiKey } from '../src/security/api-key.js';
@@ -49,19 +49,40 @@ const sides: Side[] = [
   { name: 'TLS + policy + key', flags: [...tlsFlags, `--access-policy=${policy}`], conn: connection({ caFile: certs.ca.cert, headers: [`authorization: Bearer ${key}`] }) },
 ];
 
-async function run(side: Side): Promise<StepResult[]> {
+/** CPU seconds a process has used, from /proc (Linux), or NaN elsewhere. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+type Measured = StepResult & { clientCpu: number; serverCpu: number };
+
+/** One step, with the CPU the load generator (this process) and the server used, in cores. */
+async function measured(pid: number, model: string, concurrency: number, conn: Connection, address: string): Promise<Measured> {
+  const c0 = process.cpuUsage();
+  const s0 = cpuSecondsOf(pid);
+  const t0 = performance.now();
+  const [step] = await measureModels(address, [model], [concurrency], interval, conn);
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { ...step!, clientCpu: (c.user + c.system) / 1e6 / wall, serverCpu: (cpuSecondsOf(pid) - s0) / wall };
+}
+
+async function run(side: Side): Promise<Measured[]> {
   const server = await startServer(['--allow-metrics=false', ...side.flags]);
   try {
-    return [
-      ...(await measureModels(server.address, ['simple'], [1], interval, side.conn)),
-      ...(await measureModels(server.address, ['ocr_cls'], [64], interval, side.conn)),
-    ];
+    const pid = server.child.pid!;
+    return [await measured(pid, 'simple', 1, side.conn, server.address), await measured(pid, 'ocr_cls', 64, side.conn, server.address)];
   } finally {
     await server.stop();
   }
 }
 
-const results = new Map<string, StepResult[][]>(sides.map((s) => [s.name, []]));
+const results = new Map<string, Measured[][]>(sides.map((s) => [s.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const side of sides) results.get(side.name)!.push(await run(side));
 }
@@ -78,7 +99,9 @@ for (const [i, model] of [[0, 'simple c=1'], [1, 'ocr_cls c=64']] as const) {
     const runs = results.get(side.name)!.map((r) => r[i]!);
     const tput = mean(runs.map((r) => r.throughput));
     rows.push([model, side.name, tput, mean(runs.map((r) => r.p50Ms)), mean(runs.map((r) => r.p99Ms)), spread(runs.map((r) => r.throughput)),
-      runs.reduce((a, r) => a + r.errors, 0), `x${(tput / base).toFixed(3)}`]);
+      runs.reduce((a, r) => a + r.errors, 0), `x${(tput / base).toFixed(3)}`,
+      mean(runs.map((r) => r.clientCpu)).toFixed(2), mean(runs.map((r) => r.serverCpu)).toFixed(2)]);
   }
 }
-console.log(table(['load', 'server', 'infer/s', 'p50 ms', 'p99 ms', 'spread', 'errors', 'vs plaintext'], rows));
+console.log(table(['load', 'server', 'infer/s', 'p50 ms', 'p99 ms', 'spread', 'errors', 'vs plaintext', 'client cores', 'server cores'], rows));
+console.log(`client and server cores: CPU time over wall time during the step (the machine has ${availableParallelism()}); the load generator runs in this process`);
