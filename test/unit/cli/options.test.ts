@@ -1,17 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_MAX_MESSAGE_BYTES, OptionError, parseCli } from '../../../src/cli-options.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, parseCli } from '../../../src/cli-options.js';
+import { refused } from '../../helpers/cli-refused.js';
 
-function refused(args: string[]): string {
-  try {
-    parseCli(args);
-  } catch (err) {
-    assert.instance(err, OptionError);
-    return (err as Error).message;
-  }
-  assert.unreachable('expected an OptionError');
-  return '';
-}
 
 test('defaults match tritonserver where it has the flag', () => {
   const o = parseCli([]);

@@ -3,19 +3,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OptionError, parseCli } from '../../../src/cli-options.js';
+import { parseCli } from '../../../src/cli-options.js';
+import { refused } from '../../helpers/cli-refused.js';
 import { securityWarnings } from '../../../src/security/warnings.js';
 
-function refused(args: string[]): string {
-  try {
-    parseCli(args);
-  } catch (err) {
-    assert.instance(err, OptionError);
-    return (err as Error).message;
-  }
-  assert.unreachable('expected an OptionError');
-  return '';
-}
 
 test('without security flags the server is plaintext, open and unaudited', () => {
   const s = parseCli([]).security;
