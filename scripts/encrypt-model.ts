@@ -3,15 +3,16 @@
 //   `npm run -s encrypt-model -- --make-key prod-1 >> model-keys.txt`, then chmod 600).
 // npm run encrypt-model -- (--key-file FILE | --key-env NAME) --key-id ID <model.onnx> <model.onnx.enc>
 //   Encrypts a model file (AES-256-GCM, src/security/model-encryption.ts) under that key.
-//   The output must not exist yet; the plaintext input is left as it is (remove it yourself
-//   once the server serves the encrypted copy).
+//   The output must not exist yet. The plaintext input is left as it is: remove it before
+//   the server next loads that version (a version holding both files is refused).
+//   Models up to 2 GiB, the most ONNX Runtime reads from memory.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encryptModel, MAGIC } from '../src/security/model-encryption.js';
-import { KEY_ID, loadModelKeys } from '../src/security/model-keys.js';
+import { encryptModel, MAGIC, MAX_ENCRYPTED_MODEL_BYTES } from '../src/security/model-encryption.js';
+import { KEY_ID, KEY_ID_RULE, loadModelKeys } from '../src/security/model-keys.js';
 
 function fail(msg: string): never {
   process.stderr.write(`encrypt-model: ${msg}\n`);
@@ -35,7 +36,7 @@ try {
 const v = args.values;
 
 if (v['make-key'] !== undefined) {
-  if (!KEY_ID.test(v['make-key'])) fail('a key id is 1 to 64 of A-Z a-z 0-9 _ . -');
+  if (!KEY_ID.test(v['make-key'])) fail(KEY_ID_RULE);
   process.stdout.write(`${v['make-key']}:${randomBytes(32).toString('base64')}\n`);
   process.exit(0);
 }
@@ -54,12 +55,30 @@ if (!ring) fail('give the keys with --key-file FILE or --key-env NAME');
 const key = ring.get(v['key-id']);
 if (!key) fail(`key '${v['key-id']}' is not in ${ring.source} (it has ${ring.ids.join(', ')})`);
 
-const plain = readFileSync(input);
-if (plain.subarray(0, MAGIC.length).equals(MAGIC)) fail(`${input} is already encrypted`);
+let plain: Buffer;
 try {
-  writeFileSync(output, encryptModel(plain, v['key-id'], key), { flag: 'wx' });
+  plain = readFileSync(input);
 } catch (err) {
-  fail(`cannot write ${output} (${(err as NodeJS.ErrnoException).code ?? 'error'}); it must not exist yet`);
+  fail(`cannot read ${input} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+}
+if (plain.length > MAX_ENCRYPTED_MODEL_BYTES) fail(`${input} is larger than ${MAX_ENCRYPTED_MODEL_BYTES} bytes, the most the server decrypts`);
+if (plain.subarray(0, MAGIC.length).equals(MAGIC)) fail(`${input} is already encrypted`);
+const sealed = encryptModel(plain, v['key-id'], key);
+let created = false;
+try {
+  const fd = openSync(output, 'wx', 0o644);
+  created = true;
+  try {
+    for (let off = 0; off < sealed.length;) off += writeSync(fd, sealed, off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+} catch (err) {
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  // A half-written file must not be mistaken for a model later.
+  if (created) rmSync(output, { force: true });
+  fail(code === 'EEXIST' ? `${output} exists already; the output must be a new file` : `cannot write ${output} (${code})`);
 }
 plain.fill(0);
 process.stderr.write(`encrypt-model: wrote ${output} (key '${v['key-id']}', ${plain.length} bytes of model)\n`);

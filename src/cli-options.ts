@@ -79,6 +79,9 @@ Security (README "Security"):
   --model-key-file=FILE          keys for models stored encrypted (<version>/model.onnx.enc):
                                  '<key id>:<32-byte key, base64 or hex>' a line
   --model-key-env=NAME           environment variable holding such keys (comma-separated)
+  --require-encrypted-models=BOOL
+                                 serve only models stored encrypted; refuse plaintext
+                                 model files and uploads (default false)
 
 Limits (README "Limits" says what a client gets past each):
 ${Object.values(LIMITS).map((l: LimitSpec) => `  --${l.flag}=N`.padEnd(33) + `default ${l.default} ${l.unit}`).join('\n')}
@@ -132,6 +135,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'audit-log-infer-sample-rate': { type: 'string' },
         'model-key-file': { type: 'string' },
         'model-key-env': { type: 'string' },
+        'require-encrypted-models': { type: 'string' },
         help: { type: 'boolean' },
         ...Object.fromEntries(Object.values(LIMITS).map((l: LimitSpec) => [l.flag, { type: 'string' as const }])),
       },
@@ -209,6 +213,11 @@ function securityFrom(v: Record<string, string | string[] | boolean | undefined>
   } catch (err) {
     throw new OptionError((err as Error).message);
   }
+  const modelKeys = { keyFile: path(str('model-key-file')), keyEnv: envName(str('model-key-env')) };
+  const requireEncryptedModels = bool('require-encrypted-models', str('require-encrypted-models'), false);
+  if (requireEncryptedModels && !modelKeys.keyFile && !modelKeys.keyEnv) {
+    throw new OptionError('--require-encrypted-models=true needs the model keys: --model-key-file or --model-key-env');
+  }
   const rate = str('audit-log-infer-sample-rate');
   const auditLogFile = path(str('audit-log'));
   if (rate !== undefined && !auditLogFile) throw new OptionError('--audit-log-infer-sample-rate needs --audit-log');
@@ -220,7 +229,8 @@ function securityFrom(v: Record<string, string | string[] | boolean | undefined>
     accessPolicyFile: path(str('access-policy')),
     auditLogFile,
     auditInferSampleRate: rate === undefined ? 0 : Number(rate),
-    modelKeys: { keyFile: path(str('model-key-file')), keyEnv: envName(str('model-key-env')) },
+    modelKeys,
+    requireEncryptedModels,
   };
 }
 
@@ -242,7 +252,8 @@ function path(value: string | undefined): string | undefined {
 
 function envName(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)) throw new OptionError(`--model-key-env must be an environment variable name, got '${value.slice(0, 80)}'`);
+  // Never echoed: a key pasted here by mistake must not reach the terminal or the journal.
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)) throw new OptionError('--model-key-env takes the name of an environment variable (letters, digits, _), not a key');
   return value;
 }
 

@@ -97,6 +97,7 @@ export class InferenceServer {
         observerFor: exporter ? (model, version) => exporter.observerFor(model, version) : undefined,
         onPollChange: (kind, model) => this.auditModel(kind === 'load' ? 'model_load' : 'model_unload', model),
         modelKeys: security.modelKeys,
+        requireEncryptedModels: opts.security.requireEncryptedModels,
       },
       this.registry,
       log,

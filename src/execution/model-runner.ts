@@ -54,6 +54,8 @@ export class ModelRunner {
     private readonly replicas: Replica[],
     /** Inputs and outputs as the ONNX model declares them. */
     readonly io: LoadResult,
+    /** Decrypted model bytes, zeroed once the workers are gone. */
+    private readonly modelBytes: SharedArrayBuffer | undefined,
   ) {}
 
   /**
@@ -106,9 +108,10 @@ export class ModelRunner {
         }
         io ??= loaded;
       }
-      return new ModelRunner(spec.modelName, replicas, io!);
+      return new ModelRunner(spec.modelName, replicas, io!, spec.modelBytes);
     } catch (err) {
       await Promise.allSettled(replicas.map((r) => r.pool.destroy()));
+      zero(spec.modelBytes);
       if (err instanceof ServeError) throw err;
       throw new ServeError(Code.UNAVAILABLE, errorText(err), { cause: err });
     }
@@ -168,6 +171,7 @@ export class ModelRunner {
         await r.pool.close();
       }),
     );
+    zero(this.modelBytes);
   }
 }
 
@@ -177,6 +181,11 @@ function loadTask(sessionId: string, spec: RunnerSpec, ep: SessionOptionsSpec['e
     ...(spec.modelBytes ? { modelBytes: spec.modelBytes } : {}),
     options: { ...spec.options, executionProviders: [ep] },
   };
+}
+
+/** A decrypted model leaves no plaintext in memory that is handed back. */
+function zero(bytes: SharedArrayBuffer | undefined): void {
+  if (bytes) new Uint8Array(bytes).fill(0);
 }
 
 function errorText(err: unknown): string {

@@ -95,3 +95,14 @@ export function stageFiles(model: string, override: LoadOverride): string {
     throw new ServeError(Code.INTERNAL, `loading '${model}': its files could not be staged`, { cause: err });
   }
 }
+
+/** Under --require-encrypted-models, a model file uploaded in plaintext never reaches the disk. */
+export function refusePlaintextUpload(name: string, override: LoadOverride, config: ModelConfig | undefined): void {
+  const fileName = config?.defaultModelFilename || 'model.onnx';
+  for (const rel of Object.keys(override.files ?? {})) {
+    const file = rel.slice(rel.indexOf('/') + 1);
+    if (file === fileName && !file.endsWith('.enc')) {
+      throw new ConfigError(`loading '${name}': this server serves only encrypted models (--require-encrypted-models); upload file:${rel}.enc, made with npm run encrypt-model`);
+    }
+  }
+}

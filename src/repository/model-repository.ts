@@ -7,21 +7,21 @@ import type { ModelKeyRing } from '../security/model-keys.js';
 import { rmSync } from 'node:fs';
 import { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError } from '../errors.js';
-import { instanceSettings, type InstanceSettings } from './instance-settings.js';
 import type { Logger } from '../log.js';
 import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.js';
-import { ConfigError, parseModelConfig } from './config-file.js';
-import { preCheck, type CompleteOptions } from './complete-config.js';
+import { ConfigError } from './config-file.js';
+import type { CompleteOptions } from './complete-config.js';
 import { listModels, modelFingerprint, readModelSource } from './scan.js';
-import { checkOverrideFiles, configFromJson, stageFiles, type LoadOverride } from './load-override.js';
+import { checkOverrideFiles, configFromJson, refusePlaintextUpload, stageFiles, type LoadOverride } from './load-override.js';
 import { checkModelName } from '../model/model-name.js';
 import { BatchingServingVersion } from './serving-version.js';
 import { latencyTargetUs, reasonOf, startVersions, type LoadedVersion } from './version-loader.js';
-import { batchingPolicy, type BatchingPolicy } from '../batching/policy.js';
+import { batchingPolicy } from '../batching/policy.js';
 import type { Clock } from '../clock.js';
 import type { StatsObserver } from '../metrics/model-stats.js';
 import { selectVersions } from './version-policy.js';
-import { DEFAULT_CONFIG_LIMITS, validateConfig, type ConfigLimits } from './validate-config.js';
+import type { ConfigLimits } from './validate-config.js';
+import { planLoad, type LoadPlan } from './load-plan.js';
 
 export interface RepositoryOptions extends CompleteOptions {
   root: string;
@@ -35,6 +35,8 @@ export interface RepositoryOptions extends CompleteOptions {
   onPollChange?: ((kind: 'load' | 'unload', model: string, error: unknown) => void) | undefined;
   /** Keys for models stored encrypted at rest (--model-key-file, --model-key-env). */
   modelKeys?: ModelKeyRing | undefined;
+  /** Serve only models stored encrypted; plaintext uploads are refused before they are staged. */
+  requireEncryptedModels?: boolean | undefined;
 }
 
 export class ModelRepository {
@@ -75,6 +77,7 @@ export class ModelRepository {
         if (overrideConfig && overrideConfig.name !== '' && overrideConfig.name !== name) {
           throw new ConfigError(`the "config" parameter names model '${overrideConfig.name}' but the request loads '${name}'`);
         }
+        if (this.opts.requireEncryptedModels) refusePlaintextUpload(name, override, overrideConfig);
       }
     } catch (err) {
       return Promise.reject(err instanceof ConfigError ? new ServeError(Code.INVALID_ARGUMENT, err.message) : err);
@@ -162,23 +165,14 @@ export class ModelRepository {
     }
     this.log.info(`loading model '${name}'`, { model: name });
 
-    let config: ModelConfig;
-    let settings: InstanceSettings;
-    let policy: BatchingPolicy;
+    let plan: LoadPlan;
     try {
-      const parsed = overrideConfig
-        ?? (source.configText !== undefined ? parseModelConfig(source.configText, `${name}/config.pbtxt`) : ModelConfig.fromPartial({}));
-      if (source.configText === undefined && !overrideConfig && !this.opts.autoComplete) {
-        throw new ConfigError(`${name}/config.pbtxt is missing and auto-complete is disabled (--disable-auto-complete-config)`);
-      }
-      config = preCheck(parsed, name);
-      validateConfig(config, name, this.opts.configLimits ?? DEFAULT_CONFIG_LIMITS);
-      settings = instanceSettings(config);
-      const sc = config.schedulingChoice;
-      policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(config));
+      plan = planLoad(name, source.configText, overrideConfig, this.opts);
     } catch (err) {
       return this.failModel(name, wasServing, reasonOf(err));
     }
+    const { config, settings } = plan;
+    let policy = plan.policy;
 
     const selection = selectVersions(config.versionPolicy, source.versions);
     if (selection.load.length === 0) {
@@ -202,6 +196,7 @@ export class ModelRepository {
       clock: this.clock,
       log: this.log,
       modelKeys: this.opts.modelKeys,
+      requireEncrypted: this.opts.requireEncryptedModels,
     });
     if (!completed || loaded.every((l) => !l.runner)) {
       const why = loaded.map((l) => (loaded.length > 1 ? `version ${l.version}: ${l.error}` : l.error)).join('; ');
@@ -308,5 +303,4 @@ export class ModelRepository {
     this.log.info(`successfully unloaded '${name}'`, { model: name });
   }
 }
-
 

@@ -36,10 +36,12 @@ export interface StartArgs {
   log: Logger;
   /** Keys for models stored encrypted; undefined when the server was given none. */
   modelKeys?: ModelKeyRing | undefined;
+  /** Serve only models stored encrypted (--require-encrypted-models). */
+  requireEncrypted?: boolean | undefined;
 }
 
 /** Where a version's model is: the file, and whether it is the encrypted form. */
-function modelFileOf(dir: string, version: number, fileName: string): { path: string; shown: string; encrypted: boolean } {
+function modelFileOf(dir: string, version: number, fileName: string, requireEncrypted: boolean): { path: string; shown: string; encrypted: boolean } {
   const shown = `${version}/${fileName}`;
   const path = resolveInside(dir, shown, 'default_model_filename');
   if (fileName.endsWith(ENCRYPTED_SUFFIX)) {
@@ -52,7 +54,8 @@ function modelFileOf(dir: string, version: number, fileName: string): { path: st
   const enc = existsSync(encPath);
   if (plain && enc) throw new ConfigError(`both ${shown} and ${encShown} exist; keep one, so which is served is never a guess`);
   if (enc) return { path: encPath, shown: encShown, encrypted: true };
-  if (!plain) throw new ConfigError(`${shown} does not exist`);
+  if (!plain) throw new ConfigError(`neither ${shown} nor ${encShown} exists`);
+  if (requireEncrypted) throw new ConfigError(`${shown} is not encrypted, and this server serves only encrypted models (--require-encrypted-models); encrypt it with npm run encrypt-model`);
   return { path, shown, encrypted: false };
 }
 
@@ -64,7 +67,7 @@ export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersi
     let file: ReturnType<typeof modelFileOf>;
     let modelBytes: SharedArrayBuffer | undefined;
     try {
-      file = modelFileOf(a.dir, version, a.fileName);
+      file = modelFileOf(a.dir, version, a.fileName, a.requireEncrypted ?? false);
       if (file.encrypted) modelBytes = await decryptModelFile(file.path, file.shown, a.modelKeys);
     } catch (err) {
       loaded.push({ version, runner: undefined, error: reasonOf(err) });

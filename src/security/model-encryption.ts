@@ -2,7 +2,7 @@
 // file. Layout (all of the header is authenticated as additional data, so a key id or IV
 // changed on disk fails the tag like a changed byte of the model):
 //
-//   "TTSMENC1" (8 bytes) | key id length (1 byte, 1-64) | key id (ASCII) | IV (12 bytes)
+//   "TTSMENC1" (8 bytes) | key id length (1 byte, 1-32) | key id (ASCII) | IV (12 bytes)
 //   | ciphertext (the ONNX file's length) | GCM tag (16 bytes)
 //
 // The server decrypts into memory only (a SharedArrayBuffer the replica threads read
@@ -11,13 +11,15 @@
 // when the tag does not verify: no byte of an unauthenticated model is ever used.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { KEY_ID, type ModelKeyRing } from './model-keys.js';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { KEY_ID, KEY_ID_RULE, type ModelKeyRing } from './model-keys.js';
 
 export const MAGIC = Buffer.from('TTSMENC1', 'latin1');
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const MAX_HEADER = MAGIC.length + 1 + 64 + IV_BYTES;
+const MAX_KEY_ID = 32;
+const MAX_HEADER = MAGIC.length + 1 + MAX_KEY_ID + IV_BYTES;
 const CHUNK = 1 << 20;
 
 /** The file name an encrypted model has: the model file's name with ".enc". */
@@ -27,7 +29,7 @@ export class ModelDecryptError extends Error {}
 
 /** Encrypts a model file's bytes under `key` (32 bytes), naming `keyId` in the header. */
 export function encryptModel(plain: Uint8Array, keyId: string, key: Buffer): Buffer {
-  if (!KEY_ID.test(keyId)) throw new Error('a key id is 1 to 64 of A-Z a-z 0-9 _ . -');
+  if (!KEY_ID.test(keyId)) throw new Error(KEY_ID_RULE);
   if (key.length !== 32) throw new Error('an AES-256 key is 32 bytes');
   const header = Buffer.concat([MAGIC, Buffer.from([keyId.length]), Buffer.from(keyId, 'latin1'), randomBytes(IV_BYTES)]);
   const cipher = createCipheriv('aes-256-gcm', key, header.subarray(header.length - IV_BYTES), { authTagLength: TAG_BYTES });
@@ -50,21 +52,35 @@ export function parseHeader(buf: Buffer, shown: string): ModelHeader {
   }
   const idLen = buf[MAGIC.length] ?? 0;
   const end = MAGIC.length + 1 + idLen + IV_BYTES;
-  if (idLen < 1 || idLen > 64 || buf.length < end) throw new ModelDecryptError(`${shown}: its encryption header is damaged or cut short`);
+  if (idLen < 1 || idLen > MAX_KEY_ID || buf.length < end) throw new ModelDecryptError(`${shown}: its encryption header is damaged or cut short`);
   const keyId = buf.subarray(MAGIC.length + 1, MAGIC.length + 1 + idLen).toString('latin1');
   if (!KEY_ID.test(keyId)) throw new ModelDecryptError(`${shown}: its encryption header names a malformed key id`);
   return { keyId, iv: Buffer.from(buf.subarray(end - IV_BYTES, end)), bytes: Buffer.from(buf.subarray(0, end)) };
 }
 
+/** The largest encrypted model read: ONNX Runtime reads no model over 2 GiB from memory. */
+export const MAX_ENCRYPTED_MODEL_BYTES = 2 ** 31 - 1;
+
 /**
  * Reads and decrypts an encrypted model file into shared memory. Throws
- * ModelDecryptError with a reason fit for the model's status: no keys, an unknown key id,
- * a damaged header, or a tag that does not verify (altered file or wrong key).
+ * ModelDecryptError with a reason fit for the model's status (so never a server path):
+ * not a readable regular file, too large, no keys, an unknown key id, a damaged header,
+ * or a tag that does not verify (altered file or wrong key).
  */
-export async function decryptModelFile(path: string, shown: string, ring: ModelKeyRing | undefined): Promise<SharedArrayBuffer> {
-  const fh = await open(path, 'r');
+export async function decryptModelFile(path: string, shown: string, ring: ModelKeyRing | undefined, maxBytes = MAX_ENCRYPTED_MODEL_BYTES): Promise<SharedArrayBuffer> {
+  let fh: FileHandle;
   try {
-    const size = (await fh.stat()).size;
+    // Non-blocking, so a FIFO in the repository cannot hold the load; it is refused below.
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw new ModelDecryptError(`${shown} cannot be opened (${codeOf(err)})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new ModelDecryptError(`${shown} is not a regular file`);
+    const size = st.size;
+    // Checked before anything is allocated: the size is whatever the file says.
+    if (size > maxBytes + MAX_HEADER + TAG_BYTES) throw new ModelDecryptError(`${shown} is ${size} bytes; an encrypted model may be at most ${maxBytes} bytes`);
     const head = Buffer.alloc(Math.min(size, MAX_HEADER));
     await readFully(fh, head, 0, shown);
     const header = parseHeader(head, shown);
@@ -80,7 +96,12 @@ export async function decryptModelFile(path: string, shown: string, ring: ModelK
     decipher.setAAD(header.bytes);
     decipher.setAuthTag(tag);
     const length = size - header.bytes.length - TAG_BYTES;
-    const plain = new SharedArrayBuffer(length);
+    let plain: SharedArrayBuffer;
+    try {
+      plain = new SharedArrayBuffer(length);
+    } catch {
+      throw new ModelDecryptError(`${shown}: no memory for its ${length} bytes`);
+    }
     const view = new Uint8Array(plain);
     const chunk = Buffer.alloc(Math.min(CHUNK, Math.max(length, 1)));
     let done = 0;
@@ -93,11 +114,14 @@ export async function decryptModelFile(path: string, shown: string, ring: ModelK
         out.fill(0);
         done += n;
       }
-      decipher.final();
+      try {
+        decipher.final();
+      } catch {
+        throw new ModelDecryptError(`${shown} did not decrypt with key '${header.keyId}': the file was altered, or it was encrypted with another key under that id`);
+      }
     } catch (err) {
       view.fill(0);
-      if (err instanceof ModelDecryptError) throw err;
-      throw new ModelDecryptError(`${shown} did not decrypt with key '${header.keyId}': the file was altered, or it was encrypted with another key under that id`);
+      throw err;
     } finally {
       chunk.fill(0);
     }
@@ -107,11 +131,20 @@ export async function decryptModelFile(path: string, shown: string, ring: ModelK
   }
 }
 
-async function readFully(fh: Awaited<ReturnType<typeof open>>, buf: Buffer, position: number, shown: string): Promise<void> {
+async function readFully(fh: FileHandle, buf: Buffer, position: number, shown: string): Promise<void> {
   let off = 0;
   while (off < buf.length) {
-    const { bytesRead } = await fh.read(buf, off, buf.length - off, position + off);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(buf, off, buf.length - off, position + off));
+    } catch (err) {
+      throw new ModelDecryptError(`${shown} could not be read (${codeOf(err)})`);
+    }
     if (bytesRead === 0) throw new ModelDecryptError(`${shown} changed size while it was read`);
     off += bytesRead;
   }
+}
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? 'error';
 }

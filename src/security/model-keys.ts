@@ -5,11 +5,14 @@
 // encrypted file's header and in messages); keys are never logged, and messages about a
 // bad entry name its line and key id, never its value.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 
-export const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** At most 32 characters: shorter than any key as text, so a key pasted as an id is refused, not echoed. */
+export const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
+export const KEY_ID_RULE = 'a key id is 1 to 32 of A-Z a-z 0-9 _ . -';
 const MAX_KEY_TEXT = 64 << 10;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 export interface ModelKeyRing {
   /** The key with this id, or undefined. */
@@ -43,9 +46,10 @@ export function loadModelKeys(from: ModelKeySources, env: NodeJS.ProcessEnv = pr
     sources.push(name);
   }
   if (from.keyEnv) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(from.keyEnv)) throw new Error(`--model-key-env must name an environment variable, got '${from.keyEnv.slice(0, 64)}'`);
+    // The value is never echoed: a key given here by mistake must not reach the log.
+    if (!ENV_NAME.test(from.keyEnv)) throw new Error(`--model-key-env takes the name of an environment variable (letters, digits, _), not its value`);
     const text = env[from.keyEnv];
-    if (text === undefined || text.trim() === '') throw new Error(`--model-key-env: the environment variable ${from.keyEnv} is not set or empty`);
+    if (text === undefined || text.trim() === '') throw new Error(`--model-key-env: the environment variable it names is not set or empty`);
     if (text.length > MAX_KEY_TEXT) throw new Error(`--model-key-env: ${from.keyEnv} is longer than ${MAX_KEY_TEXT} characters`);
     addEntries(keys, text, `--model-key-env ${from.keyEnv}`);
     sources.push(`$${from.keyEnv}`);
@@ -71,7 +75,7 @@ export function addEntries(keys: Map<string, Buffer>, text: string, where: strin
       const colon = e.indexOf(':');
       if (colon < 0) throw new Error(`${at}: an entry must be '<key id>:<key>'`);
       const id = e.slice(0, colon).trim();
-      if (!KEY_ID.test(id)) throw new Error(`${at}: a key id is 1 to 64 of A-Z a-z 0-9 _ . -`);
+      if (!KEY_ID.test(id)) throw new Error(`${at}: ${KEY_ID_RULE} (is a key where the id should be?)`);
       const key = decodeKey(e.slice(colon + 1).trim());
       if (!key) throw new Error(`${at}: key '${id}' must be 32 bytes as base64 (44 characters) or hex (64 characters)`);
       if (keys.has(id)) throw new Error(`${at}: key id '${id}' is given twice`);
@@ -80,19 +84,23 @@ export function addEntries(keys: Map<string, Buffer>, text: string, where: strin
   }
 }
 
+/** The key's 32 bytes in a buffer of its own (Buffer.from may place them in the shared pool). */
 function decodeKey(s: string): Buffer | undefined {
-  if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
-  if (/^[A-Za-z0-9+/]{43}=$/.test(s)) {
-    const b = Buffer.from(s, 'base64');
-    return b.length === 32 ? b : undefined;
-  }
-  return undefined;
+  let decoded: Buffer | undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(s)) decoded = Buffer.from(s, 'hex');
+  else if (/^[A-Za-z0-9+/]{43}=$/.test(s)) decoded = Buffer.from(s, 'base64');
+  if (decoded?.length !== 32) return undefined;
+  const own = Buffer.alloc(32);
+  decoded.copy(own);
+  decoded.fill(0);
+  return own;
 }
 
 function readKeyFile(file: string): { text: string; mode: number } {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // Non-blocking, so a FIFO named here cannot hold start-up; it is then refused as not a file.
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     throw new Error(`--model-key-file: cannot read ${basename(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -30,6 +30,8 @@ export interface SecurityOptions {
   auditInferSampleRate: number;
   /** Keys for models stored encrypted at rest (--model-key-file, --model-key-env). */
   modelKeys?: ModelKeySources | undefined;
+  /** Serve only models stored encrypted (--require-encrypted-models). */
+  requireEncryptedModels?: boolean | undefined;
   /** How often watched files are stat()ed (tests make it short). */
   watchIntervalMs?: number;
 }

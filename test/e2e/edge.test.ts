@@ -165,7 +165,7 @@ test('a default_model_filename that is missing fails without the server path in 
     repositoryName: '', modelName: 'broken', parameters: { config: stringParam('{"name":"broken","default_model_filename":"nothere.onnx"}') },
   });
   assert.is(err.code, status.UNAVAILABLE);
-  assert.match(err.details, /1\/nothere\.onnx does not exist/);
+  assert.match(err.details, /neither 1\/nothere\.onnx nor 1\/nothere\.onnx\.enc exists/);
   assert.not.ok(err.details.includes(repo.root), err.details);
   const escape = await callError(client, client.repositoryModelLoad, {
     repositoryName: '', modelName: 'broken', parameters: { config: stringParam('{"name":"broken","default_model_filename":"../../simple/1/model.onnx"}') },

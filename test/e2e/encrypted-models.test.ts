@@ -41,7 +41,7 @@ test.before(async () => {
   simpleAs('enc_named', { '1/sealed.onnx.enc': encryptModel(onnx, 'k1', key) }, 'default_model_filename: "sealed.onnx.enc"\n');
   simpleAs('enc_not_really', { '1/model.onnx.enc': onnx });
   repo.write('model-keys.txt', `k1:${key.toString('base64')}\n`);
-  server = await startServer([`--model-repository=${repo.root}`, `--model-key-file=${join(repo.root, 'model-keys.txt')}`, '--strict-readiness=false', '--model-control-mode=explicit', '--load-model=*']);
+  server = await startServer([`--model-repository=${repo.root}`, `--model-key-file=${join(repo.root, 'model-keys.txt')}`, '--strict-readiness=false', '--model-control-mode=explicit', '--load-model=*'], 60_000, { TRITON_TS_TEST_FAULTS: '1' });
   client = connect(server.address);
 });
 
@@ -51,9 +51,10 @@ test.after(async () => {
   repo?.dispose();
 });
 
-const inferOn = (model: string) =>
+const inferOn = (model: string, fault?: string) =>
   ModelInferRequest.fromPartial({
     modelName: model,
+    ...(fault ? { parameters: { test_fault: { parameterChoice: { $case: 'stringParam', value: fault } } } } : {}),
     inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
     rawInputContents: [int32Buffer(Array(16).fill(7)), int32Buffer(Array(16).fill(2))],
   });
@@ -71,6 +72,13 @@ test('a model stored only encrypted is decrypted in memory and serves', async ()
   assert.equal(readdirSync(join(repo.root, 'enc_ok', '1')), ['model.onnx.enc'], 'no plaintext was written next to it');
   const named = await call(client, client.modelInfer, inferOn('enc_named'));
   assert.equal(readInt32(named.rawOutputContents[0]!), Array(16).fill(9), 'default_model_filename may name the .enc file');
+});
+
+test('a replica thread that dies is replaced and loads the model again from the decrypted bytes', async () => {
+  const killed = await callError(client, client.modelInfer, inferOn('enc_ok', 'exit'));
+  assert.match(killed.details, /worker thread died while running this batch/);
+  const res = await call(client, client.modelInfer, inferOn('enc_ok'));
+  assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(9), 'the new thread serves without reading the file');
 });
 
 test('the server logs which key ids it holds, never a key', async () => {
@@ -144,6 +152,27 @@ test('a key file that cannot be read, or a bad key in the environment, fails sta
   const short = await startFailure(['--model-key-env=TTS_TEST_KEYS'], { TTS_TEST_KEYS: `k1:${secret}` });
   assert.match(short, /error: --model-key-env TTS_TEST_KEYS line 1: key 'k1' must be 32 bytes/);
   assert.not.ok(short.includes(secret), 'the bad key is not echoed');
+});
+
+test('--require-encrypted-models: plaintext model files are refused at load and as uploads; encrypted ones serve', async () => {
+  const strict = await startServer([`--model-repository=${repo.root}`, `--model-key-file=${join(repo.root, 'model-keys.txt')}`,
+    '--require-encrypted-models=true', '--model-control-mode=explicit', '--load-model=simple', '--load-model=enc_ok', '--strict-readiness=false']);
+  const c = connect(strict.address);
+  try {
+    const { models } = await call(c, c.repositoryIndex, { repositoryName: '', ready: false });
+    const simple = models.find((m) => m.name === 'simple')!;
+    assert.is(simple.state, 'UNAVAILABLE');
+    assert.match(simple.reason, /1\/model\.onnx is not encrypted, and this server serves only encrypted models \(--require-encrypted-models\)/);
+    assert.equal(readInt32((await call(c, c.modelInfer, inferOn('enc_ok'))).rawOutputContents[0]!), Array(16).fill(9));
+    const plain = upload('plain_upload', onnx);
+    plain.parameters = { config: plain.parameters.config, 'file:1/model.onnx': plain.parameters['file:1/model.onnx.enc'] } as typeof plain.parameters;
+    const err = await callError(c, c.repositoryModelLoad, plain);
+    assert.is(err.code, status.INVALID_ARGUMENT);
+    assert.match(err.details, /serves only encrypted models \(--require-encrypted-models\); upload file:1\/model\.onnx\.enc/);
+  } finally {
+    c.close();
+    await strict.stop();
+  }
 });
 
 test.run();

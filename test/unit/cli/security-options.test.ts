@@ -67,7 +67,15 @@ test('the audit sample rate is 0..1 and needs an audit log', () => {
 
 test('the model key variable must be a variable name', () => {
   assert.is(parseCli(['--model-key-env=MODEL_KEYS']).security.modelKeys?.keyEnv, 'MODEL_KEYS');
-  assert.match(refused(['--model-key-env=A-B;rm']), /environment variable name/);
+  assert.match(refused(['--model-key-env=A-B;rm']), /takes the name of an environment variable/);
+  const key = 'k1:' + 'Q'.repeat(43) + '=';
+  assert.not.ok(refused([`--model-key-env=${key}`]).includes('QQQQ'), 'a key given here is not echoed');
+});
+
+test('--require-encrypted-models needs model keys, and is off by default', () => {
+  assert.is(parseCli([]).security.requireEncryptedModels, false);
+  assert.match(refused(['--require-encrypted-models=true']), /needs the model keys: --model-key-file or --model-key-env/);
+  assert.is(parseCli(['--require-encrypted-models=true', '--model-key-env=K']).security.requireEncryptedModels, true);
 });
 
 test('no policy on a reachable address warns; loopback does not; keys over plaintext warn', () => {

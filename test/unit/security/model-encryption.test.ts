@@ -2,7 +2,8 @@
 // with real files in a temporary folder.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -45,7 +46,7 @@ test('bad entries are refused by line and key id, never echoing a key', () => {
   const cases: Array<[string, RegExp]> = [
     [`k1 ${k1.toString('base64')}`, /line 1: an entry must be '<key id>:<key>'/],
     [`\nk1:${secret}`, /line 2: key 'k1' must be 32 bytes/],
-    [`bad/id:${k1.toString('base64')}`, /a key id is 1 to 64/],
+    [`bad/id:${k1.toString('base64')}`, /a key id is 1 to 32/],
     [`k1:${k1.toString('base64')}\nk1:${k2.toString('base64')}`, /key id 'k1' is given twice/],
     [`k1:${randomBytes(16).toString('base64')}`, /must be 32 bytes/],
     ['# nothing\n', /hold no key/],
@@ -62,7 +63,7 @@ test('bad entries are refused by line and key id, never echoing a key', () => {
   }
   assert.throws(() => loadModelKeys({ keyFile: join(dir, 'missing') }), /cannot read missing \(ENOENT\)/);
   assert.throws(() => loadModelKeys({ keyFile: dir }), /not a regular file/);
-  assert.throws(() => loadModelKeys({ keyEnv: 'UNSET_VAR' }, {}), /UNSET_VAR is not set or empty/);
+  assert.throws(() => loadModelKeys({ keyEnv: 'UNSET_VAR' }, {}), /the environment variable it names is not set or empty/);
   assert.is(loadModelKeys({}).ring, undefined, 'no sources, no ring');
 });
 
@@ -126,6 +127,50 @@ test('the header names its key id; a malformed one is refused', () => {
   assert.throws(() => parseHeader(bad, 'x'), /malformed key id/);
   assert.throws(() => encryptModel(randomBytes(1), 'a b', k1), /key id/);
   assert.throws(() => encryptModel(randomBytes(1), 'a', randomBytes(16)), /32 bytes/);
+});
+
+test('a key pasted where an id or a variable name belongs is refused without being echoed', () => {
+  const hex = k1.toString('hex');
+  const b64 = k1.toString('base64');
+  const messages: string[] = [];
+  const refusal = (f: () => unknown): void => {
+    try {
+      f();
+      messages.push('accepted');
+    } catch (err) {
+      messages.push((err as Error).message);
+    }
+  };
+  refusal(() => loadModelKeys({ keyFile: file(`${hex}:prod-1`) }));
+  refusal(() => loadModelKeys({ keyFile: file(`${hex}:${k2.toString('hex')}`) }));
+  refusal(() => loadModelKeys({ keyEnv: `k1:${b64}` }, {}));
+  refusal(() => loadModelKeys({ keyEnv: `a${hex}` }, {}));
+  for (const m of messages) {
+    assert.not.ok(m === 'accepted', 'refused');
+    assert.not.ok(m.includes(hex.slice(0, 16)) || m.includes(b64.slice(0, 16)), m);
+  }
+  assert.match(messages[0]!, /is a key where the id should be/);
+  assert.match(messages[2]!, /takes the name of an environment variable/);
+});
+
+test('a file larger than the limit is refused before anything is allocated for it', async () => {
+  const enc = encryptModel(randomBytes(5000), 'k1', k1);
+  assert.match(await failure(decryptModelFile(file(enc), '1/model.onnx.enc', keys, 4096)), /1\/model\.onnx\.enc is \d+ bytes; an encrypted model may be at most 4096 bytes/);
+  assert.is((await decryptModelFile(file(enc), 'x', keys, 5000)).byteLength, 5000, 'at the limit is fine');
+});
+
+test('a directory or a FIFO under the model name is refused without a server path and without hanging', async () => {
+  const d = join(dir, 'as-dir.enc');
+  mkdirSync(d);
+  const fifo = join(dir, 'as-fifo.enc');
+  execFileSync('mkfifo', [fifo]);
+  for (const p of [d, fifo]) {
+    const msg = await failure(decryptModelFile(p, '1/model.onnx.enc', keys));
+    assert.match(msg, /^1\/model\.onnx\.enc is not a regular file$/, msg);
+  }
+  const missing = await failure(decryptModelFile(join(dir, 'nope'), '1/model.onnx.enc', keys));
+  assert.is(missing, '1/model.onnx.enc cannot be opened (ENOENT)');
+  assert.not.match(missing, new RegExp(dir));
 });
 
 test.run();

@@ -1,0 +1,36 @@
+// What a load starts from: the config in force (the request's override, config.pbtxt, or
+// an empty one for auto-complete), checked and bounded, and the instance settings and
+// batching policy it implies. Throws ConfigError (or ServeError) with the reason.
+
+import { ModelConfig } from '../generated/inference/model_config.js';
+import { batchingPolicy, type BatchingPolicy } from '../batching/policy.js';
+import { ConfigError, parseModelConfig } from './config-file.js';
+import { preCheck } from './complete-config.js';
+import { instanceSettings, type InstanceSettings } from './instance-settings.js';
+import { DEFAULT_CONFIG_LIMITS, validateConfig, type ConfigLimits } from './validate-config.js';
+import { latencyTargetUs } from './version-loader.js';
+
+export interface LoadPlan {
+  config: ModelConfig;
+  settings: InstanceSettings;
+  policy: BatchingPolicy;
+}
+
+export function planLoad(
+  name: string,
+  configText: string | undefined,
+  overrideConfig: ModelConfig | undefined,
+  opts: { autoComplete: boolean; configLimits?: ConfigLimits | undefined },
+): LoadPlan {
+  const parsed = overrideConfig
+    ?? (configText !== undefined ? parseModelConfig(configText, `${name}/config.pbtxt`) : ModelConfig.fromPartial({}));
+  if (configText === undefined && !overrideConfig && !opts.autoComplete) {
+    throw new ConfigError(`${name}/config.pbtxt is missing and auto-complete is disabled (--disable-auto-complete-config)`);
+  }
+  const config = preCheck(parsed, name);
+  validateConfig(config, name, opts.configLimits ?? DEFAULT_CONFIG_LIMITS);
+  const settings = instanceSettings(config);
+  const sc = config.schedulingChoice;
+  const policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(config));
+  return { config, settings, policy };
+}
