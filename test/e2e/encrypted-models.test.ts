@@ -112,13 +112,13 @@ const simpleConfig = (name: string): string => JSON.stringify({
   output: [{ name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] }, { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] }],
 });
 
-function upload(name: string, bytes: Uint8Array) {
+function upload(name: string, bytes: Uint8Array, file = '1/model.onnx.enc') {
   return {
     repositoryName: '',
     modelName: name,
     parameters: {
       config: { parameterChoice: { $case: 'stringParam' as const, value: simpleConfig(name) } },
-      'file:1/model.onnx.enc': { parameterChoice: { $case: 'bytesParam' as const, value: Buffer.from(bytes) } },
+      [`file:${file}`]: { parameterChoice: { $case: 'bytesParam' as const, value: Buffer.from(bytes) } },
     },
   };
 }
@@ -164,9 +164,7 @@ test('--require-encrypted-models: plaintext model files are refused at load and 
     assert.is(simple.state, 'UNAVAILABLE');
     assert.match(simple.reason, /1\/model\.onnx is not encrypted, and this server serves only encrypted models \(--require-encrypted-models\)/);
     assert.equal(readInt32((await call(c, c.modelInfer, inferOn('enc_ok'))).rawOutputContents[0]!), Array(16).fill(9));
-    const plain = upload('plain_upload', onnx);
-    plain.parameters = { config: plain.parameters.config, 'file:1/model.onnx': plain.parameters['file:1/model.onnx.enc'] } as typeof plain.parameters;
-    const err = await callError(c, c.repositoryModelLoad, plain);
+    const err = await callError(c, c.repositoryModelLoad, upload('plain_upload', onnx, '1/model.onnx'));
     assert.is(err.code, status.INVALID_ARGUMENT);
     assert.match(err.details, /serves only encrypted models \(--require-encrypted-models\); upload file:1\/model\.onnx\.enc/);
   } finally {
