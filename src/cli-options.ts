@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import type { ModelControlMode } from './frontend/context.js';
+import type { ModelControlMode } from './core/context.js';
 import { packageRoot } from './package-root.js';
 import type { ServerOptions } from './server.js';
 import { LIMITS, type LimitName, type LimitSpec, type Limits } from './limits.js';

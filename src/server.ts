@@ -1,8 +1,9 @@
 // Composition root: builds the registry, repository, replica pools and the gRPC
 // frontend, and owns startup and graceful shutdown.
 
-import { GrpcFrontend } from './frontend/grpc-server.js';
-import type { ModelControlMode, ServiceContext } from './frontend/context.js';
+import { BatchingServingVersion } from './core/serving-version.js';
+import { GrpcFrontend } from './frontend/grpc/grpc-server.js';
+import type { ModelControlMode, ServiceContext } from './core/context.js';
 import type { Logger } from './log.js';
 import type { Limits } from './limits.js';
 import { packageVersion } from './package-root.js';
@@ -83,6 +84,7 @@ export class InferenceServer {
     this.repository = new ModelRepository(
       {
         root: opts.modelRepository,
+        makeServing: (version, runner, config, o) => new BatchingServingVersion(version, runner, config, o, clock, log),
         autoComplete: opts.autoComplete,
         defaultMaxBatchSize: opts.defaultMaxBatchSize,
         testFaults: opts.testFaults,

@@ -14,7 +14,7 @@ import type { CompleteOptions } from './complete-config.js';
 import { listModels, modelFingerprint, readModelSource } from './scan.js';
 import { checkOverrideFiles, configFromJson, refusePlaintextUpload, stageFiles, type LoadOverride } from './load-override.js';
 import { checkModelName } from '../model/model-name.js';
-import { BatchingServingVersion } from './serving-version.js';
+import type { ServingFactory } from './serving-factory.js';
 import { latencyTargetUs, reasonOf, startVersions, type LoadedVersion } from './version-loader.js';
 import { batchingPolicy } from '../batching/policy.js';
 import type { Clock } from '../clock.js';
@@ -25,6 +25,8 @@ import { planLoad, type LoadPlan } from './load-plan.js';
 
 export interface RepositoryOptions extends CompleteOptions {
   root: string;
+  /** Turns a loaded version into one that serves requests (core/serving-version.ts). */
+  makeServing: ServingFactory;
   /** Honour the test-only `test_fault` request parameter (TRITON_TS_TEST_FAULTS=1). */
   testFaults: boolean;
   /** Makes the distribution hooks of a version's statistics; absent when metrics are off. */
@@ -215,7 +217,7 @@ export class ModelRepository {
     for (const l of loaded.sort((a, b) => a.version - b.version)) {
       const previous = entry.versions.get(l.version);
       if (l.runner) {
-        const serving = new BatchingServingVersion(
+        const serving = this.opts.makeServing(
           l.version,
           l.runner,
           completed,
@@ -229,8 +231,6 @@ export class ModelRepository {
             stats: previous?.stats,
             padBatches: settings.padBatches,
           },
-          this.clock,
-          this.log,
         );
         versions.set(l.version, { version: l.version, state: 'READY', reason: '', serving, stats: serving.stats });
       } else {

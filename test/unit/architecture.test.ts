@@ -76,8 +76,8 @@ test('tensor/, batching/ and scheduling/ are pure: no node: imports and no timer
   }
 });
 
-test('imports flow downstream: frontend → repository → batching → scheduling → execution', () => {
-  const order = ['frontend', 'repository', 'batching', 'scheduling', 'execution'];
+test('imports flow downstream: frontend → core → repository → batching → scheduling → execution', () => {
+  const order = ['frontend', 'core', 'repository', 'batching', 'scheduling', 'execution'];
   for (const f of all) {
     const from = moduleOf(f);
     if (!order.includes(from)) continue;

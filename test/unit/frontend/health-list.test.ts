@@ -4,7 +4,7 @@
 import { Server, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HealthService } from '../../../src/frontend/health-service.js';
+import { HealthService } from '../../../src/frontend/grpc/health-service.js';
 
 const test = suite('Health/List');
 

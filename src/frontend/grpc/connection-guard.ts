@@ -10,7 +10,7 @@
 import type { Server } from '@grpc/grpc-js';
 import type { Http2Server, Http2Session } from 'node:http2';
 import { constants } from 'node:http2';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 
 export interface ConnectionGuardOptions {
   /** A connection that has opened no stream this long after accept is closed; 0 = never. */

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Code, ServeError } from '../../../src/errors.js';
-import { FairGate } from '../../../src/frontend/fair-gate.js';
-import { CallCancellation } from '../../../src/frontend/cancellation.js';
+import { FairGate } from '../../../src/core/fair-gate.js';
+import { CallCancellation } from '../../../src/core/cancellation.js';
 
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((r) => setImmediate(r));

@@ -4,8 +4,8 @@
 // that status and ModelStreamInfer answers in-band, keeping the stream open.
 
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { Code, ServeError } from '../errors.js';
-import type { ModelInferRequest } from '../generated/inference/grpc_service.js';
+import { Code, ServeError } from '../../errors.js';
+import type { ModelInferRequest } from '../../generated/inference/grpc_service.js';
 import { decodeInferRequestWire, peekRequestId, type RequestWireLimits } from './infer-request-wire.js';
 
 const UNDECODABLE = Symbol('undecodable');

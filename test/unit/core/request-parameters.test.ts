@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Code, ServeError } from '../../../src/errors.js';
 import type { InferParameter } from '../../../src/generated/inference/grpc_service.js';
-import { MAX_REQUEST_TIMEOUT_US, checkInputParameters, checkOutputParameters, readRequestParameters } from '../../../src/frontend/request-parameters.js';
+import { MAX_REQUEST_TIMEOUT_US, checkInputParameters, checkOutputParameters, readRequestParameters } from '../../../src/core/request-parameters.js';
 
 type Choice = NonNullable<InferParameter['parameterChoice']>;
 const p = (c: Choice): InferParameter => ({ parameterChoice: c });

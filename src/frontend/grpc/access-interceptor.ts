@@ -11,9 +11,9 @@
 
 import { ServerInterceptingCall, status, type Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
-import { ServeError } from '../errors.js';
-import type { AccessControl, Credentials, Principal } from '../security/access-control.js';
-import { routeSpec, SERVER_HEALTH_NAMES, type RouteSpec } from '../security/routes.js';
+import { ServeError } from '../../errors.js';
+import type { AccessControl, Credentials, Principal } from '../../security/access-control.js';
+import { routeSpec, SERVER_HEALTH_NAMES, type RouteSpec } from '../../security/routes.js';
 import { decodeFailure } from './safe-decoding.js';
 
 const CALLER = Symbol('caller');

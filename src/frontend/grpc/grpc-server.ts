@@ -6,18 +6,18 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { join } from 'node:path';
-import { GRPCInferenceServiceService } from '../generated/inference/grpc_service.js';
-import { protosDir } from '../repository/schema.js';
-import type { ServiceContext } from './context.js';
+import { GRPCInferenceServiceService } from '../../generated/inference/grpc_service.js';
+import { protosDir } from '../../repository/schema.js';
+import type { ServiceContext } from '../../core/context.js';
 import { createInferenceService } from './inference-service.js';
-import type { Limits } from '../limits.js';
+import type { Limits } from '../../limits.js';
 import { guardConnections } from './connection-guard.js';
 import { withSafeDecoding } from './safe-decoding.js';
 import { HealthService } from './health-service.js';
 import { accessInterceptor, callerOf } from './access-interceptor.js';
-import { SERVER_HEALTH_NAMES } from '../security/routes.js';
-import type { AccessControl } from '../security/access-control.js';
-import type { TlsMaterialSource } from '../security/tls-material.js';
+import { SERVER_HEALTH_NAMES } from '../../security/routes.js';
+import type { AccessControl } from '../../security/access-control.js';
+import type { TlsMaterialSource } from '../../security/tls-material.js';
 
 export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
 

@@ -3,9 +3,9 @@
 
 import { Metadata, status, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { ServeError } from '../errors.js';
-import { redactPaths } from '../redact.js';
-import type { Logger } from '../log.js';
+import { ServeError } from '../../errors.js';
+import { redactPaths } from '../../redact.js';
+import type { Logger } from '../../log.js';
 import { decodeFailure } from './safe-decoding.js';
 
 export function toServiceError(err: unknown, log: Logger, where: string): Partial<ServiceError> {

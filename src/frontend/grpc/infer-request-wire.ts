@@ -14,9 +14,9 @@ import type {
   ModelInferRequest,
   ModelInferRequest_InferInputTensor,
   ModelInferRequest_InferRequestedOutputTensor,
-} from '../generated/inference/grpc_service.js';
-import { Code, ServeError } from '../errors.js';
-import { LIMITS, type Limits } from '../limits.js';
+} from '../../generated/inference/grpc_service.js';
+import { Code, ServeError } from '../../errors.js';
+import { LIMITS, type Limits } from '../../limits.js';
 
 /** What one request may hold (src/limits.ts has the flags and defaults). */
 export type RequestWireLimits = Pick<Limits, 'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements' | 'maxUnknownFields'>;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CallCancellation } from '../../../src/frontend/cancellation.js';
+import { CallCancellation } from '../../../src/core/cancellation.js';
 
 test('fire calls every listener once, in order', () => {
   const c = new CallCancellation();

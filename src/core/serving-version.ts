@@ -5,18 +5,18 @@
 import type { Clock } from '../clock.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { DynamicBatcher, type Batch, type QueuedRequest } from '../batching/dynamic-batcher.js';
-import { bucketRows, type PadBatches } from '../batching/buckets.js';
+import { bucketRows } from '../batching/buckets.js';
 import { InOrderGate } from '../batching/in-order.js';
-import type { BatchingPolicy } from '../batching/policy.js';
 import type { ModelRunner } from '../execution/model-runner.js';
 import type { RunResult, WireTensor } from '../execution/protocol.js';
-import { ModelStats, type StatsObserver } from '../metrics/model-stats.js';
+import { ModelStats } from '../metrics/model-stats.js';
 import type { ServingVersion } from '../model/registry.js';
+import type { ServingOptions } from '../repository/serving-factory.js';
 import type { InferenceRequest, InferenceResult, Tensor } from '../model/types.js';
 import { Code, ServeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createPicker, type ReplicaPolicyName } from '../scheduling/policies.js';
-import { ReplicaSet, type BreakerOptions, type ReplicaInfo } from '../scheduling/replica-set.js';
+import { createPicker } from '../scheduling/policies.js';
+import { ReplicaSet } from '../scheduling/replica-set.js';
 import { concatRows, splitRows, type RowsTensor } from '../tensor/batch.js';
 import { ownedCopy } from '../tensor/codec.js';
 import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/datatype.js';
@@ -29,21 +29,6 @@ import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/d
 function transferable(data: Uint8Array): Uint8Array {
   const owns = !Buffer.isBuffer(data) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
   return owns ? data : ownedCopy(data);
-}
-
-export interface ServingOptions {
-  policy: BatchingPolicy;
-  replicaPolicy: ReplicaPolicyName;
-  replicas: ReplicaInfo[];
-  breaker: BreakerOptions;
-  /** Honour the test-only `test_fault` request parameter. */
-  testFaults: boolean;
-  /** Distribution hooks (metrics); none when metrics are off. */
-  observer?: StatsObserver | undefined;
-  /** The statistics of the version this one replaces (a reload): counts carry on. */
-  stats?: ModelStats | undefined;
-  /** Pad batches to power-of-two sizes (see batching/buckets.ts); `auto`: when a replica is on a GPU. */
-  padBatches?: PadBatches | undefined;
 }
 
 interface Pending {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../../src/generated/inference/grpc_service.js';
 import { Code, ServeError } from '../../../src/errors.js';
-import { decodeInferRequest } from '../../../src/frontend/decode-request.js';
+import { decodeInferRequest } from '../../../src/core/decode-request.js';
 import { parseModelConfig } from '../../../src/repository/config-file.js';
 
 const simple = parseModelConfig(

@@ -10,26 +10,26 @@ import type {
   ModelStreamInferResponse,
   RepositoryIndexResponse_ModelIndex,
   StatisticDuration,
-} from '../generated/inference/grpc_service.js';
-import { Code, ServeError, invalid, notFound } from '../errors.js';
-import type { ModelEntry } from '../model/registry.js';
-import type { Duration, FailureReason, ModelStats } from '../metrics/model-stats.js';
-import { datatypeByConfigEnum } from '../tensor/datatype.js';
-import type { LoadOverride } from '../repository/load-override.js';
-import type { ServiceContext } from './context.js';
-import { CallCancellation } from './cancellation.js';
-import { decodeInferRequest } from './decode-request.js';
-import { encodeInferResponse } from './encode-response.js';
+} from '../../generated/inference/grpc_service.js';
+import { Code, ServeError, invalid, notFound } from '../../errors.js';
+import type { ModelEntry } from '../../model/registry.js';
+import type { Duration, FailureReason, ModelStats } from '../../metrics/model-stats.js';
+import { datatypeByConfigEnum } from '../../tensor/datatype.js';
+import type { LoadOverride } from '../../repository/load-override.js';
+import type { ServiceContext } from '../../core/context.js';
+import { CallCancellation } from '../../core/cancellation.js';
+import { decodeInferRequest } from '../../core/decode-request.js';
+import { encodeInferResponse } from '../../core/encode-response.js';
 import { errorText, unary } from './status.js';
 import { decodeFailure } from './safe-decoding.js';
-import { checkModelName } from '../model/model-name.js';
-import { redactPaths } from '../redact.js';
-import { LIMITS, type Limits } from '../limits.js';
-import { ByteBudget } from './byte-budget.js';
-import { FairGate } from './fair-gate.js';
+import { checkModelName } from '../../model/model-name.js';
+import { redactPaths } from '../../redact.js';
+import { LIMITS, type Limits } from '../../limits.js';
+import { ByteBudget } from '../../core/byte-budget.js';
+import { FairGate } from '../../core/fair-gate.js';
 import { accessRefusal, callerOf } from './access-interceptor.js';
-import { whoOf } from '../security/audit-log.js';
-import { modelAuditFields } from '../security/model-audit.js';
+import { whoOf } from '../../security/audit-log.js';
+import { modelAuditFields } from '../../security/model-audit.js';
 
 export function createInferenceService(ctx: ServiceContext, limits: Limits): GRPCInferenceServiceServer {
   const { registry, log, security } = ctx;
