@@ -1,6 +1,7 @@
 // Composition root: builds the registry, repository, replica pools and the gRPC
 // frontend, and owns startup and graceful shutdown.
 
+import { InferenceCore } from './core/inference-core.js';
 import { BatchingServingVersion } from './core/serving-version.js';
 import { GrpcFrontend } from './frontend/grpc/grpc-server.js';
 import type { ModelControlMode, ServiceContext } from './core/context.js';
@@ -120,7 +121,8 @@ export class InferenceServer {
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),
     };
-    this.frontend = new GrpcFrontend(ctx, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes,
+    const core = new InferenceCore(ctx, opts.limits);
+    this.frontend = new GrpcFrontend(ctx, core, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes,
       limits: opts.limits,
       keepalivePermitWithoutCalls: opts.keepalivePermitWithoutCalls,
       tls: security.grpcTls ? { source: security.grpcTls, mutual: opts.security.grpcTls?.mutual ?? false } : undefined,

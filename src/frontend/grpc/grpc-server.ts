@@ -10,6 +10,7 @@ import { GRPCInferenceServiceService } from '../../generated/inference/grpc_serv
 import { protosDir } from '../../repository/schema.js';
 import type { ServiceContext } from '../../core/context.js';
 import { createInferenceService } from './inference-service.js';
+import type { InferenceCore } from '../../core/inference-core.js';
 import type { Limits } from '../../limits.js';
 import { guardConnections } from './connection-guard.js';
 import { withSafeDecoding } from './safe-decoding.js';
@@ -45,7 +46,7 @@ export class GrpcFrontend {
   );
   private draining = false;
 
-  constructor(private readonly ctx: ServiceContext, private readonly opts: GrpcServerOptions) {
+  constructor(private readonly ctx: ServiceContext, core: InferenceCore, private readonly opts: GrpcServerOptions) {
     const l = opts.limits;
     const optional = (key: string, ms: number): Record<string, number> => (ms > 0 ? { [key]: ms } : {});
     this.server = new Server({
@@ -60,7 +61,7 @@ export class GrpcFrontend {
       ...optional('grpc.max_connection_age_grace_ms', l.grpcMaxConnectionAgeGraceMs),
       ...(opts.access?.enabled ? { interceptors: [accessInterceptor(opts.access)] } : {}),
     });
-    this.server.addService(withSafeDecoding(GRPCInferenceServiceService, l), createInferenceService(ctx, l));
+    this.server.addService(withSafeDecoding(GRPCInferenceServiceService, l), createInferenceService(core, l, ctx.log, () => ctx.clock.now()));
     this.health.addToServer(this.server);
     const pkg = protoLoader.loadSync([join(protosDir(), 'inference', 'grpc_service.proto'), healthProtoPath], {
       includeDirs: [protosDir()],

@@ -1,0 +1,196 @@
+// The transport-neutral request core that every frontend calls: health, metadata, config,
+// inference, statistics and (through ModelControl) the repository. It speaks the KServe v2
+// messages (the generated types are plain data, no transport), throws ServeError, and
+// never sees a socket: frontends translate wire formats, statuses and who the caller is.
+
+import type {
+  ModelConfigResponse,
+  ModelInferRequest,
+  ModelInferResponse,
+  ModelMetadataResponse,
+  ModelStatistics,
+  ServerMetadataResponse,
+} from '../generated/inference/grpc_service.js';
+import { Code, ServeError, invalid, notFound } from '../errors.js';
+import type { ModelEntry } from '../model/registry.js';
+import { checkModelName } from '../model/model-name.js';
+import { datatypeByConfigEnum } from '../tensor/datatype.js';
+import { LIMITS, type Limits } from '../limits.js';
+import type { Principal } from '../security/access-control.js';
+import { whoOf } from '../security/audit-log.js';
+import { ByteBudget } from './byte-budget.js';
+import type { CallCancellation } from './cancellation.js';
+import type { ServiceContext } from './context.js';
+import { decodeInferRequest } from './decode-request.js';
+import { encodeInferResponse } from './encode-response.js';
+import { FairGate } from './fair-gate.js';
+import { ModelControl } from './model-control.js';
+import { failureReason, statsMessage } from './statistics.js';
+
+/** What a frontend knows about one inference call. */
+export interface InferCall {
+  /** Who the access check admitted (undefined without access control). */
+  caller: Principal | undefined;
+  /** Deadline on the server's monotonic clock, if the client set one. */
+  deadlineAtMs: number | undefined;
+  cancel: CallCancellation;
+  /** The client connection, for fair admission across connections. */
+  source: string;
+}
+
+export class InferenceCore {
+  readonly control: ModelControl;
+  private readonly budget: ByteBudget;
+  private readonly gate: FairGate;
+
+  constructor(private readonly ctx: ServiceContext, limits: Limits) {
+    this.control = new ModelControl(ctx);
+    this.budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
+    this.gate = new FairGate(limits.maxInflightRequests);
+  }
+
+  serverLive(): boolean {
+    return this.ctx.isLive();
+  }
+
+  serverReady(): boolean {
+    return this.ctx.isReady();
+  }
+
+  modelReady(name: string, version: string): boolean {
+    checkModelName(name);
+    checkVersion(name, version);
+    return this.ctx.isLive() && this.ctx.registry.isReady(name, version);
+  }
+
+  serverMetadata(): ServerMetadataResponse {
+    return { name: this.ctx.serverName, version: this.ctx.serverVersion, extensions: [...this.ctx.extensions] };
+  }
+
+  modelMetadata(name: string, version: string): ModelMetadataResponse {
+    const r = this.resolve(name, version);
+    const batch = r.config.maxBatchSize > 0;
+    const tensor = (t: { name: string; dataType: number; dims: number[] }) => ({
+      name: t.name,
+      datatype: datatypeByConfigEnum(t.dataType)?.name ?? 'INVALID',
+      shape: (batch ? [-1, ...t.dims] : [...t.dims]).map(BigInt),
+    });
+    return {
+      name: r.model.name,
+      versions: readyVersions(r.model).map(String),
+      platform: r.config.platform,
+      inputs: r.config.input.map(tensor),
+      outputs: r.config.output.map(tensor),
+    };
+  }
+
+  modelConfig(name: string, version: string): ModelConfigResponse {
+    checkModelName(name);
+    const { registry } = this.ctx;
+    const entry = registry.entry(name);
+    if (!entry || (entry.state === undefined && entry.versions.size === 0)) throw notFound(`model '${name}' is not in the model repository`);
+    if (version !== '') registry.resolve(name, version);
+    if (!entry.config) throw new ServeError(Code.UNAVAILABLE, `model '${name}' has no loaded config${entry.reason ? `: ${entry.reason}` : ''}`);
+    return { config: entry.config };
+  }
+
+  /** One inference call, from any frontend; sampled calls go to the audit trail. */
+  infer(req: ModelInferRequest, call: InferCall): Promise<ModelInferResponse> {
+    const work = this.run(req, call);
+    const { security } = this.ctx;
+    if (!security.audit || !security.sampleInfer()) return work;
+    const record = (outcome: string): void => security.audit?.record({
+      event: 'infer', who: whoOf(call.caller), model: req.modelName, version: req.modelVersion, outcome, ...(req.id ? { request_id: req.id } : {}),
+    });
+    return work.then((res) => (record('ok'), res), (err: unknown) => {
+      const code = err instanceof ServeError ? err.code : Code.INTERNAL;
+      record(Object.keys(Code).find((k) => Code[k as keyof typeof Code] === code) ?? 'UNKNOWN');
+      throw err;
+    });
+  }
+
+  /** ModelStatistics: one model (and version), or with name '' every model the caller may see. */
+  statistics(name: string, version: string, caller: Principal | undefined): ModelStatistics[] {
+    const { registry, security } = this.ctx;
+    let models: ModelEntry[];
+    if (name === '') {
+      models = registry.all().filter((m) => security.access.canSee(caller, 'statistics', m.name));
+    } else {
+      checkModelName(name);
+      const e = registry.entry(name);
+      if (!e || (e.state === undefined && e.versions.size === 0)) throw notFound(`model '${name}' is not in the model repository`);
+      models = [e];
+    }
+    checkVersion(name, version);
+    const out: ModelStatistics[] = [];
+    for (const m of models) {
+      for (const v of [...m.versions.values()].sort((a, b) => a.version - b.version)) {
+        if (!v.stats || (version !== '' && String(v.version) !== version)) continue;
+        out.push(statsMessage(m.name, v.version, v.stats));
+      }
+    }
+    if (name !== '' && version !== '' && out.length === 0) throw notFound(`model '${name}' has no version ${version} with statistics`);
+    return out;
+  }
+
+  /** For the protocol's routes this server does not serve yet. */
+  notImplemented(what: string): never {
+    throw new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`);
+  }
+
+  /** Like registry.resolve, but a model that is in the repository and not loaded is UNAVAILABLE. */
+  private resolve(name: string, version: string) {
+    checkModelName(name);
+    const { registry } = this.ctx;
+    try {
+      return registry.resolve(name, version);
+    } catch (err) {
+      if (
+        err instanceof ServeError && err.code === Code.NOT_FOUND && this.ctx.controlMode === 'explicit' &&
+        !registry.entry(name) && this.ctx.repository.modelNames().includes(name)
+      ) {
+        throw new ServeError(Code.UNAVAILABLE, `model '${name}' is in the model repository but not loaded; load it with RepositoryModelLoad`);
+      }
+      throw err;
+    }
+  }
+
+  private async run(req: ModelInferRequest, call: InferCall): Promise<ModelInferResponse> {
+    const { clock } = this.ctx;
+    const received = clock.now();
+    const resolved = this.resolve(req.modelName, req.modelVersion);
+    const stats = resolved.serving.stats;
+    try {
+      const timing = { receivedAtMs: received, deadlineAtMs: call.deadlineAtMs, cancel: call.cancel, testFaults: this.ctx.testFaults };
+      const request = decodeInferRequest(req, resolved.config, resolved.version.version, timing);
+      let bytes = 0;
+      for (const t of request.inputs) bytes += t.data.byteLength;
+      this.budget.take(bytes);
+      let result;
+      try {
+        if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
+        try {
+          result = await resolved.serving.infer(request);
+        } finally {
+          this.gate.release();
+        }
+      } finally {
+        this.budget.release(bytes);
+      }
+      const response = encodeInferResponse(request, result);
+      stats.recordSuccess((clock.now() - received) * 1e6, Date.now());
+      return response;
+    } catch (err) {
+      stats.recordFailure((clock.now() - received) * 1e6, Date.now(), failureReason(err));
+      throw err;
+    }
+  }
+}
+
+function checkVersion(name: string, version: string): void {
+  if (version !== '' && !/^[0-9]+$/.test(version)) throw invalid(`model '${name}': version '${version}' is not a positive integer`);
+}
+
+function readyVersions(m: ModelEntry): number[] {
+  return [...m.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b);
+}
