@@ -50,9 +50,14 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
                                  add per-request latency summaries (off by default, as in tritonserver)
   --grpc-keepalive-permit-without-calls=BOOL
                                  allow client keepalive pings with no call open (default false)
-  --http-port, --allow-http, --grpc-infer-allocation-pool-size, --grpc-http2-max-pings-without-data
-                                 accepted for tritonserver compatibility; no effect (a warning says so;
-                                 grpc-js sends its keepalive pings whether or not data flows)
+  --allow-http=BOOL              serve KServe v2 over HTTP/REST (default true)
+  --http-address=HOST            HTTP address (default 0.0.0.0)
+  --http-port=N                  HTTP port (default 8000; 0 picks a free port)
+  --http-max-input-size=BYTES    largest HTTP request body, after inflating (default 67108864, 64 MiB)
+  --http-thread-count, --grpc-infer-allocation-pool-size, --grpc-http2-max-pings-without-data
+                                 accepted for tritonserver compatibility; no effect (a warning says so:
+                                 HTTP is served on the event loop, and grpc-js sends its keepalive pings
+                                 whether or not data flows)
   --help                         this text
 
 Security (README "Security"):
@@ -115,6 +120,9 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'metrics-config': { type: 'string', multiple: true },
         'http-port': { type: 'string' },
         'allow-http': { type: 'string' },
+        'http-address': { type: 'string' },
+        'http-max-input-size': { type: 'string' },
+        'http-thread-count': { type: 'string' },
         'allow-metrics': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
         'grpc-keepalive-permit-without-calls': { type: 'string' },
@@ -144,7 +152,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     throw new OptionError((err as Error).message);
   }
   const v = parsed.values;
-  const ignored = ['http-port', 'allow-http', 'grpc-infer-allocation-pool-size', 'grpc-http2-max-pings-without-data'].filter(
+  const ignored = ['http-thread-count', 'grpc-infer-allocation-pool-size', 'grpc-http2-max-pings-without-data'].filter(
     (k) => v[k as keyof typeof v] !== undefined,
   );
 
@@ -170,6 +178,10 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     grpcHost: v['grpc-address'] ?? '0.0.0.0',
     grpcPort: int('grpc-port', v['grpc-port'], 8001, 0, 65535),
     allowMetrics: bool('allow-metrics', v['allow-metrics'], true),
+    allowHttp: bool('allow-http', v['allow-http'], true),
+    httpHost: v['http-address'] ?? '0.0.0.0',
+    httpPort: int('http-port', v['http-port'], 8000, 0, 65535),
+    httpMaxInputBytes: int('http-max-input-size', v['http-max-input-size'], 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
     summaryLatencies: metricsConfig(v['metrics-config'] ?? []),
     metricsHost: v['metrics-address'] ?? '0.0.0.0',
     metricsPort: int('metrics-port', v['metrics-port'], 8002, 0, 65535),

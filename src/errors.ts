@@ -1,6 +1,6 @@
 // The one error type that crosses module boundaries. `code` is a gRPC status number
-// from our own table, so inner modules never import @grpc/grpc-js; frontend/status.ts
-// is the only place that turns it into a gRPC status.
+// from our own table, so inner modules never import @grpc/grpc-js; frontend/grpc/status.ts (gRPC) and frontend/http/status.ts (HTTP)
+// are the only places that turn it into a status.
 
 export const Code = {
   OK: 0,

@@ -1,6 +1,7 @@
 // Composition root: builds the registry, repository, replica pools and the gRPC
 // frontend, and owns startup and graceful shutdown.
 
+import { HttpFrontend } from './frontend/http/http-server.js';
 import { InferenceCore } from './core/inference-core.js';
 import { BatchingServingVersion } from './core/serving-version.js';
 import { GrpcFrontend } from './frontend/grpc/grpc-server.js';
@@ -48,6 +49,11 @@ export interface ServerOptions {
   testFaults: boolean;
   /** TLS, restricted protocol, access policy, audit log (src/security/security.ts). */
   security: SecurityOptions;
+  /** KServe v2 over HTTP/REST (tritonserver's --allow-http, --http-address, --http-port, --http-max-input-size). */
+  allowHttp: boolean;
+  httpHost: string;
+  httpPort: number;
+  httpMaxInputBytes: number;
 }
 
 export const SERVER_NAME = 'triton-ts';
@@ -59,6 +65,8 @@ export class InferenceServer {
   readonly registry = new ModelRegistry();
   readonly repository: ModelRepository;
   private readonly frontend: GrpcFrontend;
+  private readonly http: HttpFrontend | undefined;
+  httpPort = 0;
   private readonly exporter: PrometheusExporter | undefined;
   private readonly metricsEndpoint: MetricsEndpoint | undefined;
   metricsPort = 0;
@@ -128,6 +136,9 @@ export class InferenceServer {
       tls: security.grpcTls ? { source: security.grpcTls, mutual: opts.security.grpcTls?.mutual ?? false } : undefined,
       access: security.access,
     });
+    this.http = opts.allowHttp
+      ? new HttpFrontend(core, log, () => clock.now(), { host: opts.httpHost, port: opts.httpPort, maxBodyBytes: opts.httpMaxInputBytes, access: security.access })
+      : undefined;
   }
 
   /** Listens first (live, not ready, so probes answer during loading), then loads models. */
@@ -136,6 +147,10 @@ export class InferenceServer {
     this.live = true;
     this.frontend.syncHealth();
     this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port} (${!this.security.grpcTls ? 'plaintext' : this.opts.security.grpcTls?.mutual ? 'mutual TLS' : 'TLS'}, ${this.security.describePolicy()})`);
+    if (this.http) {
+      this.httpPort = await this.http.listen();
+      this.log.info(`started HTTPService at ${this.opts.httpHost}:${this.httpPort} (plaintext, ${this.security.describePolicy()})`);
+    }
     if (this.metricsEndpoint) {
       this.metricsPort = await this.metricsEndpoint.listen(this.opts.metricsHost, this.opts.metricsPort);
       this.log.info(`started metrics service at ${this.opts.metricsHost}:${this.metricsPort} (${this.security.metricsTls ? 'HTTPS' : 'HTTP'})`);
@@ -237,7 +252,14 @@ export class InferenceServer {
       clearTimeout(this.pollTimer);
       this.frontend.drain();
       if (this.opts.drainMs > 0) await new Promise((r) => setTimeout(r, this.opts.drainMs));
+      const httpClosed = this.http?.close();
       const how = await this.frontend.shutdown(this.opts.exitTimeoutMs);
+      if (httpClosed) {
+        let t: NodeJS.Timeout | undefined;
+        const done = await Promise.race([httpClosed.then(() => true), new Promise<false>((r) => (t = setTimeout(() => r(false), this.opts.exitTimeoutMs)))]);
+        clearTimeout(t);
+        if (!done) this.http?.forceClose();
+      }
       this.live = false;
       if (how === 'forced') this.log.warn(`in-flight calls still running after ${this.opts.exitTimeoutMs} ms were cancelled`);
       // Queued and running batches drain within what is left of the exit timeout.

@@ -48,6 +48,42 @@ const list = { kind: 'list' } as const;
 
 const INFERENCE = '/inference.GRPCInferenceService/';
 
+/** KServe v2 REST routes (find-my-way patterns); ':model' is the path parameter a model scope reads. */
+const V = '/v2/models/:model';
+const VV = '/v2/models/:model/versions/:version';
+const HTTP_ROUTES: Record<string, RouteSpec> = {
+  'GET /v2': { category: 'metadata', scope: none },
+  'GET /v2/health/live': { category: 'health', scope: none },
+  'GET /v2/health/ready': { category: 'health', scope: none },
+  [`GET ${V}/ready`]: { category: 'health', scope: model('model') },
+  [`GET ${VV}/ready`]: { category: 'health', scope: model('model') },
+  [`GET ${V}`]: { category: 'metadata', scope: model('model') },
+  [`GET ${VV}`]: { category: 'metadata', scope: model('model') },
+  [`GET ${V}/config`]: { category: 'model-config', scope: model('model') },
+  [`GET ${VV}/config`]: { category: 'model-config', scope: model('model') },
+  [`GET ${V}/stats`]: { category: 'statistics', scope: model('model') },
+  [`GET ${VV}/stats`]: { category: 'statistics', scope: model('model') },
+  'GET /v2/models/stats': { category: 'statistics', scope: list },
+  [`POST ${V}/infer`]: { category: 'inference', scope: model('model') },
+  [`POST ${VV}/infer`]: { category: 'inference', scope: model('model') },
+  'POST /v2/repository/index': { category: 'model-repository', scope: list },
+  'POST /v2/repository/models/:model/load': { category: 'model-repository', scope: model('model') },
+  'POST /v2/repository/models/:model/unload': { category: 'model-repository', scope: model('model') },
+  ...Object.fromEntries(['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => [
+    [`GET /v2/${kind}/status`, { category: 'shared-memory', scope: none }],
+    [`GET /v2/${kind}/region/:region/status`, { category: 'shared-memory', scope: none }],
+    [`POST /v2/${kind}/region/:region/register`, { category: 'shared-memory', scope: none }],
+    [`POST /v2/${kind}/region/:region/unregister`, { category: 'shared-memory', scope: none }],
+    [`POST /v2/${kind}/unregister`, { category: 'shared-memory', scope: none }],
+  ])) as Record<string, RouteSpec>,
+  'GET /v2/trace/setting': { category: 'trace', scope: none },
+  'POST /v2/trace/setting': { category: 'trace', scope: none },
+  [`GET ${V}/trace/setting`]: { category: 'trace', scope: model('model') },
+  [`POST ${V}/trace/setting`]: { category: 'trace', scope: model('model') },
+  'GET /v2/logging': { category: 'logging', scope: none },
+  'POST /v2/logging': { category: 'logging', scope: none },
+};
+
 /** Route → category and model scope. gRPC routes are method paths; HTTP ones "METHOD /path". */
 export const ROUTES: Readonly<Record<string, RouteSpec>> = Object.freeze({
   [`${INFERENCE}ServerLive`]: { category: 'health', scope: none },
@@ -76,6 +112,7 @@ export const ROUTES: Readonly<Record<string, RouteSpec>> = Object.freeze({
   '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo': { category: 'reflection', scope: none },
   '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': { category: 'reflection', scope: none },
   'GET /metrics': { category: 'metrics', scope: list },
+  ...HTTP_ROUTES,
 });
 
 /** Health names that mean the whole server, not a model. */

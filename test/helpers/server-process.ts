@@ -9,6 +9,8 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServerProcess {
   port: number;
+  /** 0 when HTTP is off. */
+  httpPort: number;
   /** 0 when metrics are off. */
   metricsPort: number;
   address: string;
@@ -26,7 +28,7 @@ export interface ServerProcess {
 }
 
 export async function startServer(args: string[] = [], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-address=127.0.0.1', '--grpc-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-address=127.0.0.1', '--grpc-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0', '--http-address=127.0.0.1', '--http-port=0', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
@@ -83,8 +85,10 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
   const port = Number(/ at \S+?:(\d+)/.exec(started)![1]);
   await waitForLine(/ready: (true|false)/);
   const metricsLine = lines.find((l) => /started metrics service at/.test(l));
+  const httpLine = lines.find((l) => /started HTTPService at/.test(l));
   return {
     port,
+    httpPort: httpLine ? Number(/ at \S+?:(\d+)/.exec(httpLine)![1]) : 0,
     metricsPort: metricsLine ? Number(/ at \S+?:(\d+)/.exec(metricsLine)![1]) : 0,
     address: `127.0.0.1:${port}`,
     child,

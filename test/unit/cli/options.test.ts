@@ -32,7 +32,8 @@ test('poll mode rescans every --repository-poll-secs (tritonserver default 15)',
 });
 
 test('compatibility flags with no effect are collected so the CLI can warn', () => {
-  assert.equal(parseCli(['--http-port=8000', '--grpc-infer-allocation-pool-size=8']).ignored, ['http-port', 'grpc-infer-allocation-pool-size']);
+  assert.equal(parseCli(['--http-thread-count=8', '--grpc-infer-allocation-pool-size=8']).ignored, ['http-thread-count', 'grpc-infer-allocation-pool-size']);
+  assert.equal(parseCli(['--http-port=8000', '--allow-http=false']).ignored, [], 'the HTTP flags now do something');
   const m = parseCli(['--metrics-port=9102', '--allow-metrics=false']);
   assert.is(m.metricsPort, 9102);
   assert.is(m.allowMetrics, false);

@@ -80,12 +80,14 @@ test('--require-encrypted-models needs model keys, and is off by default', () =>
 
 test('no policy on a reachable address warns; loopback does not; keys over plaintext warn', () => {
   assert.match(securityWarnings(parseCli([])).join('\n'), /no --access-policy: anyone who can reach 0\.0\.0\.0:8001/);
-  assert.equal(securityWarnings(parseCli(['--grpc-address=127.0.0.1', '--metrics-address=127.0.0.1'])), []);
-  assert.equal(securityWarnings(parseCli(['--grpc-address=::1', '--allow-metrics=false'])), []);
+  assert.equal(securityWarnings(parseCli(['--grpc-address=127.0.0.1', '--metrics-address=127.0.0.1', '--http-address=127.0.0.1'])), []);
+  assert.equal(securityWarnings(parseCli(['--grpc-address=::1', '--allow-metrics=false', '--allow-http=false'])), []);
+  assert.match(securityWarnings(parseCli(['--grpc-address=127.0.0.1', '--metrics-address=127.0.0.1'])).join('\n'), /or 0\.0\.0\.0:8000/, 'HTTP on every address counts');
   const w = securityWarnings(parseCli(['--access-policy=p.yaml'])).join('\n');
   assert.match(w, /plaintext gRPC: API keys cross the network/);
   assert.match(w, /metrics endpoint is plaintext/);
-  assert.equal(securityWarnings(parseCli(['--access-policy=p.yaml', '--grpc-use-ssl=true', '--grpc-server-cert=c', '--grpc-server-key=k', '--metrics-use-ssl=true'])), []);
+  assert.match(w, /HTTP\/REST is plaintext/);
+  assert.equal(securityWarnings(parseCli(['--access-policy=p.yaml', '--grpc-use-ssl=true', '--grpc-server-cert=c', '--grpc-server-key=k', '--metrics-use-ssl=true', '--allow-http=false'])), []);
 });
 
 test.run();

@@ -3,6 +3,7 @@
 // serve. The services are collected the way grpc-server.ts adds them: the generated
 // inference service, grpc-health-check's definition and both reflection versions.
 
+import { HANDLERS } from '../../../src/frontend/http/http-routes.js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { protoPath as healthProtoPath, service as healthService } from 'grpc-health-check';
@@ -51,9 +52,14 @@ test('every gRPC route in the table is a method the server registers', () => {
   assert.equal(stale, []);
 });
 
-test('the only HTTP route is the metrics scrape, which lists models', () => {
-  assert.equal(Object.keys(ROUTES).filter((r) => !r.startsWith('/')), ['GET /metrics']);
+test('the HTTP routes in the table are exactly the routes the HTTP frontend serves, plus the metrics scrape', () => {
+  const http = Object.keys(ROUTES).filter((r) => !r.startsWith('/'));
+  assert.equal(http.filter((r) => r !== 'GET /metrics').sort(), Object.keys(HANDLERS).sort());
   assert.equal(routeSpec('GET /metrics'), { category: 'metrics', scope: { kind: 'list' } });
+  for (const r of http) {
+    const spec = routeSpec(r)!;
+    if (spec.scope.kind === 'model') assert.ok(r.includes(':model'), `${r} reads its model from the path`);
+  }
 });
 
 test("a route's model field is a field of its request message", () => {
@@ -109,7 +115,7 @@ test('the streaming inference route is decided per message, since it names its m
 });
 
 test('a route not in the table, or an inherited property name, has no spec', () => {
-  for (const r of ['/inference.GRPCInferenceService/Unknown', 'GET /v2/health/live', '', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+  for (const r of ['/inference.GRPCInferenceService/Unknown', 'GET /v2/unknown', '', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
     assert.is(routeSpec(r), undefined, r);
   }
 });

@@ -1,0 +1,178 @@
+// The KServe v2 REST routes over the request core. Each handler reads its path parameters
+// and body, calls core/ with the caller the access check admitted, and returns JSON (or the
+// infer body with binary data). Triton's shapes: snake_case fields, health as 200 or 400.
+
+import type { IncomingMessage } from 'node:http';
+import { CallCancellation } from '../../core/cancellation.js';
+import type { InferenceCore } from '../../core/inference-core.js';
+import { invalid } from '../../errors.js';
+import { ModelConfig } from '../../generated/inference/model_config.js';
+import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
+import type { Principal } from '../../security/access-control.js';
+import { HttpError, readBody } from './body.js';
+import { inferResponseBody, parseInferBody } from './infer-json.js';
+
+export interface RouteCall {
+  req: IncomingMessage;
+  params: Record<string, string | undefined>;
+  caller: Principal | undefined;
+  /** Fires when the client goes away before the answer. */
+  cancel: CallCancellation;
+  /** Server clock, for deadlines. */
+  now: () => number;
+  maxBodyBytes: number;
+}
+
+export interface RouteAnswer {
+  status: number;
+  /** JSON value, or a prepared body. */
+  json?: unknown;
+  body?: Buffer;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (core: InferenceCore, call: RouteCall) => RouteAnswer | Promise<RouteAnswer>;
+
+const ok = (json?: unknown): RouteAnswer => (json === undefined ? { status: 200 } : { status: 200, json });
+const health = (up: boolean): RouteAnswer => ({ status: up ? 200 : 400 });
+const version = (c: RouteCall): string => c.params['version'] ?? '';
+const model = (c: RouteCall): string => c.params['model'] ?? '';
+const body = (c: RouteCall): Promise<Buffer> => readBody(c.req, c.maxBodyBytes, '--http-max-input-size');
+
+async function jsonBody(c: RouteCall): Promise<Record<string, unknown>> {
+  const b = await body(c);
+  if (b.length === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(b.toString('utf8'));
+  } catch (err) {
+    throw invalid(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('the request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+const notYet = (what: string): Handler => (core) => core.notImplemented(what);
+
+/** Route key (as in security/routes.ts) → handler. */
+export const HANDLERS: Record<string, Handler> = {
+  'GET /v2': (core) => ok(core.serverMetadata()),
+  'GET /v2/health/live': (core) => health(core.serverLive()),
+  'GET /v2/health/ready': (core) => health(core.serverReady()),
+  'GET /v2/models/:model/ready': (core, c) => health(core.modelReady(model(c), version(c))),
+  'GET /v2/models/:model/versions/:version/ready': (core, c) => health(core.modelReady(model(c), version(c))),
+  'GET /v2/models/:model': (core, c) => ok(metadataJson(core, c)),
+  'GET /v2/models/:model/versions/:version': (core, c) => ok(metadataJson(core, c)),
+  'GET /v2/models/:model/config': (core, c) => ok(configJson(core, c)),
+  'GET /v2/models/:model/versions/:version/config': (core, c) => ok(configJson(core, c)),
+  'GET /v2/models/:model/stats': (core, c) => ok(statsJson(core.statistics(model(c), version(c), c.caller))),
+  'GET /v2/models/:model/versions/:version/stats': (core, c) => ok(statsJson(core.statistics(model(c), version(c), c.caller))),
+  'GET /v2/models/stats': (core, c) => ok(statsJson(core.statistics('', '', c.caller))),
+  'POST /v2/models/:model/infer': infer,
+  'POST /v2/models/:model/versions/:version/infer': infer,
+  'POST /v2/repository/index': async (core, c) => {
+    const b = await jsonBody(c);
+    if (b['ready'] !== undefined && typeof b['ready'] !== 'boolean') throw invalid("'ready' must be true or false");
+    return ok(core.control.index(b['ready'] === true, c.caller).map((m) => ({
+      name: m.name, ...(m.version ? { version: m.version } : {}), ...(m.state ? { state: m.state } : {}), ...(m.reason ? { reason: m.reason } : {}),
+    })));
+  },
+  'POST /v2/repository/models/:model/load': async (core, c) => {
+    const b = await jsonBody(c);
+    await core.control.load(model(c), loadParameters(b['parameters']), c.caller);
+    return ok();
+  },
+  'POST /v2/repository/models/:model/unload': async (core, c) => {
+    await jsonBody(c);
+    await core.control.unload(model(c), c.caller);
+    return ok();
+  },
+  ...Object.fromEntries(['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => {
+    const what = kind === 'systemsharedmemory' ? 'System shared memory' : 'CUDA shared memory';
+    return ['status', 'region/:region/status', 'region/:region/register', 'region/:region/unregister', 'unregister'].map((tail) =>
+      [`${tail.endsWith('status') ? 'GET' : 'POST'} /v2/${kind}/${tail}`, notYet(`${what} (/v2/${kind}/${tail.replace(':region', '{region}')})`)]);
+  })) as Record<string, Handler>,
+  'GET /v2/trace/setting': notYet('Tracing (/v2/trace/setting)'),
+  'POST /v2/trace/setting': notYet('Tracing (/v2/trace/setting)'),
+  'GET /v2/models/:model/trace/setting': notYet('Tracing (/v2/models/{model}/trace/setting)'),
+  'POST /v2/models/:model/trace/setting': notYet('Tracing (/v2/models/{model}/trace/setting)'),
+  'GET /v2/logging': notYet('Changing log settings at run time (/v2/logging)'),
+  'POST /v2/logging': notYet('Changing log settings at run time (/v2/logging)'),
+};
+
+async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
+  const raw = await body(c);
+  const values = c.req.headersDistinct['inference-header-content-length'];
+  if (values && values.length > 1) throw invalid('Inference-Header-Content-Length is given more than once');
+  const h = values?.[0];
+  let headerLength: number | undefined;
+  if (h !== undefined) {
+    if (!/^[0-9]{1,15}$/.test(h.trim())) throw invalid('Inference-Header-Content-Length must be a non-negative integer');
+    headerLength = Number(h);
+    if (headerLength === 0) throw new HttpError(501, 'a request body of raw binary data (Inference-Header-Content-Length: 0) is not supported by this server yet; send a JSON header');
+  }
+  const parsed = parseInferBody(raw, headerLength, model(c), version(c));
+  const res = await core.infer(parsed.request, { caller: c.caller, deadlineAtMs: undefined, cancel: c.cancel, source: c.req.socket.remoteAddress ?? '' });
+  const out = inferResponseBody(res, parsed.binary);
+  if (out.headerLength === undefined) return { status: 200, body: out.body, headers: { 'content-type': 'application/json' } };
+  return { status: 200, body: out.body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(out.headerLength) } };
+}
+
+function metadataJson(core: InferenceCore, c: RouteCall): unknown {
+  const m = core.modelMetadata(model(c), version(c));
+  const t = (x: { name: string; datatype: string; shape: bigint[] }) => ({ name: x.name, datatype: x.datatype, shape: x.shape.map(Number) });
+  return { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(t), outputs: m.outputs.map(t) };
+}
+
+/** The config as protobuf JSON with the proto's own (snake_case) field names, as Triton writes it. */
+function configJson(core: InferenceCore, c: RouteCall): unknown {
+  const config = core.modelConfig(model(c), version(c)).config;
+  return snakeKeys(ModelConfig.toJSON(config ?? ModelConfig.fromPartial({})));
+}
+
+function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)] = snakeKeys(x);
+  return out;
+}
+
+function statsJson(stats: ModelStatistics[]): unknown {
+  const d = (x: { count: bigint; ns: bigint } | undefined) => ({ count: Number(x?.count ?? 0n), ns: Number(x?.ns ?? 0n) });
+  return {
+    model_stats: stats.map((s) => ({
+      name: s.name,
+      version: s.version,
+      last_inference: Number(s.lastInference),
+      inference_count: Number(s.inferenceCount),
+      execution_count: Number(s.executionCount),
+      inference_stats: {
+        success: d(s.inferenceStats?.success), fail: d(s.inferenceStats?.fail), queue: d(s.inferenceStats?.queue),
+        compute_input: d(s.inferenceStats?.computeInput), compute_infer: d(s.inferenceStats?.computeInfer),
+        compute_output: d(s.inferenceStats?.computeOutput), cache_hit: d(s.inferenceStats?.cacheHit), cache_miss: d(s.inferenceStats?.cacheMiss),
+      },
+      batch_stats: s.batchStats.map((b) => ({
+        batch_size: Number(b.batchSize), compute_input: d(b.computeInput), compute_infer: d(b.computeInfer), compute_output: d(b.computeOutput),
+      })),
+      memory_usage: [],
+    })),
+  };
+}
+
+/** Load parameters as Triton's HTTP API has them: "config" a JSON string, "file:…" base64. */
+function loadParameters(v: unknown): Record<string, ModelRepositoryParameter> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid("'parameters' must be a JSON object");
+  const out: Record<string, ModelRepositoryParameter> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (k.startsWith('file:')) {
+      if (typeof x !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(x)) throw invalid(`load parameter '${k.slice(0, 200)}' must be the file's bytes in base64`);
+      out[k] = { parameterChoice: { $case: 'bytesParam', value: Buffer.from(x, 'base64') } };
+    } else if (typeof x === 'string') out[k] = { parameterChoice: { $case: 'stringParam', value: x } };
+    else if (typeof x === 'boolean') out[k] = { parameterChoice: { $case: 'boolParam', value: x } };
+    else if (typeof x === 'number' && Number.isSafeInteger(x)) out[k] = { parameterChoice: { $case: 'int64Param', value: BigInt(x) } };
+    else throw invalid(`load parameter '${k.slice(0, 200)}' must be a string, a boolean or an integer`);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+// KServe v2 over HTTP/REST (tritonserver's port 8000): node:http for keep-alive
+// connections and streaming bodies, find-my-way for Triton's routes. Every request passes
+// the same access check as gRPC, on the route's category and the model in its path, before
+// its body is read; answers are JSON (or JSON plus binary tensor data), gzip- or
+// deflate-compressed when the client accepts it.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { deflate, gzip } from 'node:zlib';
+import FindMyWay from 'find-my-way';
+import { CallCancellation } from '../../core/cancellation.js';
+import type { InferenceCore } from '../../core/inference-core.js';
+import type { Logger } from '../../log.js';
+import type { AccessControl, Credentials, Principal } from '../../security/access-control.js';
+import { routeSpec } from '../../security/routes.js';
+import { HANDLERS, type RouteAnswer } from './http-routes.js';
+import { errorAnswer } from './status.js';
+
+const gzipAsync = promisify(gzip);
+const deflateAsync = promisify(deflate);
+/** Smaller answers are not worth compressing. */
+const COMPRESS_FROM = 1024;
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  /** tritonserver's --http-max-input-size: the largest request body, after inflating. */
+  maxBodyBytes: number;
+  access?: AccessControl | undefined;
+}
+
+export class HttpFrontend {
+  private readonly server: Server;
+  private readonly router = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 512 });
+  private readonly known = new Set<string>();
+  private draining = false;
+
+  constructor(private readonly core: InferenceCore, private readonly log: Logger, private readonly now: () => number, private readonly opts: HttpServerOptions) {
+    for (const [key, handler] of Object.entries(HANDLERS)) {
+      const [method, path] = key.split(' ') as [string, string];
+      this.router.on(method as 'GET', path, () => undefined, { key, handler });
+      this.known.add(path);
+    }
+    this.server = createServer({ requireHostHeader: false }, (req, res) => void this.handle(req, res));
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+      });
+    });
+  }
+
+  /** Stops accepting connections; idle keep-alive connections close now, busy ones after their answer. */
+  async close(): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await closed;
+  }
+
+  /** Ends the connections still open (after shutdown's grace time). */
+  forceClose(): void {
+    this.server.closeAllConnections();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const cancel = new CallCancellation();
+    res.on('close', () => {
+      if (!res.writableFinished) cancel.fire();
+    });
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0]!;
+    const where = `${method} ${path.slice(0, 200)}`;
+    try {
+      const found = this.router.find(method as 'GET', path);
+      if (!found) return this.send(req, res, this.noRoute(method, path));
+      const { key, handler } = found.store as { key: string; handler: (typeof HANDLERS)[string] };
+      const params = found.params as Record<string, string | undefined>;
+      const caller = this.admit(key, req, params);
+      const answer = await handler(this.core, { req, params, caller, cancel, now: this.now, maxBodyBytes: this.opts.maxBodyBytes });
+      await this.send(req, res, answer);
+    } catch (err) {
+      const { status, message } = errorAnswer(err, this.log, where);
+      const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="inference"' } : {};
+      // A body the server stopped reading cannot leave the connection reusable.
+      if (!req.complete) headers['connection'] = 'close';
+      await this.send(req, res, { status, json: { error: message }, headers });
+    }
+  }
+
+  /** Triton's answers for a path no route has: a wrong method on a known path, or not found. */
+  private noRoute(method: string, path: string): RouteAnswer {
+    const other = ['GET', 'POST'].find((m) => m !== method && this.router.find(m as 'GET', path));
+    if (other) return { status: 405, json: { error: `${method} is not allowed on ${path.slice(0, 200)}; use ${other}` }, headers: { allow: other } };
+    return { status: 404, json: { error: `no route ${path.slice(0, 200)}` } };
+  }
+
+  /** The access check, on the route and the model named in its path; throws its ServeError. */
+  private admit(key: string, req: IncomingMessage, params: Record<string, string | undefined>): Principal | undefined {
+    const access = this.opts.access;
+    if (!access?.enabled) return undefined;
+    const creds: Credentials = {
+      authorization: req.headersDistinct['authorization'] ?? [],
+      header: (name) => {
+        const v = req.headersDistinct[name.toLowerCase()];
+        return v?.length === 1 ? v[0] : undefined;
+      },
+      certSubject: undefined,
+      peer: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+    };
+    const who = access.authenticate(key, creds);
+    const spec = routeSpec(key);
+    access.authorize(who, key, spec?.scope.kind === 'model' ? (params['model'] ?? '') : undefined);
+    return who;
+  }
+
+  private async send(req: IncomingMessage, res: ServerResponse, a: RouteAnswer): Promise<void> {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { ...(a.headers ?? {}) };
+    let body = a.body ?? (a.json !== undefined ? Buffer.from(JSON.stringify(a.json)) : Buffer.alloc(0));
+    if (a.json !== undefined) headers['content-type'] ??= 'application/json';
+    const accept = String(req.headers['accept-encoding'] ?? '');
+    if (body.length >= COMPRESS_FROM) {
+      const enc = /\bgzip\b/.test(accept) ? 'gzip' : /\bdeflate\b/.test(accept) ? 'deflate' : undefined;
+      if (enc) {
+        body = await (enc === 'gzip' ? gzipAsync(body) : deflateAsync(body));
+        headers['content-encoding'] = enc;
+        headers['vary'] = 'accept-encoding';
+      }
+    }
+    if (this.draining) headers['connection'] = 'close';
+    headers['content-length'] = String(body.length);
+    res.writeHead(a.status, headers);
+    res.end(body);
+  }
+}

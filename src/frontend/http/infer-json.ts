@@ -1,0 +1,168 @@
+// POST …/infer bodies as KServe v2 JSON with Triton's binary tensor data extension, to and
+// from the core's ModelInferRequest / ModelInferResponse. The JSON header may be followed
+// by binary tensor data (Inference-Header-Content-Length says where the JSON ends); an
+// input with parameters.binary_data_size takes that many bytes of it, in input order; an
+// output asked for with binary_data (or every output, with binary_data_output) comes back
+// after the JSON the same way. Everything a client sends is checked here for shape and type
+// before the core's own checks; failures are INVALID_ARGUMENT naming the field.
+
+import { invalid } from '../../errors.js';
+import type { InferParameter, ModelInferRequest, ModelInferResponse } from '../../generated/inference/grpc_service.js';
+import { datatypeByName } from '../../tensor/datatype.js';
+import { jsonToRaw, rawToJson } from './json-tensors.js';
+
+type Json = Record<string, unknown>;
+
+export interface ParsedInfer {
+  request: ModelInferRequest;
+  /** Outputs to send as binary data, by name; `all` when binary_data_output was set. */
+  binary: { all: boolean; names: Set<string>; json: Set<string> };
+}
+
+/** `headerLength`: Inference-Header-Content-Length, when the request has binary data. */
+export function parseInferBody(body: Buffer, headerLength: number | undefined, model: string, version: string): ParsedInfer {
+  const jsonEnd = headerLength ?? body.length;
+  if (jsonEnd > body.length) throw invalid(`Inference-Header-Content-Length (${jsonEnd}) is larger than the body (${body.length} bytes)`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.subarray(0, jsonEnd).toString('utf8'));
+  } catch (err) {
+    throw invalid(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const top = object(doc, 'the request body');
+  const binary = body.subarray(jsonEnd);
+  let cursor = 0;
+  const id = optionalString(top['id'], "'id'");
+  const parameters = parametersOf(top['parameters'], "'parameters'");
+  const inputsRaw = top['inputs'];
+  if (!Array.isArray(inputsRaw)) throw invalid("the request needs 'inputs', an array");
+  const inputs: ModelInferRequest['inputs'] = [];
+  const raws: Buffer[] = [];
+  for (const [i, raw] of inputsRaw.entries()) {
+    const where = `input ${i}`;
+    const t = object(raw, where);
+    const name = requiredString(t['name'], `${where}: 'name'`);
+    const what = `input '${name.slice(0, 200)}'`;
+    const datatype = requiredString(t['datatype'], `${what}: 'datatype'`);
+    const shape = shapeOf(t['shape'], what);
+    const params = parametersOf(t['parameters'], `${what}: 'parameters'`);
+    const size = params['binary_data_size'];
+    let data: Buffer;
+    if (size !== undefined) {
+      if (size.parameterChoice?.$case !== 'int64Param' || size.parameterChoice.value < 0n) throw invalid(`${what}: 'binary_data_size' must be a non-negative integer`);
+      const n = Number(size.parameterChoice.value);
+      if (cursor + n > binary.length) throw invalid(`${what}: binary_data_size ${n} runs past the end of the binary data (${binary.length - cursor} bytes left)`);
+      if (t['data'] !== undefined) throw invalid(`${what}: has both 'data' and binary_data_size; use one`);
+      data = binary.subarray(cursor, cursor + n);
+      cursor += n;
+    } else {
+      const d = datatypeByName(datatype);
+      // An unknown datatype is the core's to refuse, with the model's expected type.
+      data = d ? Buffer.from(jsonToRaw(t['data'], d, elementCount(shape, what), what)) : Buffer.alloc(0);
+    }
+    inputs.push({ name, datatype, shape: shape.map(BigInt), parameters: params, contents: undefined });
+    raws.push(data);
+  }
+  if (cursor !== binary.length) throw invalid(`${binary.length - cursor} bytes of binary data follow the last input that uses any`);
+  const outputs: ModelInferRequest['outputs'] = [];
+  const names = new Set<string>();
+  const json = new Set<string>();
+  if (top['outputs'] !== undefined) {
+    if (!Array.isArray(top['outputs'])) throw invalid("'outputs' must be an array");
+    for (const [i, raw] of top['outputs'].entries()) {
+      const o = object(raw, `output ${i}`);
+      const name = requiredString(o['name'], `output ${i}: 'name'`);
+      const params = parametersOf(o['parameters'], `output '${name.slice(0, 200)}': 'parameters'`);
+      const b = params['binary_data']?.parameterChoice;
+      if (b?.$case === 'boolParam') (b.value ? names : json).add(name);
+      outputs.push({ name, parameters: params });
+    }
+  }
+  const all = parameters['binary_data_output']?.parameterChoice;
+  return {
+    request: { modelName: model, modelVersion: version, id: id ?? '', parameters, inputs, outputs, rawInputContents: raws },
+    binary: { all: all?.$case === 'boolParam' && all.value, names, json },
+  };
+}
+
+/** The response: JSON, then the binary outputs in order; headerLength set when there are any. */
+export function inferResponseBody(res: ModelInferResponse, binary: ParsedInfer['binary']): { body: Buffer; headerLength: number | undefined } {
+  const parts: Buffer[] = [];
+  const outputs = res.outputs.map((o, i) => {
+    const raw = res.rawOutputContents[i] ?? Buffer.alloc(0);
+    const shape = o.shape.map(Number);
+    const asBinary = binary.names.has(o.name) || (binary.all && !binary.json.has(o.name));
+    if (asBinary) {
+      parts.push(raw);
+      return { name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } };
+    }
+    const d = datatypeByName(o.datatype);
+    const data = d ? rawToJson(raw, d) : undefined;
+    if (!data) throw invalid(`output '${o.name}' (${o.datatype}) cannot be written exactly as JSON; ask for it as binary data ("binary_data": true)`);
+    return { name: o.name, datatype: o.datatype, shape, data };
+  });
+  const head: Json = { model_name: res.modelName, model_version: res.modelVersion };
+  if (res.id !== '') head['id'] = res.id;
+  const params = parametersToJson(res.parameters);
+  if (Object.keys(params).length > 0) head['parameters'] = params;
+  head['outputs'] = outputs;
+  const json = Buffer.from(JSON.stringify(head));
+  if (parts.length === 0) return { body: json, headerLength: undefined };
+  return { body: Buffer.concat([json, ...parts]), headerLength: json.length };
+}
+
+/** A JSON parameters object as InferParameters: integers int64, other numbers double, strings, booleans. */
+export function parametersOf(v: unknown, what: string): Record<string, InferParameter> {
+  if (v === undefined) return {};
+  const o = object(v, what);
+  const out: Record<string, InferParameter> = Object.create(null) as Record<string, InferParameter>;
+  for (const [k, x] of Object.entries(o)) {
+    if (typeof x === 'boolean') out[k] = { parameterChoice: { $case: 'boolParam', value: x } };
+    else if (typeof x === 'string') out[k] = { parameterChoice: { $case: 'stringParam', value: x } };
+    else if (typeof x === 'number' && Number.isSafeInteger(x)) out[k] = { parameterChoice: { $case: 'int64Param', value: BigInt(x) } };
+    else if (typeof x === 'number' && Number.isFinite(x)) out[k] = { parameterChoice: { $case: 'doubleParam', value: x } };
+    else throw invalid(`${what}: '${k.slice(0, 100)}' must be a boolean, a number or a string`);
+  }
+  return out;
+}
+
+export function parametersToJson(p: Record<string, InferParameter>): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(p)) {
+    const c = v.parameterChoice;
+    if (!c) continue;
+    out[k] = typeof c.value === 'bigint' ? Number(c.value) : c.value;
+  }
+  return out;
+}
+
+function object(v: unknown, what: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${what} must be a JSON object`);
+  return v as Json;
+}
+
+function requiredString(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw invalid(`${what} must be a string`);
+  return v;
+}
+
+function optionalString(v: unknown, what: string): string | undefined {
+  return v === undefined ? undefined : requiredString(v, what);
+}
+
+function shapeOf(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || v.length > 64) throw invalid(`${what}: 'shape' must be an array of at most 64 dimensions`);
+  return v.map((d, i) => {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw invalid(`${what}: shape dimension ${i} must be a non-negative integer`);
+    return d;
+  });
+}
+
+function elementCount(shape: number[], what: string): number {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (n > Number.MAX_SAFE_INTEGER) throw invalid(`${what}: shape has too many elements`);
+  }
+  return n;
+}
