@@ -63,6 +63,13 @@ export class InferenceCore {
     return this.ctx.isLive() && this.ctx.registry.isReady(name, version);
   }
 
+  /** Whether the repository or the registry knows a model of this name. */
+  modelKnown(name: string): boolean {
+    checkModelName(name);
+    const e = this.ctx.registry.entry(name);
+    return (e !== undefined && (e.state !== undefined || e.versions.size > 0)) || this.ctx.repository.modelNames().includes(name);
+  }
+
   serverMetadata(): ServerMetadataResponse {
     return { name: this.ctx.serverName, version: this.ctx.serverVersion, extensions: [...this.ctx.extensions] };
   }

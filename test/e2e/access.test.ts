@@ -199,6 +199,48 @@ test('Health/List: open like the other health routes, and it lists the server an
   }
 });
 
+const httpRoutes = Object.keys(ROUTES).filter((r) => r.startsWith('GET /v2') || r.startsWith('POST /v2'));
+
+async function httpProbe(route: string, key: string | undefined, model = 'simple'): Promise<{ status: number; error: string; auth: string | null }> {
+  const [method, pattern] = route.split(' ') as [string, string];
+  const path = pattern.replace(':model', model).replace(':version', '1').replace(':region', 'r');
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+    method, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(method === 'POST' ? { body: '{}' } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, error: text.startsWith('{') ? String((JSON.parse(text) as { error?: string }).error ?? '') : '', auth: res.headers.get('www-authenticate') };
+}
+
+test('HTTP/REST: every route but health refuses a caller without credentials (401) and one without the grant (403)', async () => {
+  assert.ok(httpRoutes.length >= 30, `${httpRoutes.length} HTTP routes`);
+  for (const route of httpRoutes) {
+    const health = routeSpec(route)!.category === 'health';
+    const anon = await httpProbe(route, undefined);
+    if (health) assert.ok(anon.status !== 401 && anon.status !== 403, `${route} is open: ${JSON.stringify(anon)}`);
+    else {
+      assert.is(anon.status, 401, `${route}: ${JSON.stringify(anon)}`);
+      assert.is(anon.auth, 'Bearer realm="inference"');
+      assert.match(anon.error, /needs credentials/);
+    }
+    assert.is((await httpProbe(route, newApiKey())).status, 401, `${route}: an unknown key`);
+    const nobody = await httpProbe(route, keys.nobody);
+    if (health) assert.ok(nobody.status !== 403, route);
+    else {
+      assert.is(nobody.status, 403, `${route}: ${JSON.stringify(nobody)}`);
+      assert.match(nobody.error, /principal 'nobody' does not have permission/);
+    }
+    const admin = await httpProbe(route, keys.admin, 'identity_fp32');
+    assert.ok(admin.status !== 401 && admin.status !== 403, `${route} admits the administrator: ${JSON.stringify(admin)}`);
+  }
+});
+
+test('HTTP/REST: grants on another model do not reach this one; lists are filtered', async () => {
+  assert.is((await httpProbe('POST /v2/models/:model/infer', keys.other)).status, 403);
+  assert.is((await httpProbe('GET /v2/models/:model/config', keys.simple)).status, 403);
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/repository/index`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${keys.simple}` } });
+  assert.equal(((await res.json()) as Array<{ name: string }>).map((m) => m.name), ['simple']);
+});
+
 async function scrape(key: string | undefined): Promise<{ status: number; body: string; auth: string | null }> {
   const res = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`, key ? { headers: { authorization: `Bearer ${key}` } } : {});
   return { status: res.status, body: await res.text(), auth: res.headers.get('www-authenticate') };

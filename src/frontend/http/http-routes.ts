@@ -35,6 +35,13 @@ export type Handler = (core: InferenceCore, call: RouteCall) => RouteAnswer | Pr
 
 const ok = (json?: unknown): RouteAnswer => (json === undefined ? { status: 200 } : { status: 200, json });
 const health = (up: boolean): RouteAnswer => ({ status: up ? 200 : 400 });
+
+/** Model readiness as Triton answers it: 200; 400 "not ready" for a model it knows; 404 for one it does not. */
+function modelHealth(core: InferenceCore, c: RouteCall): RouteAnswer {
+  if (core.modelReady(model(c), version(c))) return { status: 200 };
+  if (!core.modelKnown(model(c))) return { status: 404, json: { error: `model '${model(c)}' is not in the model repository` } };
+  return { status: 400, json: { error: `model '${model(c)}'${version(c) ? ` version ${version(c)}` : ''} is not ready` } };
+}
 const version = (c: RouteCall): string => c.params['version'] ?? '';
 const model = (c: RouteCall): string => c.params['model'] ?? '';
 const body = (c: RouteCall): Promise<Buffer> => readBody(c.req, c.maxBodyBytes, '--http-max-input-size');
@@ -59,8 +66,8 @@ export const HANDLERS: Record<string, Handler> = {
   'GET /v2': (core) => ok(core.serverMetadata()),
   'GET /v2/health/live': (core) => health(core.serverLive()),
   'GET /v2/health/ready': (core) => health(core.serverReady()),
-  'GET /v2/models/:model/ready': (core, c) => health(core.modelReady(model(c), version(c))),
-  'GET /v2/models/:model/versions/:version/ready': (core, c) => health(core.modelReady(model(c), version(c))),
+  'GET /v2/models/:model/ready': modelHealth,
+  'GET /v2/models/:model/versions/:version/ready': modelHealth,
   'GET /v2/models/:model': (core, c) => ok(metadataJson(core, c)),
   'GET /v2/models/:model/versions/:version': (core, c) => ok(metadataJson(core, c)),
   'GET /v2/models/:model/config': (core, c) => ok(configJson(core, c)),

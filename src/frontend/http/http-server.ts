@@ -85,8 +85,8 @@ export class HttpFrontend {
       const answer = await handler(this.core, { req, params, caller, cancel, now: this.now, maxBodyBytes: this.opts.maxBodyBytes });
       await this.send(req, res, answer);
     } catch (err) {
-      const { status, message } = errorAnswer(err, this.log, where);
-      const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="inference"' } : {};
+      const { status, message, headers: extra } = errorAnswer(err, this.log, where);
+      const headers: Record<string, string> = { ...extra, ...(status === 401 ? { 'www-authenticate': 'Bearer realm="inference"' } : {}) };
       // A body the server stopped reading cannot leave the connection reusable.
       if (!req.complete) headers['connection'] = 'close';
       await this.send(req, res, { status, json: { error: message }, headers });
@@ -124,9 +124,8 @@ export class HttpFrontend {
     const headers: Record<string, string> = { ...(a.headers ?? {}) };
     let body = a.body ?? (a.json !== undefined ? Buffer.from(JSON.stringify(a.json)) : Buffer.alloc(0));
     if (a.json !== undefined) headers['content-type'] ??= 'application/json';
-    const accept = String(req.headers['accept-encoding'] ?? '');
     if (body.length >= COMPRESS_FROM) {
-      const enc = /\bgzip\b/.test(accept) ? 'gzip' : /\bdeflate\b/.test(accept) ? 'deflate' : undefined;
+      const enc = acceptedEncoding(String(req.headers['accept-encoding'] ?? ''));
       if (enc) {
         body = await (enc === 'gzip' ? gzipAsync(body) : deflateAsync(body));
         headers['content-encoding'] = enc;
@@ -138,4 +137,16 @@ export class HttpFrontend {
     res.writeHead(a.status, headers);
     res.end(body);
   }
+}
+
+/** gzip or deflate when Accept-Encoding allows it (q > 0), gzip first; else none. */
+export function acceptedEncoding(header: string): 'gzip' | 'deflate' | undefined {
+  const allowed = new Map<string, number>();
+  for (const part of header.slice(0, 1024).split(',')) {
+    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((x) => x !== undefined);
+    allowed.set(name.trim(), q === undefined ? 1 : Number(q));
+  }
+  const ok = (n: string): boolean => (allowed.get(n) ?? (allowed.has('*') ? allowed.get('*')! : 0)) > 0;
+  return ok('gzip') ? 'gzip' : ok('deflate') ? 'deflate' : undefined;
 }

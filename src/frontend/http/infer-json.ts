@@ -16,7 +16,7 @@ type Json = Record<string, unknown>;
 export interface ParsedInfer {
   request: ModelInferRequest;
   /** Outputs to send as binary data, by name; `all` when binary_data_output was set. */
-  binary: { all: boolean; names: Set<string>; json: Set<string> };
+  binary: { all: boolean; names: Set<string>; listed: Set<string> };
 }
 
 /** `headerLength`: Inference-Header-Content-Length, when the request has binary data. */
@@ -60,13 +60,15 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
       // An unknown datatype is the core's to refuse, with the model's expected type.
       data = d ? Buffer.from(jsonToRaw(t['data'], d, elementCount(shape, what), what)) : Buffer.alloc(0);
     }
+    // The extension's own parameters are consumed here; the core sees the data they carried.
+    delete params['binary_data_size'];
     inputs.push({ name, datatype, shape: shape.map(BigInt), parameters: params, contents: undefined });
     raws.push(data);
   }
   if (cursor !== binary.length) throw invalid(`${binary.length - cursor} bytes of binary data follow the last input that uses any`);
   const outputs: ModelInferRequest['outputs'] = [];
   const names = new Set<string>();
-  const json = new Set<string>();
+  const listed = new Set<string>();
   if (top['outputs'] !== undefined) {
     if (!Array.isArray(top['outputs'])) throw invalid("'outputs' must be an array");
     for (const [i, raw] of top['outputs'].entries()) {
@@ -74,14 +76,19 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
       const name = requiredString(o['name'], `output ${i}: 'name'`);
       const params = parametersOf(o['parameters'], `output '${name.slice(0, 200)}': 'parameters'`);
       const b = params['binary_data']?.parameterChoice;
-      if (b?.$case === 'boolParam') (b.value ? names : json).add(name);
+      listed.add(name);
+      if (b?.$case === 'boolParam' && b.value) names.add(name);
+      else if (b && b.$case !== 'boolParam') throw invalid(`output '${name.slice(0, 200)}': 'binary_data' must be true or false`);
+      delete params['binary_data'];
       outputs.push({ name, parameters: params });
     }
   }
   const all = parameters['binary_data_output']?.parameterChoice;
+  if (all && all.$case !== 'boolParam') throw invalid("'binary_data_output' must be true or false");
+  delete parameters['binary_data_output'];
   return {
     request: { modelName: model, modelVersion: version, id: id ?? '', parameters, inputs, outputs, rawInputContents: raws },
-    binary: { all: all?.$case === 'boolParam' && all.value, names, json },
+    binary: { all: all?.$case === 'boolParam' ? all.value : false, names, listed },
   };
 }
 
@@ -91,7 +98,8 @@ export function inferResponseBody(res: ModelInferResponse, binary: ParsedInfer['
   const outputs = res.outputs.map((o, i) => {
     const raw = res.rawOutputContents[i] ?? Buffer.alloc(0);
     const shape = o.shape.map(Number);
-    const asBinary = binary.names.has(o.name) || (binary.all && !binary.json.has(o.name));
+    // As Triton does it: binary_data_output covers the outputs the request does not list.
+    const asBinary = binary.names.has(o.name) || (binary.all && !binary.listed.has(o.name));
     if (asBinary) {
       parts.push(raw);
       return { name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } };

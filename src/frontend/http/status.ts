@@ -27,9 +27,9 @@ export function httpStatusOf(code: CodeValue): number {
   return STATUS[code] ?? 500;
 }
 
-export function errorAnswer(err: unknown, log: Logger, where: string): { status: number; message: string } {
+export function errorAnswer(err: unknown, log: Logger, where: string): { status: number; message: string; headers?: Record<string, string> } {
   if (err instanceof ServeError) return { status: httpStatusOf(err.code), message: redactPaths(err.message) };
-  if (err instanceof HttpError) return { status: err.status, message: redactPaths(err.message) };
+  if (err instanceof HttpError) return { status: err.status, message: redactPaths(err.message), headers: err.headers };
   const incident = randomUUID().slice(0, 8);
   log.error(`internal error in ${where} (incident ${incident})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return { status: 500, message: `internal error in ${where} (incident ${incident}; the server log has the details)` };
