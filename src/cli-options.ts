@@ -7,8 +7,10 @@ import type { ModelControlMode } from './core/context.js';
 import { packageRoot } from './package-root.js';
 import type { ServerOptions } from './server.js';
 import { LIMITS, type LimitName, type LimitSpec, type Limits } from './limits.js';
-import { parseRestrictions } from './security/restricted-protocol.js';
-import type { SecurityOptions, TlsSettings } from './security/security.js';
+import { OptionError, bool, int, metricsConfig, seconds } from './cli-values.js';
+import { securityFrom } from './cli-security.js';
+
+export { OptionError } from './cli-values.js';
 
 export interface CliOptions extends ServerOptions {
   logFormat: 'text' | 'json';
@@ -20,7 +22,6 @@ export interface CliOptions extends ServerOptions {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-export class OptionError extends Error {}
 
 const bundledRepo = join(packageRoot(), 'model-repo');
 
@@ -206,103 +207,8 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
   return Object.freeze(opts);
 }
 
-function securityFrom(v: Record<string, string | string[] | boolean | undefined>): SecurityOptions {
-  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
-  const grpcMutual = bool('grpc-use-ssl-mutual', str('grpc-use-ssl-mutual'), false);
-  const grpcSsl = bool('grpc-use-ssl', str('grpc-use-ssl'), false) || grpcMutual;
-  const grpcFiles = { cert: path(str('grpc-server-cert')), key: path(str('grpc-server-key')), root: path(str('grpc-root-cert')) };
-  const grpcTls = grpcSsl ? tlsSettings('grpc', grpcFiles, grpcMutual) : undefined;
-  if (!grpcSsl && (grpcFiles.cert || grpcFiles.key || grpcFiles.root)) throw new OptionError('--grpc-server-cert, --grpc-server-key and --grpc-root-cert need --grpc-use-ssl=true');
-  const metricsMutual = bool('metrics-use-ssl-mutual', str('metrics-use-ssl-mutual'), false);
-  const metricsSsl = bool('metrics-use-ssl', str('metrics-use-ssl'), false) || metricsMutual;
-  const mine = { cert: path(str('metrics-server-cert')), key: path(str('metrics-server-key')), root: path(str('metrics-root-cert')) };
-  if (!metricsSsl && (mine.cert || mine.key || mine.root)) throw new OptionError('--metrics-server-cert, --metrics-server-key and --metrics-root-cert need --metrics-use-ssl=true');
-  const metricsFiles = mine.cert || mine.key ? mine : { ...grpcFiles, root: mine.root ?? grpcFiles.root };
-  const metricsTls = metricsSsl ? tlsSettings('metrics', metricsFiles, metricsMutual) : undefined;
-  let restrictions;
-  try {
-    restrictions = parseRestrictions((v['grpc-restricted-protocol'] as string[] | undefined) ?? [], '--grpc-restricted-protocol');
-  } catch (err) {
-    throw new OptionError((err as Error).message);
-  }
-  const modelKeys = { keyFile: path(str('model-key-file')), keyEnv: envName(str('model-key-env')) };
-  const requireEncryptedModels = bool('require-encrypted-models', str('require-encrypted-models'), false);
-  if (requireEncryptedModels && !modelKeys.keyFile && !modelKeys.keyEnv) {
-    throw new OptionError('--require-encrypted-models=true needs the model keys: --model-key-file or --model-key-env');
-  }
-  const rate = str('audit-log-infer-sample-rate');
-  const auditLogFile = path(str('audit-log'));
-  if (rate !== undefined && !auditLogFile) throw new OptionError('--audit-log-infer-sample-rate needs --audit-log');
-  if (rate !== undefined && (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(rate))) throw new OptionError(`--audit-log-infer-sample-rate must be a number in 0..1, got '${rate}'`);
-  return {
-    grpcTls,
-    metricsTls,
-    restrictions,
-    accessPolicyFile: path(str('access-policy')),
-    auditLogFile,
-    auditInferSampleRate: rate === undefined ? 0 : Number(rate),
-    modelKeys,
-    requireEncryptedModels,
-  };
-}
-
-function tlsSettings(which: 'grpc' | 'metrics', files: { cert?: string | undefined; key?: string | undefined; root?: string | undefined }, mutual: boolean): TlsSettings {
-  if (!files.cert || !files.key) {
-    throw new OptionError(which === 'grpc'
-      ? '--grpc-use-ssl=true needs --grpc-server-cert and --grpc-server-key'
-      : '--metrics-use-ssl=true needs --metrics-server-cert and --metrics-server-key (or the --grpc-server-* ones)');
-  }
-  if (mutual && !files.root) throw new OptionError(`--${which}-use-ssl-mutual=true needs --${which}-root-cert${which === 'metrics' ? ' (or --grpc-root-cert)' : ''}, the CA client certificates must chain to`);
-  return { cert: files.cert, key: files.key, root: files.root, mutual };
-}
-
-function path(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (value === '' || value.includes('\0')) throw new OptionError('a file flag must name a file');
-  return resolve(value);
-}
-
-function envName(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  // Never echoed: a key pasted here by mistake must not reach the terminal or the journal.
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)) throw new OptionError('--model-key-env takes the name of an environment variable (letters, digits, _), not a key');
-  return value;
-}
-
 function limitsFrom(values: Record<string, string | undefined>): Limits {
   const out = {} as Record<LimitName, number>;
   for (const [name, l] of Object.entries(LIMITS) as Array<[LimitName, LimitSpec]>) out[name] = int(l.flag, values[l.flag], l.default, l.min, l.max);
   return Object.freeze(out);
-}
-
-function int(flag: string, value: string | undefined, dflt: number, min: number, max: number): number {
-  if (value === undefined) return dflt;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new OptionError(`--${flag} must be an integer in ${min}..${max}, got '${value}'`);
-  return n;
-}
-
-/** tritonserver's --metrics-config key=value; summary_latencies is the one read here. */
-function metricsConfig(entries: string[]): boolean {
-  let summaries = false;
-  for (const e of entries) {
-    const m = /^summary_latencies=(true|false)$/.exec(e);
-    if (!m) throw new OptionError(`--metrics-config must be summary_latencies=true|false, got '${e}'`);
-    summaries = m[1] === 'true';
-  }
-  return summaries;
-}
-
-function seconds(flag: string, value: string | undefined, dflt: number): number {
-  if (value === undefined) return dflt;
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n < 0.1 || n > 86400) throw new OptionError(`--${flag} must be a number of seconds in 0.1..86400, got '${value}'`);
-  return n;
-}
-
-function bool(flag: string, value: string | undefined, dflt: boolean): boolean {
-  if (value === undefined) return dflt;
-  if (['true', '1', 'on', 'yes'].includes(value)) return true;
-  if (['false', '0', 'off', 'no'].includes(value)) return false;
-  throw new OptionError(`--${flag} must be true or false, got '${value}'`);
 }
