@@ -16,5 +16,7 @@ const req = simpleRequest(2, 3);
 await closedLoop(client, () => req, 1, 0, 20);
 const r = await closedLoop(client, () => req, 1, durationMs, 10_000_000);
 const s = summarize(r.latenciesMs);
-process.stdout.write(JSON.stringify({ count: s.count, errors: r.errors, firstError: r.firstError ?? '', p50Ms: s.p50Ms, p99Ms: s.p99Ms, maxMs: s.maxMs }) + '\n');
+process.stdout.write(
+  `${JSON.stringify({ count: s.count, errors: r.errors, firstError: r.firstError ?? '', p50Ms: s.p50Ms, p99Ms: s.p99Ms, maxMs: s.maxMs })}\n`,
+);
 client.close();

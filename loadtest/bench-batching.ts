@@ -29,14 +29,16 @@ const levels = v.concurrency!.split(',').map(Number);
 const interval = Number(v.interval);
 const modelFile = join(repoRoot, 'model-repo', 'ocr_cls', '1', 'model.onnx');
 const threads = Number(v['intra-op']);
-const baseConfig =
-  readFileSync(join(repoRoot, 'model-repo', 'ocr_cls', 'config.pbtxt'), 'utf8')
-    .replace(/name: "ocr_cls"/, '')
-    .replace(/parameters \{ key: "intra_op_thread_count"[^\n]*\n/, '') + `parameters { key: "intra_op_thread_count" value: { string_value: "${threads}" } }\n`;
+const baseConfig = `${readFileSync(join(repoRoot, 'model-repo', 'ocr_cls', 'config.pbtxt'), 'utf8')
+  .replace(/name: "ocr_cls"/, '')
+  .replace(/parameters \{ key: "intra_op_thread_count"[^\n]*\n/, '')}parameters { key: "intra_op_thread_count" value: { string_value: "${threads}" } }\n`;
 
 const repo = new TempRepo()
   .write('cls_batched/1/model.onnx', readFileSync(modelFile))
-  .write('cls_batched/config.pbtxt', baseConfig.replace(/dynamic_batching \{[^}]*\}/, '') + `dynamic_batching { max_queue_delay_microseconds: ${Number(v['queue-delay-us'])} }\n`)
+  .write(
+    'cls_batched/config.pbtxt',
+    `${baseConfig.replace(/dynamic_batching \{[^}]*\}/, '')}dynamic_batching { max_queue_delay_microseconds: ${Number(v['queue-delay-us'])} }\n`,
+  )
   .write('cls_unbatched/1/model.onnx', readFileSync(modelFile))
   .write('cls_unbatched/config.pbtxt', baseConfig.replace(/dynamic_batching \{[^}]*\}/, ''));
 
@@ -77,21 +79,53 @@ const rows = levels.flatMap((c) => {
   const ceil = ceiling[c]!;
   return [
     [c, 'batching off', off.throughput, off.p50Ms, off.p99Ms, off.avgBatchRows, off.queueUs, off.computeInputUs, off.computeInferUs, off.computeOutputUs, ''],
-    [c, 'batching on', on.throughput, on.p50Ms, on.p99Ms, on.avgBatchRows, on.queueUs, on.computeInputUs, on.computeInferUs, on.computeOutputUs, `x${(on.throughput / off.throughput).toFixed(2)} vs off`],
-    [c, `in-process batch ${c}`, ceil.rowsPerSec, ceil.p50Ms, ceil.p99Ms, c, '', '', '', '', `on = ${((on.throughput / ceil.rowsPerSec) * 100).toFixed(0)}% of this`],
+    [
+      c,
+      'batching on',
+      on.throughput,
+      on.p50Ms,
+      on.p99Ms,
+      on.avgBatchRows,
+      on.queueUs,
+      on.computeInputUs,
+      on.computeInferUs,
+      on.computeOutputUs,
+      `x${(on.throughput / off.throughput).toFixed(2)} vs off`,
+    ],
+    [
+      c,
+      `in-process batch ${c}`,
+      ceil.rowsPerSec,
+      ceil.p50Ms,
+      ceil.p99Ms,
+      c,
+      '',
+      '',
+      '',
+      '',
+      `on = ${((on.throughput / ceil.rowsPerSec) * 100).toFixed(0)}% of this`,
+    ],
   ];
 });
-console.log(`ocr_cls (PaddleOCR cls, [3,48,192] FP32), 1 CPU replica, intra_op_thread_count ${threads || 'default'}, ${interval} ms per step, batch-1 requests`);
+console.log(
+  `ocr_cls (PaddleOCR cls, [3,48,192] FP32), 1 CPU replica, intra_op_thread_count ${threads || 'default'}, ${interval} ms per step, batch-1 requests`,
+);
 console.log(table(['conc', 'path', 'infer/s', 'p50 ms', 'p99 ms', 'rows/exec', 'queue us', 'input us', 'infer us', 'output us', 'ratio'], rows));
 
 const outDir = join(repoRoot, 'loadtest', 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'bench-batching.json'), JSON.stringify({ interval, levels, ceiling, results }, null, 2) + '\n');
+writeFileSync(join(outDir, 'bench-batching.json'), `${JSON.stringify({ interval, levels, ceiling, results }, null, 2)}\n`);
 writeFileSync(
   join(outDir, 'bench-batching.svg'),
   throughputLatencySvg('ocr_cls: dynamic batching on vs off (1 CPU replica)', 'p99 latency (ms)', [
-    { name: 'batching off', points: results.filter((r) => r.model === 'cls_unbatched').map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: `c${r.level}` })) },
-    { name: 'batching on', points: results.filter((r) => r.model === 'cls_batched').map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: `c${r.level}` })) },
+    {
+      name: 'batching off',
+      points: results.filter((r) => r.model === 'cls_unbatched').map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: `c${r.level}` })),
+    },
+    {
+      name: 'batching on',
+      points: results.filter((r) => r.model === 'cls_batched').map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: `c${r.level}` })),
+    },
     { name: 'in-process', points: levels.map((b) => ({ throughput: ceiling[b]!.rowsPerSec, latencyMs: ceiling[b]!.p99Ms, label: `b${b}` })) },
   ]),
 );

@@ -14,7 +14,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { Piscina } from 'piscina';
-import { GRPCInferenceServiceClient, type ModelInferRequest, type ModelStatistics, type ModelStatisticsResponse } from '../src/generated/inference/grpc_service.js';
+import {
+  GRPCInferenceServiceClient,
+  type ModelInferRequest,
+  type ModelStatistics,
+  type ModelStatisticsResponse,
+} from '../src/generated/inference/grpc_service.js';
 import { repoRoot, startServer } from '../test/helpers/server-process.js';
 import { measureStep, type Client, type StepPoint } from './closed-loop.js';
 import { ocrRequest, simpleRequest } from './bundled-requests.js';
@@ -93,7 +98,13 @@ let naiveSimple: StepPoint;
 // (the worker sleeps between tasks, as the replica does at concurrency 1).
 let hopMs: number;
 {
-  const pool = new Piscina({ filename: new URL('./peers/echo-worker.ts', import.meta.url).href, minThreads: 1, maxThreads: 1, atomics: 'disabled', recordTiming: false });
+  const pool = new Piscina({
+    filename: new URL('./peers/echo-worker.ts', import.meta.url).href,
+    minThreads: 1,
+    maxThreads: 1,
+    atomics: 'disabled',
+    recordTiming: false,
+  });
   const task = { sessionId: 'x', inputs: [new ArrayBuffer(64), new ArrayBuffer(64)] };
   const trips: number[] = [];
   for (let i = 0; i < 1200; i++) {
@@ -114,8 +125,10 @@ let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs:
   const server = await startServer(['--allow-metrics=false']);
   try {
     const client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
-    const stats = () => new Promise<ModelStatistics>((res, rej) =>
-      client.modelStatistics({ name: 'simple', version: '' }, (e: Error | null, r: ModelStatisticsResponse) => (e ? rej(e) : res(r.modelStats[0]!))));
+    const stats = () =>
+      new Promise<ModelStatistics>((res, rej) =>
+        client.modelStatistics({ name: 'simple', version: '' }, (e: Error | null, r: ModelStatisticsResponse) => (e ? rej(e) : res(r.modelStats[0]!))),
+      );
     const before = await stats();
     oursSimple = await measure(server.address, simple, 1);
     const after = await stats();
@@ -139,18 +152,37 @@ let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs:
 
 const fmt = (x: number) => x.toFixed(2);
 console.log(`ocr_cls (PaddleOCR cls CNN, [1,3,48,192] FP32 per request) and simple, ${cores} cores, ${interval} ms per step`);
-console.log(`compute ceiling C = ${C.toFixed(0)} rows/s (in-process, batch ${bestBatch}, ${cores} intra-op threads); by batch: ` +
-  Object.entries(compute).map(([b, r]) => `b${b} ${r.toFixed(0)}`).join(', '));
-console.log(`transport ceiling E = ${E.toFixed(0)} calls/s (bare grpc-js, ocr_cls payload, c64; p99 ${transportOcr.p99Ms.toFixed(1)} ms); ` +
-  `simple c1 p50 ${transportSimple.p50Ms.toFixed(3)} ms`);
+console.log(
+  `compute ceiling C = ${C.toFixed(0)} rows/s (in-process, batch ${bestBatch}, ${cores} intra-op threads); by batch: ` +
+    Object.entries(compute)
+      .map(([b, r]) => `b${b} ${r.toFixed(0)}`)
+      .join(', '),
+);
+console.log(
+  `transport ceiling E = ${E.toFixed(0)} calls/s (bare grpc-js, ocr_cls payload, c64; p99 ${transportOcr.p99Ms.toFixed(1)} ms); ` +
+    `simple c1 p50 ${transportSimple.p50Ms.toFixed(3)} ms`,
+);
 console.log(`bound B = 1/(1/E + 1/C) = ${B.toFixed(0)} rows/s`);
-console.log(table(
-  ['conc', 'naive infer/s', 'naive p99 ms', 'server infer/s', 'server p50 ms', 'server p99 ms', 'server/naive', 'server/B'],
-  levels.map((c) => [c, naive[c]!.throughput, naive[c]!.p99Ms, ours[c]!.throughput, ours[c]!.p50Ms, ours[c]!.p99Ms, fmt(ours[c]!.throughput / naive[c]!.throughput), fmt(ours[c]!.throughput / B)]),
-));
-console.log(`simple at concurrency 1: server p50 ${oursSimple.p50Ms.toFixed(3)} ms vs transport p50 ${transportSimple.p50Ms.toFixed(3)} ms ` +
-  `(x${(oursSimple.p50Ms / transportSimple.p50Ms).toFixed(2)}; target <= 1.3); ` +
-  `naive peer (inline session.run, no thread hop) p50 ${naiveSimple.p50Ms.toFixed(3)} ms (x${(naiveSimple.p50Ms / transportSimple.p50Ms).toFixed(2)})`);
+console.log(
+  table(
+    ['conc', 'naive infer/s', 'naive p99 ms', 'server infer/s', 'server p50 ms', 'server p99 ms', 'server/naive', 'server/B'],
+    levels.map((c) => [
+      c,
+      naive[c]!.throughput,
+      naive[c]!.p99Ms,
+      ours[c]!.throughput,
+      ours[c]!.p50Ms,
+      ours[c]!.p99Ms,
+      fmt(ours[c]!.throughput / naive[c]!.throughput),
+      fmt(ours[c]!.throughput / B),
+    ]),
+  ),
+);
+console.log(
+  `simple at concurrency 1: server p50 ${oursSimple.p50Ms.toFixed(3)} ms vs transport p50 ${transportSimple.p50Ms.toFixed(3)} ms ` +
+    `(x${(oursSimple.p50Ms / transportSimple.p50Ms).toFixed(2)}; target <= 1.3); ` +
+    `naive peer (inline session.run, no thread hop) p50 ${naiveSimple.p50Ms.toFixed(3)} ms (x${(naiveSimple.p50Ms / transportSimple.p50Ms).toFixed(2)})`,
+);
 {
   // Where simple's time goes at concurrency 1 (means from the server's own statistics; the
   // hop from the in-process round trip above, same run).
@@ -158,19 +190,27 @@ console.log(`simple at concurrency 1: server p50 ${oursSimple.p50Ms.toFixed(3)} 
   const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
   const extra = oursSimple.p50Ms - transportSimple.p50Ms;
   const decodeEncode = s.serverMs - s.queueMs - s.inputMs - s.inferMs - s.outputMs;
-  console.log(`simple c1, where the time goes: p50 over the transport ceiling ${us(extra)}; in the server (means): ` +
-    `ORT run ${us(s.inferMs)}, assembly + thread hops + tensor I/O ${us(s.inputMs + s.outputMs)} (a bare worker round trip is ${us(hopMs)} here), ` +
-    `queue ${us(s.queueMs)}, decode/validate/encode and the rest of the handler ${us(decodeEncode)}`);
+  console.log(
+    `simple c1, where the time goes: p50 over the transport ceiling ${us(extra)}; in the server (means): ` +
+      `ORT run ${us(s.inferMs)}, assembly + thread hops + tensor I/O ${us(s.inputMs + s.outputMs)} (a bare worker round trip is ${us(hopMs)} here), ` +
+      `queue ${us(s.queueMs)}, decode/validate/encode and the rest of the handler ${us(decodeEncode)}`,
+  );
 }
 console.log(`targets at c64: server/B ${fmt(ours[64]!.throughput / B)} (>= 0.85), server/naive ${fmt(ours[64]!.throughput / naive[64]!.throughput)} (>= 1.8)`);
 
 const out = join(repoRoot, 'loadtest', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'bench-ceiling.json'), JSON.stringify({ date: new Date().toISOString(), cores, interval, compute, C, E, B, transportSimple, transportOcr, naive, ours, oursSimple, naiveSimple, hopMs, simpleStats }, null, 2) + '\n');
-writeFileSync(join(out, 'bench-ceiling.svg'), throughputLatencySvg('ocr_cls: this server vs naive peer and ceilings', 'p99 latency (ms)', [
-  { name: 'this server', points: levels.map((c) => ({ throughput: ours[c]!.throughput, latencyMs: ours[c]!.p99Ms, label: `c${c}` })) },
-  { name: 'naive peer', points: levels.map((c) => ({ throughput: naive[c]!.throughput, latencyMs: naive[c]!.p99Ms, label: `c${c}` })) },
-  { name: 'transport ceiling', points: [{ throughput: E, latencyMs: transportOcr.p99Ms, label: 'c64' }] },
-  { name: 'bound B', points: [{ throughput: B, latencyMs: 0, label: 'B' }] },
-]));
+writeFileSync(
+  join(out, 'bench-ceiling.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), cores, interval, compute, C, E, B, transportSimple, transportOcr, naive, ours, oursSimple, naiveSimple, hopMs, simpleStats }, null, 2)}\n`,
+);
+writeFileSync(
+  join(out, 'bench-ceiling.svg'),
+  throughputLatencySvg('ocr_cls: this server vs naive peer and ceilings', 'p99 latency (ms)', [
+    { name: 'this server', points: levels.map((c) => ({ throughput: ours[c]!.throughput, latencyMs: ours[c]!.p99Ms, label: `c${c}` })) },
+    { name: 'naive peer', points: levels.map((c) => ({ throughput: naive[c]!.throughput, latencyMs: naive[c]!.p99Ms, label: `c${c}` })) },
+    { name: 'transport ceiling', points: [{ throughput: E, latencyMs: transportOcr.p99Ms, label: 'c64' }] },
+    { name: 'bound B', points: [{ throughput: B, latencyMs: 0, label: 'B' }] },
+  ]),
+);
 console.log(`wrote ${join(out, 'bench-ceiling.json')} and bench-ceiling.svg`);

@@ -38,8 +38,16 @@ output [ { name: "softmax_0.tmp_0" data_type: TYPE_FP32 dims: [ 2 ] } ]
 parameters { key: "intra_op_thread_count" value: { string_value: "2" } }
 `;
 const variants: Array<{ name: string; label: string; config: string }> = [
-  ...fixedDelaysUs.map((d) => ({ name: `cls_delay_${d}`, label: `fixed delay ${d} us`, config: `${head}dynamic_batching { max_queue_delay_microseconds: ${d} }\n` })),
-  { name: 'cls_target', label: `latency target ${targetUs} us`, config: `${head}dynamic_batching { }\nparameters { key: "latency_target_us" value: { string_value: "${targetUs}" } }\n` },
+  ...fixedDelaysUs.map((d) => ({
+    name: `cls_delay_${d}`,
+    label: `fixed delay ${d} us`,
+    config: `${head}dynamic_batching { max_queue_delay_microseconds: ${d} }\n`,
+  })),
+  {
+    name: 'cls_target',
+    label: `latency target ${targetUs} us`,
+    config: `${head}dynamic_batching { }\nparameters { key: "latency_target_us" value: { string_value: "${targetUs}" } }\n`,
+  },
 ];
 const repo = new TempRepo();
 for (const x of variants) repo.write(`${x.name}/1/model.onnx`, file).write(`${x.name}/config.pbtxt`, x.config);
@@ -85,9 +93,11 @@ const bestFixedRate = sustained(results.get(bestFixed.name)!);
 const target = sustained(results.get('cls_target')!);
 console.log(`ocr_cls, 1 CPU replica (2 intra-op threads), open loop (Poisson), p99 target ${targetMs} ms, ${interval} ms per rate, policies interleaved`);
 console.log(table(['policy', 'sustained req/s', `p50 ms at ${lowest}/s`, 'rate:p99 ms ...'], rows));
-console.log(`latency target sustains ${target} req/s vs best fixed delay (${bestFixed.label}) ${bestFixedRate} req/s: ` +
-  `x${(target / Math.max(1, bestFixedRate)).toFixed(2)} (goal >= 1.3); p50 at ${lowest}/s: ` +
-  `${atLowest('cls_target')?.p50Ms.toFixed(1)} ms vs ${atLowest(bestFixed.name)?.p50Ms.toFixed(1)} ms`);
+console.log(
+  `latency target sustains ${target} req/s vs best fixed delay (${bestFixed.label}) ${bestFixedRate} req/s: ` +
+    `x${(target / Math.max(1, bestFixedRate)).toFixed(2)} (goal >= 1.3); p50 at ${lowest}/s: ` +
+    `${atLowest('cls_target')?.p50Ms.toFixed(1)} ms vs ${atLowest(bestFixed.name)?.p50Ms.toFixed(1)} ms`,
+);
 {
   // Across the rates every policy ran: each policy's p50 and p99 against the best policy at
   // that rate (geometric mean; 1.00 = the best at every rate). A fixed delay is tuned for one
@@ -97,12 +107,23 @@ console.log(`latency target sustains ${target} req/s vs best fixed delay (${best
   const regret = (name: string, f: (r: StepResult) => number) =>
     Math.exp(common.reduce((sum, rate) => sum + Math.log(f(at(name, rate)) / Math.min(...variants.map((x) => f(at(x.name, rate))))), 0) / common.length);
   if (common.length > 0) {
-    console.log(`p50 and p99 vs the best policy at each rate, geometric mean over ${common[0]}-${common.at(-1)} req/s: ` +
-      variants.map((x) => `${x.label} ${regret(x.name, (r) => r.p50Ms).toFixed(2)}/${regret(x.name, (r) => r.p99Ms).toFixed(2)}`).join(', '));
+    console.log(
+      `p50 and p99 vs the best policy at each rate, geometric mean over ${common[0]}-${common.at(-1)} req/s: ` +
+        variants.map((x) => `${x.label} ${regret(x.name, (r) => r.p50Ms).toFixed(2)}/${regret(x.name, (r) => r.p99Ms).toFixed(2)}`).join(', '),
+    );
   }
 }
 const out = join(repoRoot, 'loadtest', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'bench-latency-target.json'), JSON.stringify({ date: new Date().toISOString(), targetUs, interval, fixedDelaysUs, results: Object.fromEntries(results) }, null, 2) + '\n');
-writeFileSync(join(out, 'bench-latency-target.svg'), throughputLatencySvg(`ocr_cls open loop: p99 vs throughput (target ${targetMs} ms)`, 'p99 latency (ms)',
-  variants.map((x) => ({ name: x.label, points: results.get(x.name)!.map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: `${r.level}` })) }))));
+writeFileSync(
+  join(out, 'bench-latency-target.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), targetUs, interval, fixedDelaysUs, results: Object.fromEntries(results) }, null, 2)}\n`,
+);
+writeFileSync(
+  join(out, 'bench-latency-target.svg'),
+  throughputLatencySvg(
+    `ocr_cls open loop: p99 vs throughput (target ${targetMs} ms)`,
+    'p99 latency (ms)',
+    variants.map((x) => ({ name: x.label, points: results.get(x.name)!.map((r) => ({ throughput: r.throughput, latencyMs: r.p99Ms, label: `${r.level}` })) })),
+  ),
+);

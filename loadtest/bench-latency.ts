@@ -37,11 +37,23 @@ const cases: Record<string, Case> = {
   simple: {
     model: 'simple',
     feeds: () => ({
-      INPUT0: new ort.Tensor('int32', int32(16, (i) => i), [1, 16]),
-      INPUT1: new ort.Tensor('int32', int32(16, () => 1), [1, 16]),
+      INPUT0: new ort.Tensor(
+        'int32',
+        int32(16, (i) => i),
+        [1, 16],
+      ),
+      INPUT1: new ort.Tensor(
+        'int32',
+        int32(16, () => 1),
+        [1, 16],
+      ),
     }),
     request: {
-      modelName: 'simple', modelVersion: '', id: '', parameters: {}, outputs: [],
+      modelName: 'simple',
+      modelVersion: '',
+      id: '',
+      parameters: {},
+      outputs: [],
       inputs: [
         { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
         { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
@@ -54,7 +66,11 @@ const cases: Record<string, Case> = {
     model: 'ocr_cls',
     feeds: () => ({ x: new ort.Tensor('float32', fp32(3 * 48 * 192), [1, 3, 48, 192]) }),
     request: {
-      modelName: 'ocr_cls', modelVersion: '', id: '', parameters: {}, outputs: [],
+      modelName: 'ocr_cls',
+      modelVersion: '',
+      id: '',
+      parameters: {},
+      outputs: [],
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 3n, 48n, 192n], parameters: {}, contents: undefined }],
       rawInputContents: [buf(fp32(3 * 48 * 192))],
     },
@@ -115,7 +131,14 @@ try {
     const b = await throughServer(client, c);
     results[name] = { inProcess: a, server: b };
     rows.push([name, 'session.run in-process', a.p50Ms, a.p99Ms, a.meanMs, '']);
-    rows.push([name, 'gRPC ModelInfer via server', b.p50Ms, b.p99Ms, b.meanMs, `p50 x${(b.p50Ms / a.p50Ms).toFixed(2)}, p99 x${(b.p99Ms / a.p99Ms).toFixed(2)}`]);
+    rows.push([
+      name,
+      'gRPC ModelInfer via server',
+      b.p50Ms,
+      b.p99Ms,
+      b.meanMs,
+      `p50 x${(b.p50Ms / a.p50Ms).toFixed(2)}, p99 x${(b.p99Ms / a.p99Ms).toFixed(2)}`,
+    ]);
   }
 } finally {
   client.close();
@@ -125,5 +148,5 @@ console.log(`concurrency 1, ${requests} requests each, batch 1, after 50 warm-up
 console.log(table(['model', 'path', 'p50 ms', 'p99 ms', 'mean ms', 'server / in-process'], rows));
 mkdirSync(join(repoRoot, 'loadtest', 'results'), { recursive: true });
 const out = join(repoRoot, 'loadtest', 'results', 'bench-latency.json');
-writeFileSync(out, JSON.stringify({ requests, results }, null, 2) + '\n');
+writeFileSync(out, `${JSON.stringify({ requests, results }, null, 2)}\n`);
 console.log(`wrote ${out}`);

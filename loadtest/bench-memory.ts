@@ -36,9 +36,11 @@ try {
   const b = await closedLoop(client, () => req, concurrency, 10 * 60_000, total - first);
   const atTotal = rssMb(pid);
   const errors = a.errors + b.errors;
-  console.log(`server RSS: ${start.toFixed(0)} MB at start, ${atFirst.toFixed(0)} MB after ${first} requests, ` +
-    `${atTotal.toFixed(0)} MB after ${total} (x${(atTotal / atFirst).toFixed(3)} of the 10k figure; goal within 10 %), ` +
-    `concurrency ${concurrency}, ${errors} errors, ${((total) / ((a.elapsedMs + b.elapsedMs) / 1000)).toFixed(0)} req/s`);
+  console.log(
+    `server RSS: ${start.toFixed(0)} MB at start, ${atFirst.toFixed(0)} MB after ${first} requests, ` +
+      `${atTotal.toFixed(0)} MB after ${total} (x${(atTotal / atFirst).toFixed(3)} of the 10k figure; goal within 10 %), ` +
+      `concurrency ${concurrency}, ${errors} errors, ${(total / ((a.elapsedMs + b.elapsedMs) / 1000)).toFixed(0)} req/s`,
+  );
 } finally {
   client.close();
   await server.stop();

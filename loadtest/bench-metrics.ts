@@ -49,7 +49,9 @@ const mean = (sides: Array<{ results: StepResult[] }>): StepResult[] =>
   });
 const off = { results: mean([runs[0]!, runs[2]!]) };
 const on = { results: mean([runs[1]!, runs[3]!]), scrapes: runs[1]!.scrapes + runs[3]!.scrapes };
-console.log(`metrics off vs on (scraped every second, ${on.scrapes} scrapes), concurrency ${levels[0]}, ${interval} ms per model, mean of two runs each (off, on, off, on)`);
+console.log(
+  `metrics off vs on (scraped every second, ${on.scrapes} scrapes), concurrency ${levels[0]}, ${interval} ms per model, mean of two runs each (off, on, off, on)`,
+);
 console.log(
   table(
     ['model', 'metrics', 'infer/s', 'p50 ms', 'p99 ms', 'on / off'],

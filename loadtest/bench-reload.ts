@@ -24,7 +24,8 @@ const swaps = Number(v.swaps);
 const every = Number(v.every);
 const concurrency = Number(v.concurrency);
 
-const CONFIG = 'max_batch_size: 8\ndynamic_batching { }\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const CONFIG =
+  'max_batch_size: 8\ndynamic_batching { }\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const repo = new TempRepo().write('live/config.pbtxt', CONFIG).write('live/1/model.onnx', addModel(1));
 const server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2']);
 const session = new LoadSession(server.address, 'live');
@@ -42,11 +43,14 @@ const workers = Array.from({ length: concurrency }, async () => {
     const x = sent++;
     const t0 = performance.now();
     try {
-      const res = await inferOnce(client, ModelInferRequest.fromPartial({
-        modelName: 'live',
-        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
-        rawInputContents: [Buffer.from(new Float32Array([x, x, x, x]).buffer)],
-      }));
+      const res = await inferOnce(
+        client,
+        ModelInferRequest.fromPartial({
+          modelName: 'live',
+          inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+          rawInputContents: [Buffer.from(new Float32Array([x, x, x, x]).buffer)],
+        }),
+      );
       lat.push(performance.now() - t0);
       seen.add(res.modelVersion);
       const out = new Float32Array(res.rawOutputContents[0]!.buffer.slice(res.rawOutputContents[0]!.byteOffset, res.rawOutputContents[0]!.byteOffset + 16));
@@ -72,7 +76,9 @@ session.close();
 await server.stop();
 repo.dispose();
 const s = summarize(lat);
-console.log(`reload under load: ${sent} requests sent at concurrency ${concurrency}, ${failed} failed, ${wrong} wrong answers, ` +
-  `${reloads} reloads (${swaps} version swaps every ${every} ms, poll 0.2 s), versions answered: ${[...seen].sort((a, b) => Number(a) - Number(b)).join(',')}; ` +
-  `p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(1)} ms`);
+console.log(
+  `reload under load: ${sent} requests sent at concurrency ${concurrency}, ${failed} failed, ${wrong} wrong answers, ` +
+    `${reloads} reloads (${swaps} version swaps every ${every} ms, poll 0.2 s), versions answered: ${[...seen].sort((a, b) => Number(a) - Number(b)).join(',')}; ` +
+    `p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(1)} ms`,
+);
 if (firstError.length) console.log('first errors:', firstError);

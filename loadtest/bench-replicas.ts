@@ -47,11 +47,21 @@ console.log(
     ['conc', 'replicas', 'infer/s', 'p50 ms', 'p99 ms', 'rows/exec', 'queue us', 'infer us', 'ratio'],
     results.map((r) => {
       const one = results.find((x) => x.model === 'cls_1x' && x.level === r.level)!;
-      return [r.level, r.model === 'cls_1x' ? 1 : 2, r.throughput, r.p50Ms, r.p99Ms, r.avgBatchRows, r.queueUs, r.computeInferUs, r.model === 'cls_2x' ? `x${(r.throughput / one.throughput).toFixed(2)} vs 1` : ''];
+      return [
+        r.level,
+        r.model === 'cls_1x' ? 1 : 2,
+        r.throughput,
+        r.p50Ms,
+        r.p99Ms,
+        r.avgBatchRows,
+        r.queueUs,
+        r.computeInferUs,
+        r.model === 'cls_2x' ? `x${(r.throughput / one.throughput).toFixed(2)} vs 1` : '',
+      ];
     }),
   ),
 );
 const out = join(repoRoot, 'loadtest', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'bench-replicas.json'), JSON.stringify({ interval, results }, null, 2) + '\n');
+writeFileSync(join(out, 'bench-replicas.json'), `${JSON.stringify({ interval, results }, null, 2)}\n`);
 console.log(`wrote ${join(out, 'bench-replicas.json')}`);

@@ -29,13 +29,16 @@ const certs = makeCerts();
 const dir = mkdtempSync(join(tmpdir(), 'triton-ts-bench-security-'));
 const key = newApiKey();
 const policy = join(dir, 'policy.yaml');
-writeFileSync(policy, `principals:
+writeFileSync(
+  policy,
+  `principals:
   - name: bench
     api_key_sha256: "${hashApiKey(key)}"
     grants:
       - categories: [metadata, model-config, inference, statistics]
         models: ["*"]
-`);
+`,
+);
 const tlsFlags = ['--grpc-use-ssl=true', `--grpc-server-cert=${certs.server.cert}`, `--grpc-server-key=${certs.server.key}`];
 
 interface Side {
@@ -46,13 +49,19 @@ interface Side {
 const sides: Side[] = [
   { name: 'plaintext, no policy', flags: [], conn: connection() },
   { name: 'TLS, no policy', flags: tlsFlags, conn: connection({ caFile: certs.ca.cert }) },
-  { name: 'TLS + policy + key', flags: [...tlsFlags, `--access-policy=${policy}`], conn: connection({ caFile: certs.ca.cert, headers: [`authorization: Bearer ${key}`] }) },
+  {
+    name: 'TLS + policy + key',
+    flags: [...tlsFlags, `--access-policy=${policy}`],
+    conn: connection({ caFile: certs.ca.cert, headers: [`authorization: Bearer ${key}`] }),
+  },
 ];
 
 /** CPU seconds a process has used, from /proc (Linux), or NaN elsewhere. */
 function cpuSecondsOf(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return NaN;
@@ -91,17 +100,33 @@ rmSync(certs.dir, { recursive: true, force: true });
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs: number[]): string => `${((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(0)}%`;
-console.log(`TLS and access-check cost: ${rounds} rounds interleaved (${sides.map((s) => s.name).join(' / ')}), ${interval} ms per step; mean of the rounds, spread = max/min - 1 across rounds`);
+console.log(
+  `TLS and access-check cost: ${rounds} rounds interleaved (${sides.map((s) => s.name).join(' / ')}), ${interval} ms per step; mean of the rounds, spread = max/min - 1 across rounds`,
+);
 const rows: Array<Array<string | number>> = [];
-for (const [i, model] of [[0, 'simple c=1'], [1, 'ocr_cls c=64']] as const) {
+for (const [i, model] of [
+  [0, 'simple c=1'],
+  [1, 'ocr_cls c=64'],
+] as const) {
   const base = mean(results.get(sides[0]!.name)!.map((r) => r[i]!.throughput));
   for (const side of sides) {
     const runs = results.get(side.name)!.map((r) => r[i]!);
     const tput = mean(runs.map((r) => r.throughput));
-    rows.push([model, side.name, tput, mean(runs.map((r) => r.p50Ms)), mean(runs.map((r) => r.p99Ms)), spread(runs.map((r) => r.throughput)),
-      runs.reduce((a, r) => a + r.errors, 0), `x${(tput / base).toFixed(3)}`,
-      mean(runs.map((r) => r.clientCpu)).toFixed(2), mean(runs.map((r) => r.serverCpu)).toFixed(2)]);
+    rows.push([
+      model,
+      side.name,
+      tput,
+      mean(runs.map((r) => r.p50Ms)),
+      mean(runs.map((r) => r.p99Ms)),
+      spread(runs.map((r) => r.throughput)),
+      runs.reduce((a, r) => a + r.errors, 0),
+      `x${(tput / base).toFixed(3)}`,
+      mean(runs.map((r) => r.clientCpu)).toFixed(2),
+      mean(runs.map((r) => r.serverCpu)).toFixed(2),
+    ]);
   }
 }
 console.log(table(['load', 'server', 'infer/s', 'p50 ms', 'p99 ms', 'spread', 'errors', 'vs plaintext', 'client cores', 'server cores'], rows));
-console.log(`client and server cores: CPU time over wall time during the step (the machine has ${availableParallelism()}); the load generator runs in this process`);
+console.log(
+  `client and server cores: CPU time over wall time during the step (the machine has ${availableParallelism()}); the load generator runs in this process`,
+);

@@ -105,11 +105,13 @@ try {
   fail((err as Error).message);
 }
 // The load generator's caller needs metadata, model-config, statistics and inference on the model.
-const session = await new LoadSession(v.url!, v.model, v['model-version']!, conn).init(inputs).catch((err: Error) => fail(`cannot set up the load on '${v.model}': ${err.message}`));
+const session = await new LoadSession(v.url!, v.model, v['model-version']!, conn)
+  .init(inputs)
+  .catch((err: Error) => fail(`cannot set up the load on '${v.model}': ${err.message}`));
 const req = session.request;
 console.log(
   `model ${session.meta.name} (versions ${session.meta.versions.join(',')}), ${session.batched ? `batch ${batchSize}` : 'no batch dimension'}, ` +
-    `inputs ${req.inputs.map((i) => `${i.name}[${i.shape.join(",")}]`).join(' ')}, ${interval} ms per step`,
+    `inputs ${req.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(' ')}, ${interval} ms per step`,
 );
 await session.warmUp(steps[0]!.mode === 'concurrency' ? steps[steps.length - 1]!.level : 4);
 
@@ -123,16 +125,40 @@ session.close();
 
 console.log(
   table(
-    [steps[0]!.mode === 'rate' ? 'rate/s' : 'concurrency', 'infer/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'queue us', 'input us', 'infer us', 'output us', 'rows/exec'],
-    results.map((r) => [r.level, r.throughput, r.p50Ms, r.p90Ms, r.p99Ms, r.errors + r.dropped, r.queueUs, r.computeInputUs, r.computeInferUs, r.computeOutputUs, r.avgBatchRows]),
+    [
+      steps[0]!.mode === 'rate' ? 'rate/s' : 'concurrency',
+      'infer/s',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'errors',
+      'queue us',
+      'input us',
+      'infer us',
+      'output us',
+      'rows/exec',
+    ],
+    results.map((r) => [
+      r.level,
+      r.throughput,
+      r.p50Ms,
+      r.p90Ms,
+      r.p99Ms,
+      r.errors + r.dropped,
+      r.queueUs,
+      r.computeInputUs,
+      r.computeInferUs,
+      r.computeOutputUs,
+      r.avgBatchRows,
+    ]),
   ),
 );
 if (v.output) {
   if (v.output.endsWith('.csv')) {
     const keys = Object.keys(results[0]!) as Array<keyof StepResult>;
-    writeFileSync(v.output, [keys.join(','), ...results.map((r) => keys.map((k) => JSON.stringify(r[k])).join(','))].join('\n') + '\n');
+    writeFileSync(v.output, `${[keys.join(','), ...results.map((r) => keys.map((k) => JSON.stringify(r[k])).join(','))].join('\n')}\n`);
   } else {
-    writeFileSync(v.output, JSON.stringify({ model: session.meta.name, batchSize, intervalMs: interval, results }, null, 2) + '\n');
+    writeFileSync(v.output, `${JSON.stringify({ model: session.meta.name, batchSize, intervalMs: interval, results }, null, 2)}\n`);
   }
   console.log(`wrote ${v.output}`);
 }

@@ -7,7 +7,15 @@ import * as ort from 'onnxruntime-node';
 const path = 'model-repo/ocr_cls/1/model.onnx';
 const variants: Array<[string, ort.InferenceSession.SessionOptions]> = [
   ['default', {}],
-  ['server (intra 15, inter 1, no spin)', { intraOpNumThreads: 15, interOpNumThreads: 1, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }],
+  [
+    'server (intra 15, inter 1, no spin)',
+    {
+      intraOpNumThreads: 15,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    },
+  ],
   ['intra 15 inter 1 spin', { intraOpNumThreads: 15, interOpNumThreads: 1, graphOptimizationLevel: 'all' }],
   ['default + no spin', { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }],
 ];
@@ -17,7 +25,12 @@ for (const [name, opts] of variants) {
   for (const b of [1, 2, 4, 8]) for (let i = 0; i < 3; i++) await s.run(feeds(b));
   const seq = [1, 2, 1, 2, 4, 1, 8, 2, 2, 2, 1, 1];
   const times: string[] = [];
-  for (const b of seq) { const f = feeds(b); const t = performance.now(); await s.run(f); times.push(`${b}:${(performance.now() - t).toFixed(1)}`); }
+  for (const b of seq) {
+    const f = feeds(b);
+    const t = performance.now();
+    await s.run(f);
+    times.push(`${b}:${(performance.now() - t).toFixed(1)}`);
+  }
   console.log(name.padEnd(36), times.join(' '));
   await s.release();
 }

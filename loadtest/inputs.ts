@@ -7,7 +7,18 @@ import type { ModelInferRequest, ModelMetadataResponse } from '../src/generated/
 import { ModelInferRequest as InferRequest } from '../src/generated/inference/grpc_service.js';
 
 const elementBytes: Record<string, number> = {
-  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8,
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP16: 2,
+  FP32: 4,
+  FP64: 8,
 };
 
 /** 'random', 'zero', or values per input name (flat, row-major) read from a JSON file. */
@@ -111,12 +122,14 @@ function fromValues(name: string, datatype: string, count: number, values: Array
   if (!values) throw new Error(`--input-data has no values for input '${name}'`);
   if (values.length !== count) throw new Error(`--input-data: input '${name}' needs ${count} values for its shape, the file has ${values.length}`);
   if (datatype === 'BYTES') {
-    return Buffer.concat(values.flatMap((s) => {
-      const b = Buffer.from(String(s));
-      const n = Buffer.alloc(4);
-      n.writeUInt32LE(b.length);
-      return [n, b];
-    }));
+    return Buffer.concat(
+      values.flatMap((s) => {
+        const b = Buffer.from(String(s));
+        const n = Buffer.alloc(4);
+        n.writeUInt32LE(b.length);
+        return [n, b];
+      }),
+    );
   }
   const write = writers[datatype];
   if (!write) throw new Error(`--input-data: datatype ${datatype} of '${name}' cannot be read from JSON`);

@@ -38,14 +38,16 @@ export function throughputLatencySvg(title: string, latencyLabel: string, series
     const pts = s.points.map((p) => `${x(p.throughput).toFixed(1)},${y(p.latencyMs).toFixed(1)}`).join(' ');
     parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="2"/>`);
     for (const p of s.points) {
-      parts.push(`<circle cx="${x(p.throughput).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="3.5" fill="${c}"><title>${esc(`${s.name} ${p.label}: ${fmt(p.throughput)}/s, ${fmt(p.latencyMs)} ms`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${x(p.throughput).toFixed(1)}" cy="${y(p.latencyMs).toFixed(1)}" r="3.5" fill="${c}"><title>${esc(`${s.name} ${p.label}: ${fmt(p.throughput)}/s, ${fmt(p.latencyMs)} ms`)}</title></circle>`,
+      );
       parts.push(`<text x="${x(p.throughput) + 5}" y="${y(p.latencyMs) - 5}" fill="${c}" font-size="10">${esc(p.label)}</text>`);
     }
     parts.push(`<rect x="${W - m.r + 12}" y="${m.t + i * 20}" width="12" height="12" fill="${c}"/>`);
     parts.push(`<text x="${W - m.r + 30}" y="${m.t + i * 20 + 10}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }
 
 function niceCeil(v: number): number {

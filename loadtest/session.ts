@@ -46,7 +46,12 @@ export class LoadSession {
   batched = false;
   private req!: ModelInferRequest;
 
-  constructor(url: string, readonly model: string, readonly version = '', conn: Connection = connection()) {
+  constructor(
+    url: string,
+    readonly model: string,
+    readonly version = '',
+    conn: Connection = connection(),
+  ) {
     this.client = new GRPCInferenceServiceClient(url, conn.credentials, {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,

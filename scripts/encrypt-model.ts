@@ -69,7 +69,7 @@ try {
   const fd = openSync(output, 'wx', 0o644);
   created = true;
   try {
-    for (let off = 0; off < sealed.length;) off += writeSync(fd, sealed, off);
+    for (let off = 0; off < sealed.length; ) off += writeSync(fd, sealed, off);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -7,8 +7,19 @@ const { onnx } = onnxProto;
 
 /** ONNX TensorProto.DataType numbers, keyed by Triton datatype name. */
 export const onnxType = {
-  FP32: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, BYTES: 8,
-  BOOL: 9, FP16: 10, FP64: 11, UINT32: 12, UINT64: 13,
+  FP32: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  BYTES: 8,
+  BOOL: 9,
+  FP16: 10,
+  FP64: 11,
+  UINT32: 12,
+  UINT64: 13,
 } as const;
 
 export type OnnxTypeName = keyof typeof onnxType;
@@ -55,9 +66,7 @@ function valueInfo(v: ValueSpec) {
         elemType: onnxType[v.type],
         shape: onnx.TensorShapeProto.create({
           dim: v.shape.map((d) =>
-            typeof d === 'number'
-              ? onnx.TensorShapeProto.Dimension.create({ dimValue: d })
-              : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
+            typeof d === 'number' ? onnx.TensorShapeProto.Dimension.create({ dimValue: d }) : onnx.TensorShapeProto.Dimension.create({ dimParam: d }),
           ),
         }),
       }),

@@ -22,7 +22,6 @@ export interface CliOptions extends ServerOptions {
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-
 const bundledRepo = join(packageRoot(), 'model-repo');
 
 export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/cli.ts [flags])
@@ -90,7 +89,9 @@ Security (README "Security"):
                                  model files and uploads (default false)
 
 Limits (README "Limits" says what a client gets past each):
-${Object.values(LIMITS).map((l: LimitSpec) => `  --${l.flag}=N`.padEnd(33) + `default ${l.default} ${l.unit}`).join('\n')}
+${Object.values(LIMITS)
+  .map((l: LimitSpec) => `${`  --${l.flag}=N`.padEnd(33)}default ${l.default} ${l.unit}`)
+  .join('\n')}
 `;
 
 export function parseCli(argv: string[]): Readonly<CliOptions> {

@@ -11,11 +11,13 @@ export function securityFrom(v: Record<string, string | string[] | boolean | und
   const grpcSsl = bool('grpc-use-ssl', str('grpc-use-ssl'), false) || grpcMutual;
   const grpcFiles = { cert: path(str('grpc-server-cert')), key: path(str('grpc-server-key')), root: path(str('grpc-root-cert')) };
   const grpcTls = grpcSsl ? tlsSettings('grpc', grpcFiles, grpcMutual) : undefined;
-  if (!grpcSsl && (grpcFiles.cert || grpcFiles.key || grpcFiles.root)) throw new OptionError('--grpc-server-cert, --grpc-server-key and --grpc-root-cert need --grpc-use-ssl=true');
+  if (!grpcSsl && (grpcFiles.cert || grpcFiles.key || grpcFiles.root))
+    throw new OptionError('--grpc-server-cert, --grpc-server-key and --grpc-root-cert need --grpc-use-ssl=true');
   const metricsMutual = bool('metrics-use-ssl-mutual', str('metrics-use-ssl-mutual'), false);
   const metricsSsl = bool('metrics-use-ssl', str('metrics-use-ssl'), false) || metricsMutual;
   const mine = { cert: path(str('metrics-server-cert')), key: path(str('metrics-server-key')), root: path(str('metrics-root-cert')) };
-  if (!metricsSsl && (mine.cert || mine.key || mine.root)) throw new OptionError('--metrics-server-cert, --metrics-server-key and --metrics-root-cert need --metrics-use-ssl=true');
+  if (!metricsSsl && (mine.cert || mine.key || mine.root))
+    throw new OptionError('--metrics-server-cert, --metrics-server-key and --metrics-root-cert need --metrics-use-ssl=true');
   const metricsFiles = mine.cert || mine.key ? mine : { ...grpcFiles, root: mine.root ?? grpcFiles.root };
   const metricsTls = metricsSsl ? tlsSettings('metrics', metricsFiles, metricsMutual) : undefined;
   let restrictions;
@@ -32,7 +34,8 @@ export function securityFrom(v: Record<string, string | string[] | boolean | und
   const rate = str('audit-log-infer-sample-rate');
   const auditLogFile = path(str('audit-log'));
   if (rate !== undefined && !auditLogFile) throw new OptionError('--audit-log-infer-sample-rate needs --audit-log');
-  if (rate !== undefined && (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(rate))) throw new OptionError(`--audit-log-infer-sample-rate must be a number in 0..1, got '${rate}'`);
+  if (rate !== undefined && !/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(rate))
+    throw new OptionError(`--audit-log-infer-sample-rate must be a number in 0..1, got '${rate}'`);
   return {
     grpcTls,
     metricsTls,
@@ -45,12 +48,21 @@ export function securityFrom(v: Record<string, string | string[] | boolean | und
   };
 }
 
-function tlsSettings(which: 'grpc' | 'metrics', files: { cert?: string | undefined; key?: string | undefined; root?: string | undefined }, mutual: boolean): TlsSettings {
+function tlsSettings(
+  which: 'grpc' | 'metrics',
+  files: { cert?: string | undefined; key?: string | undefined; root?: string | undefined },
+  mutual: boolean,
+): TlsSettings {
   if (!files.cert || !files.key) {
-    throw new OptionError(which === 'grpc'
-      ? '--grpc-use-ssl=true needs --grpc-server-cert and --grpc-server-key'
-      : '--metrics-use-ssl=true needs --metrics-server-cert and --metrics-server-key (or the --grpc-server-* ones)');
+    throw new OptionError(
+      which === 'grpc'
+        ? '--grpc-use-ssl=true needs --grpc-server-cert and --grpc-server-key'
+        : '--metrics-use-ssl=true needs --metrics-server-cert and --metrics-server-key (or the --grpc-server-* ones)',
+    );
   }
-  if (mutual && !files.root) throw new OptionError(`--${which}-use-ssl-mutual=true needs --${which}-root-cert${which === 'metrics' ? ' (or --grpc-root-cert)' : ''}, the CA client certificates must chain to`);
+  if (mutual && !files.root)
+    throw new OptionError(
+      `--${which}-use-ssl-mutual=true needs --${which}-root-cert${which === 'metrics' ? ' (or --grpc-root-cert)' : ''}, the CA client certificates must chain to`,
+    );
   return { cert: files.cert, key: files.key, root: files.root, mutual };
 }

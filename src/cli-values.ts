@@ -14,7 +14,8 @@ export function path(value: string | undefined): string | undefined {
 export function envName(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   // Never echoed: a key pasted here by mistake must not reach the terminal or the journal.
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)) throw new OptionError('--model-key-env takes the name of an environment variable (letters, digits, _), not a key');
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value))
+    throw new OptionError('--model-key-env takes the name of an environment variable (letters, digits, _), not a key');
   return value;
 }
 

@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   for (const flag of opts.ignored) log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
 
   // A safety net: a bug that leaks a rejection is logged, it does not take the server down.
-  process.on('unhandledRejection', (reason) => log.error('unhandled rejection (a bug; the server keeps serving)', { error: String(reason instanceof Error ? reason.stack : reason) }));
+  process.on('unhandledRejection', (reason) =>
+    log.error('unhandled rejection (a bug; the server keeps serving)', { error: String(reason instanceof Error ? reason.stack : reason) }),
+  );
   let security: Security;
   try {
     security = new Security(opts.security, log);
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
   log.info(`model repository ${opts.modelRepository}, control mode ${opts.controlMode}`);
   await server.start();
   if (opts.logFormat === 'json') log.info('models', { models: server.modelStates() });
-  else process.stderr.write(server.modelTable() + '\n');
+  else process.stderr.write(`${server.modelTable()}\n`);
   log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
 }
 

@@ -17,7 +17,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (level === 'verbose' && !opts.verbose) return;
     const time = new Date().toISOString();
@@ -26,9 +26,12 @@ export function createLogger(opts: LoggerOptions): Logger {
       write(JSON.stringify({ ...fields, time, level, msg }, jsonSafe));
       return;
     }
-    const extra = fields && Object.keys(fields).length > 0
-      ? ' ' + Object.entries(fields).map(([k, v]) => `${escapeControl(k)}=${escapeControl(JSON.stringify(v, jsonSafe) ?? 'undefined')}`).join(' ')
-      : '';
+    const extra =
+      fields && Object.keys(fields).length > 0
+        ? ` ${Object.entries(fields)
+            .map(([k, v]) => `${escapeControl(k)}=${escapeControl(JSON.stringify(v, jsonSafe) ?? 'undefined')}`)
+            .join(' ')}`
+        : '';
     write(`${time} ${level.toUpperCase().padEnd(7)} ${escapeControl(msg)}${extra}`);
   };
   return {

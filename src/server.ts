@@ -58,7 +58,6 @@ export interface ServerOptions {
 
 export const SERVER_NAME = 'triton-ts';
 
-
 const clock = systemClock;
 
 export class InferenceServer {
@@ -77,7 +76,11 @@ export class InferenceServer {
   private stopping: Promise<void> | undefined;
   port = 0;
 
-  constructor(private readonly opts: ServerOptions, private readonly log: Logger, private readonly security: Security) {
+  constructor(
+    private readonly opts: ServerOptions,
+    private readonly log: Logger,
+    private readonly security: Security,
+  ) {
     if (opts.allowMetrics) {
       this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
       const tls = security.metricsTls;
@@ -130,14 +133,22 @@ export class InferenceServer {
       modelsChanged: () => this.frontend.syncHealth(),
     };
     const core = new InferenceCore(ctx, opts.limits);
-    this.frontend = new GrpcFrontend(ctx, core, { host: opts.grpcHost, port: opts.grpcPort, maxMessageBytes: opts.maxMessageBytes,
+    this.frontend = new GrpcFrontend(ctx, core, {
+      host: opts.grpcHost,
+      port: opts.grpcPort,
+      maxMessageBytes: opts.maxMessageBytes,
       limits: opts.limits,
       keepalivePermitWithoutCalls: opts.keepalivePermitWithoutCalls,
       tls: security.grpcTls ? { source: security.grpcTls, mutual: opts.security.grpcTls?.mutual ?? false } : undefined,
       access: security.access,
     });
     this.http = opts.allowHttp
-      ? new HttpFrontend(core, log, () => clock.now(), { host: opts.httpHost, port: opts.httpPort, maxBodyBytes: opts.httpMaxInputBytes, access: security.access })
+      ? new HttpFrontend(core, log, () => clock.now(), {
+          host: opts.httpHost,
+          port: opts.httpPort,
+          maxBodyBytes: opts.httpMaxInputBytes,
+          access: security.access,
+        })
       : undefined;
   }
 
@@ -146,7 +157,9 @@ export class InferenceServer {
     this.port = await this.frontend.listen();
     this.live = true;
     this.frontend.syncHealth();
-    this.log.info(`started GRPCInferenceService at ${this.opts.grpcHost}:${this.port} (${!this.security.grpcTls ? 'plaintext' : this.opts.security.grpcTls?.mutual ? 'mutual TLS' : 'TLS'}, ${this.security.describePolicy()})`);
+    this.log.info(
+      `started GRPCInferenceService at ${this.opts.grpcHost}:${this.port} (${!this.security.grpcTls ? 'plaintext' : this.opts.security.grpcTls?.mutual ? 'mutual TLS' : 'TLS'}, ${this.security.describePolicy()})`,
+    );
     if (this.http) {
       this.httpPort = await this.http.listen();
       this.log.info(`started HTTPService at ${this.opts.httpHost}:${this.httpPort} (plaintext, ${this.security.describePolicy()})`);
@@ -176,7 +189,14 @@ export class InferenceServer {
   private auditModel(kind: 'model_load' | 'model_unload', name: string): void {
     const entry = this.registry.entry(name);
     const ok = kind === 'model_unload' || [...(entry?.versions.values() ?? [])].some((v) => v.state === 'READY');
-    this.security.audit?.record({ event: kind, who: SERVER_WHO, model: name, outcome: ok ? 'ok' : 'failed', ...(ok ? {} : { reason: entry?.reason || 'no version is ready' }), ...modelAuditFields(entry) });
+    this.security.audit?.record({
+      event: kind,
+      who: SERVER_WHO,
+      model: name,
+      outcome: ok ? 'ok' : 'failed',
+      ...(ok ? {} : { reason: entry?.reason || 'no version is ready' }),
+      ...modelAuditFields(entry),
+    });
   }
 
   /** One scan at a time: the next is scheduled when the previous finished. */
@@ -238,8 +258,8 @@ export class InferenceServer {
   modelTable(): string {
     const rows: string[][] = [['Model', 'Version', 'Status'], ...this.modelStates().map((r) => [r.model, r.version, r.status])];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    const line = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+';
-    const fmt = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+    const line = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+    const fmt = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
     return [line, fmt(rows[0]!), line, ...rows.slice(1).map(fmt), line].join('\n');
   }
 
@@ -264,7 +284,10 @@ export class InferenceServer {
       if (how === 'forced') this.log.warn(`in-flight calls still running after ${this.opts.exitTimeoutMs} ms were cancelled`);
       // Queued and running batches drain within what is left of the exit timeout.
       let timer: NodeJS.Timeout | undefined;
-      const names = this.registry.all().filter((m) => [...m.versions.values()].some((v) => v.serving)).map((m) => m.name);
+      const names = this.registry
+        .all()
+        .filter((m) => [...m.versions.values()].some((v) => v.serving))
+        .map((m) => m.name);
       const unloaded = await Promise.race([
         this.repository.unloadAll().then(() => {
           for (const n of names) this.auditModel('model_unload', n);

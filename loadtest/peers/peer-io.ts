@@ -10,7 +10,10 @@ export function fromRequest(req: ModelInferRequest): Record<string, ort.Tensor> 
   const feeds: Record<string, ort.Tensor> = {};
   req.inputs.forEach((t, i) => {
     const raw = req.rawInputContents[i]!;
-    feeds[t.name] = t.datatype === 'INT32' ? new ort.Tensor('int32', new Int32Array(copy(raw)), t.shape.map(Number)) : new ort.Tensor('float32', new Float32Array(copy(raw)), t.shape.map(Number));
+    feeds[t.name] =
+      t.datatype === 'INT32'
+        ? new ort.Tensor('int32', new Int32Array(copy(raw)), t.shape.map(Number))
+        : new ort.Tensor('float32', new Float32Array(copy(raw)), t.shape.map(Number));
   });
   return feeds;
 }
@@ -22,7 +25,13 @@ export function toResponse(model: string, out: ort.InferenceSession.ReturnType):
     modelVersion: '1',
     id: '',
     parameters: {},
-    outputs: names.map((n) => ({ name: n, datatype: out[n]!.type === 'int32' ? 'INT32' : 'FP32', shape: out[n]!.dims.map(BigInt), parameters: {}, contents: undefined })),
+    outputs: names.map((n) => ({
+      name: n,
+      datatype: out[n]!.type === 'int32' ? 'INT32' : 'FP32',
+      shape: out[n]!.dims.map(BigInt),
+      parameters: {},
+      contents: undefined,
+    })),
     rawOutputContents: names.map((n) => {
       const d = out[n]!.data as Float32Array;
       return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
@@ -33,7 +42,9 @@ export function toResponse(model: string, out: ort.InferenceSession.ReturnType):
 /** A batch-1 request's tensors for the bundled models the benchmark uses. */
 export function peerFeeds(model: string): { feeds: Record<string, ort.Tensor> } {
   if (model === 'simple') {
-    return { feeds: { INPUT0: new ort.Tensor('int32', new Int32Array(16).fill(1), [1, 16]), INPUT1: new ort.Tensor('int32', new Int32Array(16).fill(2), [1, 16]) } };
+    return {
+      feeds: { INPUT0: new ort.Tensor('int32', new Int32Array(16).fill(1), [1, 16]), INPUT1: new ort.Tensor('int32', new Int32Array(16).fill(2), [1, 16]) },
+    };
   }
   return { feeds: { x: new ort.Tensor('float32', new Float32Array(3 * 48 * 192).fill(0.1), [1, 3, 48, 192]) } };
 }

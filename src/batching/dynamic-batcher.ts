@@ -91,7 +91,10 @@ export class DynamicBatcher<T> {
   executed(batch: Batch<T>, ms: number): void {
     if (!this.advisor) return;
     this.advisor.executed(batch.rows, ms);
-    this.advisor.observe(batch.requests.map((r) => batch.formedAtMs - r.enqueuedAtMs + ms), batch.formedAtMs + ms);
+    this.advisor.observe(
+      batch.requests.map((r) => batch.formedAtMs - r.enqueuedAtMs + ms),
+      batch.formedAtMs + ms,
+    );
   }
 
   get queuedRequests(): number {
@@ -114,10 +117,7 @@ export class DynamicBatcher<T> {
     const qp = p.queuePolicies[level]!;
     const queue = this.levels[level]!;
     if (qp.maxQueueSize > 0 && queue.length >= qp.maxQueueSize) {
-      throw new ServeError(
-        Code.RESOURCE_EXHAUSTED,
-        `queue of priority level ${level} is full (max_queue_size ${qp.maxQueueSize}); retry later`,
-      );
+      throw new ServeError(Code.RESOURCE_EXHAUSTED, `queue of priority level ${level} is full (max_queue_size ${qp.maxQueueSize}); retry later`);
     }
     const now = this.clock.now();
     let timeoutUs = qp.defaultTimeoutUs;
@@ -209,13 +209,22 @@ export class DynamicBatcher<T> {
         const r = q[i]!;
         if (r.deadlineAtMs !== undefined && now >= r.deadlineAtMs) {
           q.splice(i, 1);
-          this.sink.reject(r, new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue; not executed`));
+          this.sink.reject(
+            r,
+            new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue; not executed`),
+          );
           continue;
         }
         if (!r.delayed && r.timeoutAtMs !== undefined && now >= r.timeoutAtMs) {
           if (action === 'REJECT') {
             q.splice(i, 1);
-            this.sink.reject(r, new ServeError(Code.DEADLINE_EXCEEDED, `timed out after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue (queue policy timeout); not executed`));
+            this.sink.reject(
+              r,
+              new ServeError(
+                Code.DEADLINE_EXCEEDED,
+                `timed out after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue (queue policy timeout); not executed`,
+              ),
+            );
             continue;
           }
           r.delayed = true;

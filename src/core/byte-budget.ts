@@ -7,7 +7,10 @@ import { Code, ServeError } from '../errors.js';
 export class ByteBudget {
   private held = 0;
 
-  constructor(private readonly limitBytes: number, private readonly flag: string) {}
+  constructor(
+    private readonly limitBytes: number,
+    private readonly flag: string,
+  ) {}
 
   get heldBytes(): number {
     return this.held;

@@ -43,7 +43,10 @@ export class InferenceCore {
   private readonly budget: ByteBudget;
   private readonly gate: FairGate;
 
-  constructor(private readonly ctx: ServiceContext, limits: Limits) {
+  constructor(
+    private readonly ctx: ServiceContext,
+    limits: Limits,
+  ) {
     this.control = new ModelControl(ctx);
     this.budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
     this.gate = new FairGate(limits.maxInflightRequests);
@@ -106,14 +109,26 @@ export class InferenceCore {
     const work = this.run(req, call);
     const { security } = this.ctx;
     if (!security.audit || !security.sampleInfer()) return work;
-    const record = (outcome: string): void => security.audit?.record({
-      event: 'infer', who: whoOf(call.caller), model: req.modelName, version: req.modelVersion, outcome, ...(req.id ? { request_id: req.id } : {}),
-    });
-    return work.then((res) => (record('ok'), res), (err: unknown) => {
-      const code = err instanceof ServeError ? err.code : Code.INTERNAL;
-      record(Object.keys(Code).find((k) => Code[k as keyof typeof Code] === code) ?? 'UNKNOWN');
-      throw err;
-    });
+    const record = (outcome: string): void =>
+      security.audit?.record({
+        event: 'infer',
+        who: whoOf(call.caller),
+        model: req.modelName,
+        version: req.modelVersion,
+        outcome,
+        ...(req.id ? { request_id: req.id } : {}),
+      });
+    return work.then(
+      (res) => {
+        record('ok');
+        return res;
+      },
+      (err: unknown) => {
+        const code = err instanceof ServeError ? err.code : Code.INTERNAL;
+        record(Object.keys(Code).find((k) => Code[k as keyof typeof Code] === code) ?? 'UNKNOWN');
+        throw err;
+      },
+    );
   }
 
   /** ModelStatistics: one model (and version), or with name '' every model the caller may see. */
@@ -153,8 +168,11 @@ export class InferenceCore {
       return registry.resolve(name, version);
     } catch (err) {
       if (
-        err instanceof ServeError && err.code === Code.NOT_FOUND && this.ctx.controlMode === 'explicit' &&
-        !registry.entry(name) && this.ctx.repository.modelNames().includes(name)
+        err instanceof ServeError &&
+        err.code === Code.NOT_FOUND &&
+        this.ctx.controlMode === 'explicit' &&
+        !registry.entry(name) &&
+        this.ctx.repository.modelNames().includes(name)
       ) {
         throw new ServeError(Code.UNAVAILABLE, `model '${name}' is in the model repository but not loaded; load it with RepositoryModelLoad`);
       }
@@ -199,5 +217,8 @@ function checkVersion(name: string, version: string): void {
 }
 
 function readyVersions(m: ModelEntry): number[] {
-  return [...m.versions.values()].filter((v) => v.state === 'READY').map((v) => v.version).sort((a, b) => a - b);
+  return [...m.versions.values()]
+    .filter((v) => v.state === 'READY')
+    .map((v) => v.version)
+    .sort((a, b) => a - b);
 }

@@ -70,7 +70,14 @@ export class ModelControl {
       await work;
       security.audit?.record({ event: kind, who: whoOf(caller), model: name, outcome: 'ok', ...modelAuditFields(registry.entry(name)) });
     } catch (err) {
-      security.audit?.record({ event: kind, who: whoOf(caller), model: name, outcome: 'failed', reason: err instanceof Error ? err.message : String(err), ...modelAuditFields(registry.entry(name)) });
+      security.audit?.record({
+        event: kind,
+        who: whoOf(caller),
+        model: name,
+        outcome: 'failed',
+        reason: err instanceof Error ? err.message : String(err),
+        ...modelAuditFields(registry.entry(name)),
+      });
       throw err;
     }
   }
@@ -87,7 +94,8 @@ function loadOverride(parameters: Record<string, ModelRepositoryParameter>): Loa
     const c = value.parameterChoice;
     if (key === 'config' && c?.$case === 'stringParam') override.configJson = c.value;
     else if (key.startsWith('file:') && c?.$case === 'bytesParam') (override.files ??= {})[key.slice(5)] = c.value;
-    else if (key === 'config' || key.startsWith('file:')) throw invalid(`RepositoryModelLoad parameter '${key}' must be a ${key === 'config' ? 'string' : 'bytes'} parameter`);
+    else if (key === 'config' || key.startsWith('file:'))
+      throw invalid(`RepositoryModelLoad parameter '${key}' must be a ${key === 'config' ? 'string' : 'bytes'} parameter`);
     else throw new ServeError(Code.UNIMPLEMENTED, `RepositoryModelLoad parameter '${key}' is not implemented; 'config' and 'file:<version>/<name>' are`);
   }
   return override;

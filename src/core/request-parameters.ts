@@ -59,7 +59,8 @@ function check(params: Record<string, InferParameter>, known: Record<string, Cas
       const allowed = Object.keys(known).filter((k) => k.startsWith(RESERVED_PREFIX));
       throw invalid(
         `${where}: parameter keys starting with '${RESERVED_PREFIX}' are reserved` +
-          (allowed.length > 0 ? `; the only one allowed here is ${allowed.map((k) => `'${k}'`).join(', ')}` : '') + ` (got '${key}')`,
+          (allowed.length > 0 ? `; the only one allowed here is ${allowed.map((k) => `'${k}'`).join(', ')}` : '') +
+          ` (got '${key}')`,
       );
     }
     const allowed = Object.hasOwn(known, key) ? known[key]! : CUSTOM;

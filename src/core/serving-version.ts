@@ -109,7 +109,10 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   private allOpenError(): ServeError {
-    return new ServeError(Code.UNAVAILABLE, `model '${this.runner.modelName}': every replica is out of rotation (circuit breakers open after failures); retry later`);
+    return new ServeError(
+      Code.UNAVAILABLE,
+      `model '${this.runner.modelName}': every replica is out of rotation (circuit breakers open after failures); retry later`,
+    );
   }
 
   infer(request: InferenceRequest): Promise<InferenceResult> {
@@ -198,7 +201,13 @@ export class BatchingServingVersion implements ServingVersion {
     }
     run.done
       .then((result) => {
-        this.log.verbose('batch executed', { model: this.runner.modelName, version: this.version, replica: run.replica, rows: batch.rows, requests: requests.length });
+        this.log.verbose('batch executed', {
+          model: this.runner.modelName,
+          version: this.version,
+          replica: run.replica,
+          rows: batch.rows,
+          requests: requests.length,
+        });
         this.finish(batch, requests, result, started, assembled, padded);
       })
       .catch((err: unknown) => {

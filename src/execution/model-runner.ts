@@ -151,11 +151,9 @@ export class ModelRunner {
     } catch (err) {
       const text = errorText(err);
       if (/worker exited|Terminating worker|out of memory|ERR_WORKER/i.test(text) || (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        throw new ServeError(
-          Code.INTERNAL,
-          `replica ${replica.spec.name}'s worker thread died while running this batch (${text}); a new worker replaces it`,
-          { cause: err },
-        );
+        throw new ServeError(Code.INTERNAL, `replica ${replica.spec.name}'s worker thread died while running this batch (${text}); a new worker replaces it`, {
+          cause: err,
+        });
       }
       throw new ServeError(Code.INTERNAL, `onnxruntime failed on ${replica.spec.name}: ${text}`, { cause: err });
     }
@@ -177,7 +175,9 @@ export class ModelRunner {
 
 function loadTask(sessionId: string, spec: RunnerSpec, ep: SessionOptionsSpec['executionProviders'][number]): LoadTask {
   return {
-    kind: 'load', sessionId, modelPath: spec.modelPath,
+    kind: 'load',
+    sessionId,
+    modelPath: spec.modelPath,
     ...(spec.modelBytes ? { modelBytes: spec.modelBytes } : {}),
     options: { ...spec.options, executionProviders: [ep] },
   };

@@ -14,9 +14,10 @@ export function ortBinaryDir(): string {
   return join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
 }
 
-const cudaFiles = process.platform === 'win32'
-  ? ['onnxruntime_providers_cuda.dll', 'onnxruntime_providers_shared.dll']
-  : ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'];
+const cudaFiles =
+  process.platform === 'win32'
+    ? ['onnxruntime_providers_cuda.dll', 'onnxruntime_providers_shared.dll']
+    : ['libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so'];
 
 /** '' when the CUDA provider files are there, otherwise why a CUDA session cannot start. */
 export function cudaUnavailableReason(): string {

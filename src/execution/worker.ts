@@ -47,8 +47,7 @@ async function injectFault(fault: string): Promise<void> {
     case 'fail':
       throw new Error('injected failure (test fault)');
     case 'exit':
-      process.exit(3);
-    // eslint-disable-next-line no-fallthrough
+      return process.exit(3);
     case 'throw':
       setImmediate(() => {
         throw new Error('injected uncaught error (test fault)');
@@ -153,20 +152,34 @@ function run(session: ort.InferenceSession, inputs: WireTensor[], outputNames: s
 function toOrt(w: WireTensor): ort.Tensor {
   const b = w.data;
   switch (w.ortType) {
-    case 'float32': return new ort.Tensor('float32', new Float32Array(b), w.shape);
-    case 'float64': return new ort.Tensor('float64', new Float64Array(b), w.shape);
-    case 'float16': return new ort.Tensor('float16', new Uint16Array(b), w.shape);
-    case 'int8': return new ort.Tensor('int8', new Int8Array(b), w.shape);
-    case 'int16': return new ort.Tensor('int16', new Int16Array(b), w.shape);
-    case 'int32': return new ort.Tensor('int32', new Int32Array(b), w.shape);
-    case 'int64': return new ort.Tensor('int64', new BigInt64Array(b), w.shape);
-    case 'uint8': return new ort.Tensor('uint8', new Uint8Array(b), w.shape);
-    case 'uint16': return new ort.Tensor('uint16', new Uint16Array(b), w.shape);
-    case 'uint32': return new ort.Tensor('uint32', new Uint32Array(b), w.shape);
-    case 'uint64': return new ort.Tensor('uint64', new BigUint64Array(b), w.shape);
-    case 'bool': return new ort.Tensor('bool', new Uint8Array(b), w.shape);
-    case 'string': return new ort.Tensor('string', decodeStrings(new Uint8Array(b)), w.shape);
-    default: throw new Error(`tensor type ${w.ortType} is not supported`);
+    case 'float32':
+      return new ort.Tensor('float32', new Float32Array(b), w.shape);
+    case 'float64':
+      return new ort.Tensor('float64', new Float64Array(b), w.shape);
+    case 'float16':
+      return new ort.Tensor('float16', new Uint16Array(b), w.shape);
+    case 'int8':
+      return new ort.Tensor('int8', new Int8Array(b), w.shape);
+    case 'int16':
+      return new ort.Tensor('int16', new Int16Array(b), w.shape);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(b), w.shape);
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(b), w.shape);
+    case 'uint8':
+      return new ort.Tensor('uint8', new Uint8Array(b), w.shape);
+    case 'uint16':
+      return new ort.Tensor('uint16', new Uint16Array(b), w.shape);
+    case 'uint32':
+      return new ort.Tensor('uint32', new Uint32Array(b), w.shape);
+    case 'uint64':
+      return new ort.Tensor('uint64', new BigUint64Array(b), w.shape);
+    case 'bool':
+      return new ort.Tensor('bool', new Uint8Array(b), w.shape);
+    case 'string':
+      return new ort.Tensor('string', decodeStrings(new Uint8Array(b)), w.shape);
+    default:
+      throw new Error(`tensor type ${w.ortType} is not supported`);
   }
 }
 

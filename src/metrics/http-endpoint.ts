@@ -8,9 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { PrometheusExporter } from './prometheus.js';
 
-export type Admission =
-  | { ok: true; visible: ((model: string) => boolean) | undefined }
-  | { ok: false; status: 401 | 403; message: string };
+export type Admission = { ok: true; visible: ((model: string) => boolean) | undefined } | { ok: false; status: 401 | 403; message: string };
 
 export interface MetricsTls {
   cert: Buffer;
@@ -30,17 +28,27 @@ export interface MetricsEndpointOptions {
 export class MetricsEndpoint {
   private readonly server: Server;
 
-  constructor(private readonly exporter: PrometheusExporter, private readonly opts: MetricsEndpointOptions = {}) {
+  constructor(
+    private readonly exporter: PrometheusExporter,
+    private readonly opts: MetricsEndpointOptions = {},
+  ) {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
     const tls = opts.tls;
     this.server = tls
-      ? createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requestCert, rejectUnauthorized: tls.required }, handler)
+      ? createHttpsServer(
+          { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requestCert, rejectUnauthorized: tls.required },
+          handler,
+        )
       : createHttpServer(handler);
   }
 
   /** New TLS material for new connections (a certificate reload). */
   setTls(tls: { cert: Buffer; key: Buffer; ca: Buffer | undefined }): void {
-    (this.server as unknown as { setSecureContext?: (o: object) => void }).setSecureContext?.({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) });
+    (this.server as unknown as { setSecureContext?: (o: object) => void }).setSecureContext?.({
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+    });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

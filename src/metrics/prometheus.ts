@@ -31,7 +31,10 @@ export class PrometheusExporter {
    * `summaryLatencies`: per-request latency summaries, off by default as in tritonserver
    * (--metrics-config summary_latencies=true); they cost a few µs per request.
    */
-  constructor(private readonly versions: () => VersionView[], summaryLatencies = false) {
+  constructor(
+    private readonly versions: () => VersionView[],
+    summaryLatencies = false,
+  ) {
     const r = this.registry;
     const labels = ['model', 'version'] as const;
     const fromStats = (name: string, help: string, read: (s: ModelStats) => number): void => {
@@ -101,7 +104,12 @@ export class PrometheusExporter {
     };
     perReplica('gauge', 'triton_ts_replica_inflight_batches', 'Batches running on each replica', (rep) => rep.inFlightBatches);
     perReplica('counter', 'triton_ts_replica_executions', 'Batches each replica has run to completion', (rep) => rep.executed);
-    perReplica('gauge', 'triton_ts_replica_breaker_state', 'Circuit breaker of each replica: 0 closed, 1 half-open, 2 open', (rep) => breakerValue[rep.breaker]);
+    perReplica(
+      'gauge',
+      'triton_ts_replica_breaker_state',
+      'Circuit breaker of each replica: 0 closed, 1 half-open, 2 open',
+      (rep) => breakerValue[rep.breaker],
+    );
     new Gauge({
       name: 'nv_cpu_utilization',
       help: 'CPU utilization of this server process since the last scrape, as a fraction of all cores [0.0 - 1.0]',
@@ -127,7 +135,9 @@ export class PrometheusExporter {
       },
     });
     const summary = (name: string, help: string) =>
-      !summaryLatencies ? undefined : new Summary({ name, help, labelNames: labels, percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5, registers: [r] });
+      !summaryLatencies
+        ? undefined
+        : new Summary({ name, help, labelNames: labels, percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5, registers: [r] });
     this.requestSummary = summary('nv_inference_request_summary_us', 'Summary of successful inference request durations in microseconds');
     this.queueSummary = summary('nv_inference_queue_summary_us', 'Summary of inference queuing durations in microseconds');
     this.batchHistogram = new Histogram({

@@ -163,7 +163,9 @@ function check(c: ModelConfig, io: ModelIo): void {
     if (what === 'input') {
       const missing = model.filter((m) => !seen.has(m.name));
       if (missing.length > 0) {
-        throw new ConfigError(`the config does not list the ONNX model's input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.name}'`).join(', ')}`);
+        throw new ConfigError(
+          `the config does not list the ONNX model's input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m.name}'`).join(', ')}`,
+        );
       }
     }
   }

@@ -102,7 +102,9 @@ export function refusePlaintextUpload(name: string, override: LoadOverride, conf
   for (const rel of Object.keys(override.files ?? {})) {
     const file = rel.slice(rel.indexOf('/') + 1);
     if (file === fileName && !file.endsWith('.enc')) {
-      throw new ConfigError(`loading '${name}': this server serves only encrypted models (--require-encrypted-models); upload file:${rel}.enc, made with npm run encrypt-model`);
+      throw new ConfigError(
+        `loading '${name}': this server serves only encrypted models (--require-encrypted-models); upload file:${rel}.enc, made with npm run encrypt-model`,
+      );
     }
   }
 }

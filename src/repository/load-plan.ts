@@ -22,8 +22,7 @@ export function planLoad(
   overrideConfig: ModelConfig | undefined,
   opts: { autoComplete: boolean; configLimits?: ConfigLimits | undefined },
 ): LoadPlan {
-  const parsed = overrideConfig
-    ?? (configText !== undefined ? parseModelConfig(configText, `${name}/config.pbtxt`) : ModelConfig.fromPartial({}));
+  const parsed = overrideConfig ?? (configText !== undefined ? parseModelConfig(configText, `${name}/config.pbtxt`) : ModelConfig.fromPartial({}));
   if (configText === undefined && !overrideConfig && !opts.autoComplete) {
     throw new ConfigError(`${name}/config.pbtxt is missing and auto-complete is disabled (--disable-auto-complete-config)`);
   }

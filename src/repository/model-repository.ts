@@ -5,7 +5,7 @@
 
 import type { ModelKeyRing } from '../security/model-keys.js';
 import { rmSync } from 'node:fs';
-import { ModelConfig } from '../generated/inference/model_config.js';
+import type { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.js';
@@ -98,7 +98,12 @@ export class ModelRepository {
       const fp = modelFingerprint(this.opts.root, name);
       if (fp !== undefined && fp !== this.fingerprints.get(name)) {
         this.log.info(`poll: model '${name}' ${this.fingerprints.has(name) ? 'changed' : 'appeared'}`, { model: name });
-        work.push(this.load(name).then(() => this.opts.onPollChange?.('load', name, undefined), (err: unknown) => this.opts.onPollChange?.('load', name, err)));
+        work.push(
+          this.load(name).then(
+            () => this.opts.onPollChange?.('load', name, undefined),
+            (err: unknown) => this.opts.onPollChange?.('load', name, err),
+          ),
+        );
       }
     }
     for (const entry of this.registry.all()) {
@@ -106,10 +111,15 @@ export class ModelRepository {
         this.log.info(`poll: model '${entry.name}' is gone from the repository`, { model: entry.name });
         this.fingerprints.delete(entry.name);
         // Gone from the folder: once drained, the model leaves the registry (and health) too.
-        work.push(this.unload(entry.name).then(() => {
-          this.opts.onPollChange?.('unload', entry.name, undefined);
-          this.registry.forget(entry.name);
-        }, (err: unknown) => this.opts.onPollChange?.('unload', entry.name, err)));
+        work.push(
+          this.unload(entry.name).then(
+            () => {
+              this.opts.onPollChange?.('unload', entry.name, undefined);
+              this.registry.forget(entry.name);
+            },
+            (err: unknown) => this.opts.onPollChange?.('unload', entry.name, err),
+          ),
+        );
       }
     }
     await Promise.all(work);
@@ -178,7 +188,11 @@ export class ModelRepository {
 
     const selection = selectVersions(config.versionPolicy, source.versions);
     if (selection.load.length === 0) {
-      return this.failModel(name, wasServing, `no version folder with a model to serve in model '${name}' (version_policy picks none of [${source.versions.join(', ')}])`);
+      return this.failModel(
+        name,
+        wasServing,
+        `no version folder with a model to serve in model '${name}' (version_policy picks none of [${source.versions.join(', ')}])`,
+      );
     }
     const fileName = config.defaultModelFilename || 'model.onnx';
     this.log.verbose(`model '${name}': versions ${selection.load.join(', ')}, ${settings.replicas.length} replica(s)`, {
@@ -217,21 +231,16 @@ export class ModelRepository {
     for (const l of loaded.sort((a, b) => a.version - b.version)) {
       const previous = entry.versions.get(l.version);
       if (l.runner) {
-        const serving = this.opts.makeServing(
-          l.version,
-          l.runner,
-          completed,
-          {
-            policy,
-            replicaPolicy: settings.replicaPolicy,
-            replicas: settings.replicaInfos,
-            breaker: settings.breaker,
-            testFaults: this.opts.testFaults,
-            observer: this.opts.observerFor?.(name, l.version),
-            stats: previous?.stats,
-            padBatches: settings.padBatches,
-          },
-        );
+        const serving = this.opts.makeServing(l.version, l.runner, completed, {
+          policy,
+          replicaPolicy: settings.replicaPolicy,
+          replicas: settings.replicaInfos,
+          breaker: settings.breaker,
+          testFaults: this.opts.testFaults,
+          observer: this.opts.observerFor?.(name, l.version),
+          stats: previous?.stats,
+          padBatches: settings.padBatches,
+        });
         versions.set(l.version, { version: l.version, state: 'READY', reason: '', serving, stats: serving.stats });
       } else {
         versions.set(l.version, { version: l.version, state: 'UNAVAILABLE', reason: l.error, serving: undefined, stats: previous?.stats });
@@ -303,4 +312,3 @@ export class ModelRepository {
     this.log.info(`successfully unloaded '${name}'`, { model: name });
   }
 }
-

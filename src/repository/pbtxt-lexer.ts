@@ -92,7 +92,17 @@ export function tokenize(src: string): Token[] {
 }
 
 const simpleEscapes: Record<string, string> = {
-  n: '\n', t: '\t', r: '\r', '"': '"', "'": "'", '\\': '\\', a: '\x07', b: '\b', f: '\f', v: '\v', '?': '?',
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '?': '?',
 };
 
 /** Reads one quoted literal starting at `start`; returns its value and the index after it. */

@@ -44,7 +44,7 @@ export function resolveInside(root: string, rel: string, what: string): string {
     throw new ConfigError(`${what} '${printable(rel)}' goes through a symbolic link that leads nowhere`);
   }
   const back = relative(realRoot, real);
-  if (back === '..' || back.startsWith('..' + sep) || isAbsolute(back)) {
+  if (back === '..' || back.startsWith(`..${sep}`) || isAbsolute(back)) {
     throw new ConfigError(`${what} '${printable(rel)}' leads outside the model folder (through a symbolic link)`);
   }
   return path;

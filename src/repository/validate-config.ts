@@ -75,11 +75,18 @@ export function validateConfig(config: ModelConfig, model: string, limits: Confi
   const bad: Bad = (field, rule) => new ConfigError(`model '${model}': ${field} ${rule}`);
   // A JSON override is read leniently by the generated fromJSON ("eight" becomes NaN):
   // the numbers everything else sizes from are checked to be whole here.
-  if (!Number.isSafeInteger(config.maxBatchSize) || config.maxBatchSize < 0) throw bad('max_batch_size', `must be a whole number of 0 or more, got ${config.maxBatchSize}`);
-  for (const [kind, list] of [['input', config.input], ['output', config.output]] as const) {
-    list.forEach((t, i) => t.dims.forEach((d, j) => {
-      if (!Number.isSafeInteger(d) || d < -1 || d > 2 ** 31 - 1) throw bad(`${kind}[${i}].dims[${j}]`, `must be -1 or a whole number in 0..2147483647, got ${d}`);
-    }));
+  if (!Number.isSafeInteger(config.maxBatchSize) || config.maxBatchSize < 0)
+    throw bad('max_batch_size', `must be a whole number of 0 or more, got ${config.maxBatchSize}`);
+  for (const [kind, list] of [
+    ['input', config.input],
+    ['output', config.output],
+  ] as const) {
+    list.forEach((t, i) =>
+      t.dims.forEach((d, j) => {
+        if (!Number.isSafeInteger(d) || d < -1 || d > 2 ** 31 - 1)
+          throw bad(`${kind}[${i}].dims[${j}]`, `must be -1 or a whole number in 0..2147483647, got ${d}`);
+      }),
+    );
   }
   const sc = config.schedulingChoice;
   if (sc?.$case === 'dynamicBatching') checkDynamicBatching(sc.value, limits, bad);
@@ -185,7 +192,8 @@ function checkWarmupSamples(samples: ModelWarmup[], limits: ConfigLimits, bad: B
       // checkWarmup refuses -1 too, but only after the model is read; the byte bound
       // below needs fixed dims now.
       spec.dims.forEach((dim, j) => {
-        if (!Number.isInteger(dim) || dim < 0) throw bad(`${fi}.dims[${j}]`, `must be a fixed size of 0 or more (warmup data has no variable dimensions), got ${dim}`);
+        if (!Number.isInteger(dim) || dim < 0)
+          throw bad(`${fi}.dims[${j}]`, `must be a fixed size of 0 or more (warmup data has no variable dimensions), got ${dim}`);
       });
       const source = spec.inputDataType;
       if (!source) throw bad(fi, 'must set one of zero_data, random_data or input_data_file');

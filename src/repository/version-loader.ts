@@ -55,7 +55,10 @@ function modelFileOf(dir: string, version: number, fileName: string, requireEncr
   if (plain && enc) throw new ConfigError(`both ${shown} and ${encShown} exist; keep one, so which is served is never a guess`);
   if (enc) return { path: encPath, shown: encShown, encrypted: true };
   if (!plain) throw new ConfigError(`neither ${shown} nor ${encShown} exists`);
-  if (requireEncrypted) throw new ConfigError(`${shown} is not encrypted, and this server serves only encrypted models (--require-encrypted-models); encrypt it with npm run encrypt-model`);
+  if (requireEncrypted)
+    throw new ConfigError(
+      `${shown} is not encrypted, and this server serves only encrypted models (--require-encrypted-models); encrypt it with npm run encrypt-model`,
+    );
   return { path, shown, encrypted: false };
 }
 
@@ -83,7 +86,8 @@ export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersi
         replicas: a.settings.replicas,
         options: a.settings.session,
         workerMaxOldGenerationMb: a.settings.workerMaxOldGenerationMb,
-        onPlacement: (replica, device, note) => log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
+        onPlacement: (replica, device, note) =>
+          log.info(`model '${name}' version ${version}: instance ${replica} on ${device} (${note})`, { model: name, version, replica, device }),
       });
       loaded.push({ version, runner, error: '' });
     } catch (err) {
@@ -105,7 +109,10 @@ export async function startVersions(a: StartArgs): Promise<{ loaded: LoadedVersi
         checkWarmup(c, a.dir);
         const t0 = a.clock.now();
         const runs = await runWarmup(l.runner, c, a.dir);
-        log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(a.clock.now() - t0)} ms`, { model: name, version: l.version });
+        log.info(`model '${name}' version ${l.version}: warmup done, ${runs} run(s) in ${Math.round(a.clock.now() - t0)} ms`, {
+          model: name,
+          version: l.version,
+        });
       }
     } catch (err) {
       await l.runner.close();

@@ -28,7 +28,12 @@ export class RoundRobin implements ReplicaPicker {
   private next = 0;
 
   pick(replicas: readonly ReplicaState[]): number {
-    return pickBest(replicas, this.next, () => false, (i) => (this.next = (i + 1) % replicas.length));
+    return pickBest(
+      replicas,
+      this.next,
+      () => false,
+      (i) => (this.next = (i + 1) % replicas.length),
+    );
   }
 }
 
@@ -37,7 +42,12 @@ export class LeastLoaded implements ReplicaPicker {
   private next = 0;
 
   pick(replicas: readonly ReplicaState[]): number {
-    return pickBest(replicas, this.next, (a, b) => a.inFlightRows < b.inFlightRows, (i) => (this.next = (i + 1) % replicas.length));
+    return pickBest(
+      replicas,
+      this.next,
+      (a, b) => a.inFlightRows < b.inFlightRows,
+      (i) => (this.next = (i + 1) % replicas.length),
+    );
   }
 }
 
@@ -50,7 +60,12 @@ export class PriorityFirst implements ReplicaPicker {
 
   pick(replicas: readonly ReplicaState[]): number {
     const rank = (r: ReplicaState): number => Math.max(1, r.priority);
-    return pickBest(replicas, this.next, (a, b) => rank(a) < rank(b), (i) => (this.next = (i + 1) % replicas.length));
+    return pickBest(
+      replicas,
+      this.next,
+      (a, b) => rank(a) < rank(b),
+      (i) => (this.next = (i + 1) % replicas.length),
+    );
   }
 }
 

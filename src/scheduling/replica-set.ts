@@ -124,7 +124,9 @@ export class ReplicaSet {
   run(rows: number, inputs: WireTensor[], outputNames: string[], fault?: string): { replica: string; done: Promise<RunResult> } {
     const i = this.picker.pick(this.replicas.map((r) => r.state));
     if (i < 0) {
-      const why = this.allOpen() ? `every replica of model '${this.model}' is out of rotation (circuit breakers open after failures)` : `no replica of model '${this.model}' has room`;
+      const why = this.allOpen()
+        ? `every replica of model '${this.model}' is out of rotation (circuit breakers open after failures)`
+        : `no replica of model '${this.model}' has room`;
       return { replica: '', done: Promise.reject(new ServeError(Code.UNAVAILABLE, why)) };
     }
     const r = this.replicas[i]!;
@@ -162,7 +164,10 @@ export class ReplicaSet {
     if (err instanceof ServeError) return err;
     const e = err as { code?: string; message?: string };
     if (e.code === 'ETIMEDOUT') {
-      return new ServeError(Code.DEADLINE_EXCEEDED, `model '${this.model}' replica ${r.info.name} took longer than its ${this.options.timeoutMs} ms batch timeout`);
+      return new ServeError(
+        Code.DEADLINE_EXCEEDED,
+        `model '${this.model}' replica ${r.info.name} took longer than its ${this.options.timeoutMs} ms batch timeout`,
+      );
     }
     if (e.code === 'EOPENBREAKER') {
       return new ServeError(Code.UNAVAILABLE, `model '${this.model}' replica ${r.info.name} is out of rotation (circuit breaker open)`);

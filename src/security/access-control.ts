@@ -104,9 +104,13 @@ export class AccessControl {
       const i = key === undefined ? -1 : matchKeyHash(key, policy.keyHashes);
       const owner = i >= 0 ? policy.keyOwners[i] : undefined;
       if (!owner) {
-        throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', key === undefined
-          ? "the authorization header must be 'Bearer <key>'"
-          : 'the API key is not known to the access policy');
+        throw this.deny(
+          unidentified,
+          route,
+          undefined,
+          'UNAUTHENTICATED',
+          key === undefined ? "the authorization header must be 'Bearer <key>'" : 'the API key is not known to the access policy',
+        );
       }
       return { name: owner.name, via: 'api-key', peer: creds.peer, grants: owner.grants };
     }
@@ -114,9 +118,22 @@ export class AccessControl {
       const subject = canonicalSubject(creds.certSubject) ?? creds.certSubject;
       const owner = policy.bySubject.get(subject);
       if (owner) return { name: owner.name, via: 'certificate', peer: creds.peer, subject, grants: owner.grants };
-      return { name: '', via: 'anonymous', peer: creds.peer, subject, grants: [], anonymousBecause: `the client certificate subject '${subject}' is not in the access policy` };
+      return {
+        name: '',
+        via: 'anonymous',
+        peer: creds.peer,
+        subject,
+        grants: [],
+        anonymousBecause: `the client certificate subject '${subject}' is not in the access policy`,
+      };
     }
-    return { name: '', via: 'anonymous', peer: creds.peer, grants: [], anonymousBecause: "no credentials were sent (an 'authorization: Bearer <key>' header or a client certificate)" };
+    return {
+      name: '',
+      via: 'anonymous',
+      peer: creds.peer,
+      grants: [],
+      anonymousBecause: "no credentials were sent (an 'authorization: Bearer <key>' header or a client certificate)",
+    };
   }
 
   /**

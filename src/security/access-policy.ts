@@ -61,9 +61,10 @@ export function parseAccessPolicy(text: string, source: string): AccessPolicy {
   }
   const top = record(doc, source, ['version', 'anonymous', 'principals']);
   if (top['version'] !== undefined && top['version'] !== 1) throw new PolicyError(`${source}: version must be 1`);
-  const anonymous = top['anonymous'] === undefined
-    ? [grant({ categories: ['health'], models: ['*'] }, `${source}: default anonymous grant`)]
-    : list(top['anonymous'], `${source}: anonymous`).map((g, i) => grant(g, `${source}: anonymous[${i}]`));
+  const anonymous =
+    top['anonymous'] === undefined
+      ? [grant({ categories: ['health'], models: ['*'] }, `${source}: default anonymous grant`)]
+      : list(top['anonymous'], `${source}: anonymous`).map((g, i) => grant(g, `${source}: anonymous[${i}]`));
   const principals: PolicyPrincipal[] = [];
   const keyHashes: Buffer[] = [];
   const keyOwners: PolicyPrincipal[] = [];
@@ -87,7 +88,8 @@ export function parseAccessPolicy(text: string, source: string): AccessPolicy {
     const principal: PolicyPrincipal = Object.freeze({ name, grants: Object.freeze(grants) });
     for (const h of hashes) {
       // The file holds hashes only: a plaintext key pasted here is refused, not accepted.
-      if (!isKeyHash(h)) throw new PolicyError(`${at}: api_key_sha256 must be 'sha256:' and 64 hex digits (make one with npm run make-api-key); the value is not shown`);
+      if (!isKeyHash(h))
+        throw new PolicyError(`${at}: api_key_sha256 must be 'sha256:' and 64 hex digits (make one with npm run make-api-key); the value is not shown`);
       const hex = h.slice(7).toLowerCase();
       if (seenHashes.has(hex)) throw new PolicyError(`${at}: an api_key_sha256 appears twice in the policy`);
       seenHashes.add(hex);
@@ -96,7 +98,8 @@ export function parseAccessPolicy(text: string, source: string): AccessPolicy {
     }
     for (const s of subjects) {
       const canonical = canonicalSubject(s);
-      if (!canonical) throw new PolicyError(`${at}: certificate_subject '${escapeControl(s.slice(0, 200))}' must be attribute=value pairs, e.g. "CN=client,O=Example"`);
+      if (!canonical)
+        throw new PolicyError(`${at}: certificate_subject '${escapeControl(s.slice(0, 200))}' must be attribute=value pairs, e.g. "CN=client,O=Example"`);
       if (bySubject.has(canonical)) throw new PolicyError(`${at}: certificate_subject '${canonical}' belongs to two principals`);
       bySubject.set(canonical, principal);
     }
@@ -140,7 +143,8 @@ function grant(raw: unknown, where: string): Grant {
   }
   const patterns = strings(g['models'], `${where}: models`);
   for (const p of patterns) {
-    if (!isModelPattern(p)) throw new PolicyError(`${where}: model pattern '${escapeControl(p.slice(0, 100))}' must be 1-255 characters of A-Z a-z 0-9 _ . - and the wildcards * ?`);
+    if (!isModelPattern(p))
+      throw new PolicyError(`${where}: model pattern '${escapeControl(p.slice(0, 100))}' must be 1-255 characters of A-Z a-z 0-9 _ . - and the wildcards * ?`);
   }
   const matchers = patterns.map(modelMatcher);
   return Object.freeze({

@@ -34,7 +34,15 @@ type VersionState = { version: number; state: string; reason?: string };
 export type AuditEvent =
   | { event: 'server_start'; version: string; pid: number; args: string[] }
   | { event: 'server_stop'; reason: string }
-  | { event: 'model_load' | 'model_unload'; who: AuditWho; model: string; outcome: 'ok' | 'failed'; reason?: string; versions: VersionState[]; config_sha256?: string }
+  | {
+      event: 'model_load' | 'model_unload';
+      who: AuditWho;
+      model: string;
+      outcome: 'ok' | 'failed';
+      reason?: string;
+      versions: VersionState[];
+      config_sha256?: string;
+    }
   | { event: 'access_denied'; who: AuditWho; route: string; model?: string; code: string; reason: string }
   | { event: 'policy_reload'; outcome: 'ok' | 'failed'; reason?: string; principals?: number }
   | { event: 'certificate_reload'; what: string; outcome: 'ok' | 'failed'; fingerprint256?: string; reason?: string }
@@ -65,7 +73,10 @@ export class AuditLog {
   private readonly maxBytes: number;
   private readonly now: () => Date;
 
-  constructor(readonly path: string, opts: AuditLogOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: AuditLogOptions = {},
+  ) {
     this.maxLines = opts.maxQueuedLines ?? 10_000;
     this.maxBytes = opts.maxQueuedBytes ?? 8 << 20;
     this.now = opts.now ?? (() => new Date());
@@ -125,7 +136,7 @@ export class AuditLog {
 
   private line(fields: Record<string, unknown>): string {
     const { event, ...rest } = fields;
-    return JSON.stringify({ ...clean(rest) as object, time: this.now().toISOString(), event: clean(event) }) + '\n';
+    return `${JSON.stringify({ ...(clean(rest) as object), time: this.now().toISOString(), event: clean(event) })}\n`;
   }
 
   private fits(line: string): boolean {

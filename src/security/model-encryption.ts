@@ -67,7 +67,12 @@ export const MAX_ENCRYPTED_MODEL_BYTES = 2 ** 31 - 1;
  * not a readable regular file, too large, no keys, an unknown key id, a damaged header,
  * or a tag that does not verify (altered file or wrong key).
  */
-export async function decryptModelFile(path: string, shown: string, ring: ModelKeyRing | undefined, maxBytes = MAX_ENCRYPTED_MODEL_BYTES): Promise<SharedArrayBuffer> {
+export async function decryptModelFile(
+  path: string,
+  shown: string,
+  ring: ModelKeyRing | undefined,
+  maxBytes = MAX_ENCRYPTED_MODEL_BYTES,
+): Promise<SharedArrayBuffer> {
   let fh: FileHandle;
   try {
     // Non-blocking, so a FIFO in the repository cannot hold the load; it is refused below.
@@ -86,7 +91,9 @@ export async function decryptModelFile(path: string, shown: string, ring: ModelK
     const header = parseHeader(head, shown);
     if (size < header.bytes.length + TAG_BYTES) throw new ModelDecryptError(`${shown}: the encrypted file is cut short`);
     if (!ring) {
-      throw new ModelDecryptError(`${shown} is encrypted with key '${header.keyId}', but the server was given no model keys (--model-key-file or --model-key-env)`);
+      throw new ModelDecryptError(
+        `${shown} is encrypted with key '${header.keyId}', but the server was given no model keys (--model-key-file or --model-key-env)`,
+      );
     }
     const key = ring.get(header.keyId);
     if (!key) throw new ModelDecryptError(`${shown} is encrypted with key '${header.keyId}', which is not among the model keys in ${ring.source}`);
@@ -117,7 +124,9 @@ export async function decryptModelFile(path: string, shown: string, ring: ModelK
       try {
         decipher.final();
       } catch {
-        throw new ModelDecryptError(`${shown} did not decrypt with key '${header.keyId}': the file was altered, or it was encrypted with another key under that id`);
+        throw new ModelDecryptError(
+          `${shown} did not decrypt with key '${header.keyId}': the file was altered, or it was encrypted with another key under that id`,
+        );
       }
     } catch (err) {
       view.fill(0);

@@ -12,7 +12,7 @@ export function isModelPattern(p: string): boolean {
 export function modelMatcher(pattern: string): (name: string) => boolean {
   if (pattern === '*') return () => true;
   if (!/[*?]/.test(pattern)) return (name) => name === pattern;
-  const source = pattern.replace(/[.\-]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
+  const source = pattern.replace(/[.-]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.');
   const re = new RegExp(`^${source}$`);
   return (name) => re.test(name);
 }

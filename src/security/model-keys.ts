@@ -109,7 +109,7 @@ function readKeyFile(file: string): { text: string; mode: number } {
     if (!st.isFile()) throw new Error(`--model-key-file: ${basename(file)} is not a regular file`);
     const buf = Buffer.alloc(MAX_KEY_TEXT + 1);
     let n = 0;
-    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
     if (n > MAX_KEY_TEXT) throw new Error(`--model-key-file: ${basename(file)} is larger than ${MAX_KEY_TEXT} bytes`);
     const text = buf.subarray(0, n).toString('utf8');
     buf.fill(0);

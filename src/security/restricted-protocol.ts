@@ -23,8 +23,14 @@ export function parseRestrictions(values: readonly string[], flag: string): Rest
     const colon = v.indexOf(':');
     const eq = v.indexOf('=', colon + 1);
     if (colon <= 0 || eq < 0) throw new Error(`${flag} must be <category,...>:<key>=<value>, e.g. model-repository:admin-key=s3cret`);
-    const cats = v.slice(0, colon).split(',').map((c) => c.trim());
-    const key = v.slice(colon + 1, eq).trim().toLowerCase();
+    const cats = v
+      .slice(0, colon)
+      .split(',')
+      .map((c) => c.trim());
+    const key = v
+      .slice(colon + 1, eq)
+      .trim()
+      .toLowerCase();
     const value = v.slice(eq + 1);
     const categories = new Set<Category>();
     for (const c of cats) {
@@ -36,7 +42,8 @@ export function parseRestrictions(values: readonly string[], flag: string): Rest
       taken.set(c as Category, key);
       categories.add(c as Category);
     }
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(key)) throw new Error(`${flag}: key '${key.slice(0, 80)}' must be 1-64 characters of a-z 0-9 _ - (it becomes a header name)`);
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(key))
+      throw new Error(`${flag}: key '${key.slice(0, 80)}' must be 1-64 characters of a-z 0-9 _ - (it becomes a header name)`);
     if (value.length === 0 || value.length > 1024 || /[\u0000-\u001f\u007f]/.test(value)) {
       throw new Error(`${flag}: the value for key '${key}' must be 1-1024 printable characters (not shown)`);
     }

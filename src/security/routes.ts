@@ -30,11 +30,7 @@ export type Category = (typeof CATEGORIES)[number];
  *   name) makes it server-wide; the handler then shows only the models the caller may see.
  * - `list`: the answer lists models; the handler shows only those the caller may see.
  */
-export type ModelScope =
-  | { kind: 'none' }
-  | { kind: 'model'; field: string }
-  | { kind: 'optional'; field: string }
-  | { kind: 'list' };
+export type ModelScope = { kind: 'none' } | { kind: 'model'; field: string } | { kind: 'optional'; field: string } | { kind: 'list' };
 
 export interface RouteSpec {
   category: Category;
@@ -69,13 +65,15 @@ const HTTP_ROUTES: Record<string, RouteSpec> = {
   'POST /v2/repository/index': { category: 'model-repository', scope: list },
   'POST /v2/repository/models/:model/load': { category: 'model-repository', scope: model('model') },
   'POST /v2/repository/models/:model/unload': { category: 'model-repository', scope: model('model') },
-  ...Object.fromEntries(['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => [
-    [`GET /v2/${kind}/status`, { category: 'shared-memory', scope: none }],
-    [`GET /v2/${kind}/region/:region/status`, { category: 'shared-memory', scope: none }],
-    [`POST /v2/${kind}/region/:region/register`, { category: 'shared-memory', scope: none }],
-    [`POST /v2/${kind}/region/:region/unregister`, { category: 'shared-memory', scope: none }],
-    [`POST /v2/${kind}/unregister`, { category: 'shared-memory', scope: none }],
-  ])) as Record<string, RouteSpec>,
+  ...(Object.fromEntries(
+    ['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => [
+      [`GET /v2/${kind}/status`, { category: 'shared-memory', scope: none }],
+      [`GET /v2/${kind}/region/:region/status`, { category: 'shared-memory', scope: none }],
+      [`POST /v2/${kind}/region/:region/register`, { category: 'shared-memory', scope: none }],
+      [`POST /v2/${kind}/region/:region/unregister`, { category: 'shared-memory', scope: none }],
+      [`POST /v2/${kind}/unregister`, { category: 'shared-memory', scope: none }],
+    ]),
+  ) as Record<string, RouteSpec>),
   'GET /v2/trace/setting': { category: 'trace', scope: none },
   'POST /v2/trace/setting': { category: 'trace', scope: none },
   [`GET ${V}/trace/setting`]: { category: 'trace', scope: model('model') },

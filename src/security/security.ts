@@ -52,7 +52,11 @@ export class Security {
   private readonly unwatch: Array<() => void> = [];
 
   /** Throws an Error naming the file and the problem when anything named at start is bad. */
-  constructor(private readonly opts: SecurityOptions, private readonly log: Logger, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    private readonly opts: SecurityOptions,
+    private readonly log: Logger,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     const keys = loadModelKeys(opts.modelKeys ?? {}, env);
     this.modelKeys = keys.ring;
     this.warnings = keys.warnings;
@@ -126,7 +130,14 @@ export class Security {
 
   private denied(d: Denial): void {
     this.log.verbose(`access denied: ${d.reason}`, { route: d.route, code: d.code, peer: d.who.peer });
-    this.audit?.record({ event: 'access_denied', who: whoOf(d.who), route: d.route, ...(d.model !== undefined ? { model: d.model } : {}), code: d.code, reason: d.reason });
+    this.audit?.record({
+      event: 'access_denied',
+      who: whoOf(d.who),
+      route: d.route,
+      ...(d.model !== undefined ? { model: d.model } : {}),
+      code: d.code,
+      reason: d.reason,
+    });
   }
 
   async close(): Promise<void> {
@@ -151,7 +162,7 @@ function readPolicy(file: string): AccessPolicy {
     if (!fstatSync(fd).isFile()) throw new Error(`the access policy ${basename(file)} is not a regular file`);
     const buf = Buffer.alloc(MAX_POLICY_FILE_BYTES + 1);
     let n = 0;
-    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
     if (n > MAX_POLICY_FILE_BYTES) throw new Error(`the access policy ${basename(file)} is larger than ${MAX_POLICY_FILE_BYTES} bytes`);
     return parseAccessPolicy(buf.subarray(0, n).toString('utf8'), basename(file));
   } finally {

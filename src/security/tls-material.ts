@@ -73,7 +73,10 @@ export function readTlsMaterial(files: TlsFiles, what: string): TlsMaterial {
 type CaListener = (update: { caCertificate: Buffer } | null) => void;
 type IdentityListener = (update: { certificate: Buffer; privateKey: Buffer } | null) => void;
 
-export type ReloadOutcome = { outcome: 'ok'; fingerprint256: string; validTo: string; expired: boolean } | { outcome: 'unchanged' } | { outcome: 'failed'; reason: string };
+export type ReloadOutcome =
+  | { outcome: 'ok'; fingerprint256: string; validTo: string; expired: boolean }
+  | { outcome: 'unchanged' }
+  | { outcome: 'failed'; reason: string };
 
 /** The current material, re-read by reload(); listeners hear only material that passed the checks. */
 export class TlsMaterialSource {
@@ -83,7 +86,10 @@ export class TlsMaterialSource {
   private readonly changeListeners = new Set<(m: TlsMaterial) => void>();
 
   /** Throws (start-up fails) when the files are missing or do not pass the checks. */
-  constructor(readonly files: TlsFiles, readonly what: string) {
+  constructor(
+    readonly files: TlsFiles,
+    readonly what: string,
+  ) {
     this.material = readTlsMaterial(files, what);
   }
 
@@ -99,7 +105,9 @@ export class TlsMaterialSource {
     } catch (err) {
       return { outcome: 'failed', reason: err instanceof Error ? err.message : String(err) };
     }
-    const same = next.cert.equals(this.material.cert) && next.key.equals(this.material.key) &&
+    const same =
+      next.cert.equals(this.material.cert) &&
+      next.key.equals(this.material.key) &&
       (next.ca?.equals(this.material.ca ?? Buffer.alloc(0)) ?? this.material.ca === undefined);
     if (same) return { outcome: 'unchanged' };
     this.material = next;

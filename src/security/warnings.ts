@@ -15,10 +15,14 @@ export function securityWarnings(opts: ServerOptions): string[] {
   const httpExposed = opts.allowHttp && !isLoopback(opts.httpHost);
   const exposed = !isLoopback(opts.grpcHost) || httpExposed || (opts.allowMetrics && !isLoopback(opts.metricsHost));
   if (!s.accessPolicyFile && exposed) {
-    out.push(`no --access-policy: anyone who can reach ${opts.grpcHost}:${opts.grpcPort}${opts.allowHttp ? ` or ${opts.httpHost}:${opts.httpPort}` : ''} may infer on, reconfigure and read every model (README "Security")`);
+    out.push(
+      `no --access-policy: anyone who can reach ${opts.grpcHost}:${opts.grpcPort}${opts.allowHttp ? ` or ${opts.httpHost}:${opts.httpPort}` : ''} may infer on, reconfigure and read every model (README "Security")`,
+    );
   }
   if ((s.accessPolicyFile || s.restrictions.length > 0) && httpExposed) {
-    out.push('HTTP/REST is plaintext (TLS on it is not built yet): API keys and restricted-protocol headers sent to it are readable on the path; put a TLS proxy in front or --allow-http=false');
+    out.push(
+      'HTTP/REST is plaintext (TLS on it is not built yet): API keys and restricted-protocol headers sent to it are readable on the path; put a TLS proxy in front or --allow-http=false',
+    );
   }
   if (s.accessPolicyFile && !s.grpcTls && !isLoopback(opts.grpcHost)) {
     out.push('an access policy over plaintext gRPC: API keys cross the network readable by anyone on the path; add --grpc-use-ssl=true');

@@ -30,10 +30,7 @@ export function checkBytesRaw(raw: Uint8Array, count: number, what: string): voi
     }
     const len = view.getUint32(offset, true);
     if (offset + 4 + len > raw.byteLength) {
-      throw invalid(
-        `${what}: BYTES element ${seen} declares ${len} bytes at byte ${offset} but only ` +
-          `${raw.byteLength - offset - 4} remain in the buffer`,
-      );
+      throw invalid(`${what}: BYTES element ${seen} declares ${len} bytes at byte ${offset} but only ` + `${raw.byteLength - offset - 4} remain in the buffer`);
     }
     offset += 4 + len;
     seen++;
@@ -97,14 +94,30 @@ export function typedToRaw(info: DatatypeInfo, contents: TypedContents, count: n
       for (let i = 0; i < count; i++) out[i] = values[i] ? 1 : 0;
       break;
     }
-    case 'UINT8': new Uint8Array(buf).set(values as number[]); break;
-    case 'UINT16': new Uint16Array(buf).set(values as number[]); break;
-    case 'UINT32': new Uint32Array(buf).set(values as number[]); break;
-    case 'INT8': new Int8Array(buf).set(values as number[]); break;
-    case 'INT16': new Int16Array(buf).set(values as number[]); break;
-    case 'INT32': new Int32Array(buf).set(values as number[]); break;
-    case 'FP32': new Float32Array(buf).set(values as number[]); break;
-    case 'FP64': new Float64Array(buf).set(values as number[]); break;
+    case 'UINT8':
+      new Uint8Array(buf).set(values as number[]);
+      break;
+    case 'UINT16':
+      new Uint16Array(buf).set(values as number[]);
+      break;
+    case 'UINT32':
+      new Uint32Array(buf).set(values as number[]);
+      break;
+    case 'INT8':
+      new Int8Array(buf).set(values as number[]);
+      break;
+    case 'INT16':
+      new Int16Array(buf).set(values as number[]);
+      break;
+    case 'INT32':
+      new Int32Array(buf).set(values as number[]);
+      break;
+    case 'FP32':
+      new Float32Array(buf).set(values as number[]);
+      break;
+    case 'FP64':
+      new Float64Array(buf).set(values as number[]);
+      break;
     case 'INT64': {
       const v = new BigInt64Array(buf);
       for (let i = 0; i < count; i++) v[i] = BigInt(values[i] as number | bigint);

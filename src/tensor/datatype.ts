@@ -1,15 +1,18 @@
 // Triton datatypes: wire names, config enum numbers, element sizes, ONNX Runtime type
 // names and the typed-contents field each one travels in. One table, read everywhere.
 
-export type Datatype =
-  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
-  | 'INT8' | 'INT16' | 'INT32' | 'INT64'
-  | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
+export type Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
 
 /** Field of InferTensorContents that carries a datatype's typed form; null: raw only. */
 export type ContentsField =
-  | 'boolContents' | 'intContents' | 'int64Contents' | 'uintContents'
-  | 'uint64Contents' | 'fp32Contents' | 'fp64Contents' | 'bytesContents';
+  | 'boolContents'
+  | 'intContents'
+  | 'int64Contents'
+  | 'uintContents'
+  | 'uint64Contents'
+  | 'fp32Contents'
+  | 'fp64Contents'
+  | 'bytesContents';
 
 export interface DatatypeInfo {
   readonly name: Datatype;

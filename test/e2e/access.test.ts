@@ -57,8 +57,12 @@ let client: grpc.Client;
 test.before(async () => {
   writeFileSync(policyFile, policy('[inference, metadata, statistics, model-repository, metrics]'));
   server = await startServer([
-    '--model-control-mode=explicit', '--load-model=simple', '--load-model=add_version',
-    `--access-policy=${policyFile}`, `--audit-log=${auditFile}`, '--audit-log-infer-sample-rate=1',
+    '--model-control-mode=explicit',
+    '--load-model=simple',
+    '--load-model=add_version',
+    `--access-policy=${policyFile}`,
+    `--audit-log=${auditFile}`,
+    '--audit-log-infer-sample-rate=1',
   ]);
   client = new grpc.Client(server.address, grpc.credentials.createInsecure());
 });
@@ -104,7 +108,8 @@ test('grants on other models open the server-wide routes but no route that names
   for (const route of grpcRoutes) {
     const spec = routeSpec(route)!;
     const r = await probeRoute(client, route, 'simple', bearer(keys.other));
-    const namesModel = spec.scope.kind === 'model' || (spec.scope.kind === 'optional' && route !== '/grpc.health.v1.Health/Check' && route !== '/grpc.health.v1.Health/Watch');
+    const namesModel =
+      spec.scope.kind === 'model' || (spec.scope.kind === 'optional' && route !== '/grpc.health.v1.Health/Check' && route !== '/grpc.health.v1.Health/Watch');
     if (spec.category === 'health') assert.ok(!forbidden(r), `${route}: ${JSON.stringify(r)}`);
     else if (namesModel) assert.ok(forbidden(r), `${route} on 'simple' is refused: ${JSON.stringify(r)}`);
     else assert.ok(!forbidden(r) && !unauthenticated(r), `${route} server-wide is allowed: ${JSON.stringify(r)}`);
@@ -130,8 +135,13 @@ test('the refusal names the principal, the permission and the model, never the k
 
 function streamReplies(metadata: grpc.Metadata, models: string[]): Promise<ModelStreamInferResponse[]> {
   return new Promise((resolve, reject) => {
-    const stream = client.makeBidiStreamRequest('/inference.GRPCInferenceService/ModelStreamInfer',
-      (m: ModelInferRequest) => Buffer.from(ModelInferRequest.encode(m).finish()), (b: Buffer) => ModelStreamInferResponse.decode(b), metadata, {});
+    const stream = client.makeBidiStreamRequest(
+      '/inference.GRPCInferenceService/ModelStreamInfer',
+      (m: ModelInferRequest) => Buffer.from(ModelInferRequest.encode(m).finish()),
+      (b: Buffer) => ModelStreamInferResponse.decode(b),
+      metadata,
+      {},
+    );
     const out: ModelStreamInferResponse[] = [];
     stream.on('data', (m: ModelStreamInferResponse) => {
       out.push(m);
@@ -140,11 +150,17 @@ function streamReplies(metadata: grpc.Metadata, models: string[]): Promise<Model
     stream.on('error', reject);
     stream.on('end', () => resolve(out));
     for (const [i, model] of models.entries()) {
-      stream.write(ModelInferRequest.fromPartial({
-        modelName: model, id: `r${i}`,
-        inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
-        rawInputContents: [int32Buffer(Array(16).fill(i + 1)), int32Buffer(Array(16).fill(1))],
-      }));
+      stream.write(
+        ModelInferRequest.fromPartial({
+          modelName: model,
+          id: `r${i}`,
+          inputs: [
+            { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+            { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+          ],
+          rawInputContents: [int32Buffer(Array(16).fill(i + 1)), int32Buffer(Array(16).fill(1))],
+        }),
+      );
     }
   });
 }
@@ -159,15 +175,33 @@ test('a stream allowed on one model cannot infer on another: that message is ref
 });
 
 function unaryRaw(path: string, bytes: Buffer, metadata: grpc.Metadata): Promise<Buffer> {
-  return new Promise((resolve, reject) => client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, metadata, {}, (err, res) => (err ? reject(err) : resolve(res!))));
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      bytes,
+      metadata,
+      {},
+      (err, res) => (err ? reject(err) : resolve(res!)),
+    ),
+  );
 }
 
 test('RepositoryIndex and ModelStatistics without a name list only the models the caller may see', async () => {
   const { RepositoryIndexResponse, ModelStatisticsResponse } = await import('../../src/generated/inference/grpc_service.js');
-  const index = async (key: string): Promise<string[]> =>
-    [...new Set(RepositoryIndexResponse.decode(await unaryRaw('/inference.GRPCInferenceService/RepositoryIndex', Buffer.alloc(0), bearer(key))).models.map((m) => m.name))];
-  const stats = async (key: string): Promise<string[]> =>
-    [...new Set(ModelStatisticsResponse.decode(await unaryRaw('/inference.GRPCInferenceService/ModelStatistics', Buffer.alloc(0), bearer(key))).modelStats.map((m) => m.name))];
+  const index = async (key: string): Promise<string[]> => [
+    ...new Set(
+      RepositoryIndexResponse.decode(await unaryRaw('/inference.GRPCInferenceService/RepositoryIndex', Buffer.alloc(0), bearer(key))).models.map((m) => m.name),
+    ),
+  ];
+  const stats = async (key: string): Promise<string[]> => [
+    ...new Set(
+      ModelStatisticsResponse.decode(await unaryRaw('/inference.GRPCInferenceService/ModelStatistics', Buffer.alloc(0), bearer(key))).modelStats.map(
+        (m) => m.name,
+      ),
+    ),
+  ];
   assert.equal(await index(keys.simple), ['simple']);
   assert.equal(await stats(keys.simple), ['simple']);
   assert.equal(await index(keys.other), ['add_version']);
@@ -179,20 +213,24 @@ test('RepositoryIndex and ModelStatistics without a name list only the models th
 test('Health/List: open like the other health routes, and it lists the server and the loaded models', async () => {
   const { protoPath } = await import('grpc-health-check');
   const protoLoader = await import('@grpc/proto-loader');
-  const def = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true, enums: String })) as unknown as
-    { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } } } };
+  const def = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true, enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } } };
+  };
   const health = new def.grpc.health.v1.Health(server.address, grpc.credentials.createInsecure()) as grpc.Client & {
     list(req: object, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: { statuses: Record<string, { status: string }> }) => void): void;
   };
   try {
-    const call = (md: grpc.Metadata) => new Promise<{ statuses: Record<string, { status: string }> }>((resolve, reject) =>
-      health.list({}, md, (e, r) => (e ? reject(e) : resolve(r!))));
+    const call = (md: grpc.Metadata) =>
+      new Promise<{ statuses: Record<string, { status: string }> }>((resolve, reject) => health.list({}, md, (e, r) => (e ? reject(e) : resolve(r!))));
     const anon = await call(bearer(undefined));
     for (const name of ['', 'inference.GRPCInferenceService', 'simple', 'add_version']) assert.is(anon.statuses[name]?.status, 'SERVING', name);
     // The administrator's load and unload earlier left identity_fp32 with an entry, unloaded.
     assert.is(anon.statuses['identity_fp32']?.status, 'NOT_SERVING');
     assert.not.ok(Object.hasOwn(anon.statuses, 'ocr_cls'), 'a model never loaded has no entry');
-    const bad = await call(bearer(newApiKey())).then(() => undefined, (e: grpc.ServiceError) => e);
+    const bad = await call(bearer(newApiKey())).then(
+      () => undefined,
+      (e: grpc.ServiceError) => e,
+    );
     assert.is(bad?.code, grpc.status.UNAUTHENTICATED, 'an unknown key is refused here too');
   } finally {
     health.close();
@@ -205,10 +243,16 @@ async function httpProbe(route: string, key: string | undefined, model = 'simple
   const [method, pattern] = route.split(' ') as [string, string];
   const path = pattern.replace(':model', model).replace(':version', '1').replace(':region', 'r');
   const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
-    method, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(method === 'POST' ? { body: '{}' } : {}),
+    method,
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    ...(method === 'POST' ? { body: '{}' } : {}),
   });
   const text = await res.text();
-  return { status: res.status, error: text.startsWith('{') ? String((JSON.parse(text) as { error?: string }).error ?? '') : '', auth: res.headers.get('www-authenticate') };
+  return {
+    status: res.status,
+    error: text.startsWith('{') ? String((JSON.parse(text) as { error?: string }).error ?? '') : '',
+    auth: res.headers.get('www-authenticate'),
+  };
 }
 
 test('HTTP/REST: every route but health refuses a caller without credentials (401) and one without the grant (403)', async () => {
@@ -237,8 +281,15 @@ test('HTTP/REST: every route but health refuses a caller without credentials (40
 test('HTTP/REST: grants on another model do not reach this one; lists are filtered', async () => {
   assert.is((await httpProbe('POST /v2/models/:model/infer', keys.other)).status, 403);
   assert.is((await httpProbe('GET /v2/models/:model/config', keys.simple)).status, 403);
-  const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/repository/index`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${keys.simple}` } });
-  assert.equal(((await res.json()) as Array<{ name: string }>).map((m) => m.name), ['simple']);
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/repository/index`, {
+    method: 'POST',
+    body: '{}',
+    headers: { authorization: `Bearer ${keys.simple}` },
+  });
+  assert.equal(
+    ((await res.json()) as Array<{ name: string }>).map((m) => m.name),
+    ['simple'],
+  );
 });
 
 async function scrape(key: string | undefined): Promise<{ status: number; body: string; auth: string | null }> {
@@ -298,10 +349,17 @@ test('SIGHUP re-reads the policy (the broken one is still there) and reopens the
 
 test('the audit trail, field by field, written when the server stops', async () => {
   await server.stop();
-  const parse = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const parse = (f: string) =>
+    readFileSync(f, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const after = parse(auditFile);
   assert.is(statSync(auditFile).mode & 0o777, 0o600, 'the reopened file is private too');
-  assert.ok(after.some((l) => l['event'] === 'access_denied' && l['route'] === '/inference.GRPCInferenceService/ServerMetadata'), 'lines after SIGHUP go to the new file');
+  assert.ok(
+    after.some((l) => l['event'] === 'access_denied' && l['route'] === '/inference.GRPCInferenceService/ServerMetadata'),
+    'lines after SIGHUP go to the new file',
+  );
   const lines = [...parse(`${auditFile}.1`), ...after];
   for (const l of lines) assert.match(String(l['time']), /^\d{4}-\d\d-\d\dT/);
   const text = readFileSync(`${auditFile}.1`, 'utf8') + readFileSync(auditFile, 'utf8');
@@ -321,16 +379,23 @@ test('the audit trail, field by field, written when the server stops', async () 
   assert.is((rpcLoad['who'] as Record<string, unknown>)['via'], 'api-key');
   assert.is(rpcLoad['config_sha256'], startupLoad['config_sha256'], 'the same config, the same digest');
 
-  const denial = lines.find((l) => l['event'] === 'access_denied' && l['route'] === '/inference.GRPCInferenceService/ModelInfer' && l['model'] === 'add_version')!;
+  const denial = lines.find(
+    (l) => l['event'] === 'access_denied' && l['route'] === '/inference.GRPCInferenceService/ModelInfer' && l['model'] === 'add_version',
+  )!;
   assert.is(denial['code'], 'PERMISSION_DENIED');
   assert.is((denial['who'] as Record<string, unknown>)['principal'], 'simple-user');
   assert.match(String(denial['reason']), /does not have permission 'inference' on model 'add_version'/);
-  const anonymous = lines.find((l) => l['event'] === 'access_denied' && l['code'] === 'UNAUTHENTICATED' && (l['who'] as Record<string, unknown>)['via'] === 'anonymous');
+  const anonymous = lines.find(
+    (l) => l['event'] === 'access_denied' && l['code'] === 'UNAUTHENTICATED' && (l['who'] as Record<string, unknown>)['via'] === 'anonymous',
+  );
   assert.ok(anonymous, 'anonymous refusals are audited');
   assert.match(String((anonymous['who'] as Record<string, unknown>)['peer']), /127\.0\.0\.1/);
 
   const reloads = lines.filter((l) => l['event'] === 'policy_reload');
-  assert.equal(reloads.map((l) => l['outcome']), ['ok', 'failed', 'failed']);
+  assert.equal(
+    reloads.map((l) => l['outcome']),
+    ['ok', 'failed', 'failed'],
+  );
   assert.is(reloads[0]!['principals'], 4);
 
   const infer = lines.find((l) => l['event'] === 'infer' && l['outcome'] === 'ok')!;

@@ -25,7 +25,10 @@ test.before(async () => {
     .write('corrupt/1/model.onnx', Buffer.from('this is not an ONNX model'))
     .write('badconfig/config.pbtxt', 'name: "badconfig"\nmax_batch_size: 4\ninput { name: "INPUT0" colour: "red" }\n')
     .write('badconfig/1/model.onnx', identityModel('badconfig', 'FP32', ['b', 2]))
-    .write('mismatch/config.pbtxt', 'max_batch_size: 4\ninput { name: "INPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\noutput { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\n')
+    .write(
+      'mismatch/config.pbtxt',
+      'max_batch_size: 4\ninput { name: "INPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\noutput { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 2 ] }\n',
+    )
     .write('mismatch/1/model.onnx', identityModel('mismatch', 'FP32', ['b', 2]))
     .write('badbatch/config.pbtxt', 'max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4, 16 ] }\n')
     .write('badbatch/1/model.onnx', identityModel('badbatch', 'FP32', ['b', 2]));
@@ -67,38 +70,91 @@ async function expectStatus(req: Req, code: number, pattern: RegExp): Promise<vo
 }
 
 test('unknown model and unknown version are NOT_FOUND', async () => {
-  await expectStatus(simple((r) => (r.modelName = 'nope')), status.NOT_FOUND, /model 'nope' is not in the model repository/);
-  await expectStatus(simple((r) => (r.modelVersion = '7')), status.NOT_FOUND, /model 'simple' has no version 7 \(versions: 1\)/);
+  await expectStatus(
+    simple((r) => (r.modelName = 'nope')),
+    status.NOT_FOUND,
+    /model 'nope' is not in the model repository/,
+  );
+  await expectStatus(
+    simple((r) => (r.modelVersion = '7')),
+    status.NOT_FOUND,
+    /model 'simple' has no version 7 \(versions: 1\)/,
+  );
 });
 
 test('a version that is not an integer is INVALID_ARGUMENT', async () => {
-  await expectStatus(simple((r) => (r.modelVersion = 'latest')), status.INVALID_ARGUMENT, /model 'simple': version 'latest' is not a positive integer/);
+  await expectStatus(
+    simple((r) => (r.modelVersion = 'latest')),
+    status.INVALID_ARGUMENT,
+    /model 'simple': version 'latest' is not a positive integer/,
+  );
 });
 
 test('missing and extra inputs are INVALID_ARGUMENT naming the input', async () => {
-  await expectStatus(simple((r) => { r.inputs.pop(); r.rawInputContents.pop(); }), status.INVALID_ARGUMENT, /model 'simple' expects input 'INPUT1', which the request does not send/);
   await expectStatus(
-    simple((r) => { r.inputs.push({ ...r.inputs[0]!, name: 'EXTRA' }); r.rawInputContents.push(int32Buffer(ones(16))); }),
+    simple((r) => {
+      r.inputs.pop();
+      r.rawInputContents.pop();
+    }),
+    status.INVALID_ARGUMENT,
+    /model 'simple' expects input 'INPUT1', which the request does not send/,
+  );
+  await expectStatus(
+    simple((r) => {
+      r.inputs.push({ ...r.inputs[0]!, name: 'EXTRA' });
+      r.rawInputContents.push(int32Buffer(ones(16)));
+    }),
     status.INVALID_ARGUMENT,
     /model 'simple' has no input 'EXTRA'; its inputs are 'INPUT0', 'INPUT1'/,
   );
 });
 
 test('wrong datatype, shape, rank and batch size are INVALID_ARGUMENT with what was expected', async () => {
-  await expectStatus(simple((r) => (r.inputs[1]!.datatype = 'INT64')), status.INVALID_ARGUMENT, /input 'INPUT1' of model 'simple': datatype 'INT64' does not match the model, which expects INT32/);
-  await expectStatus(simple((r) => (r.inputs[0]!.shape = [1n, 8n])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[1,8\] does not match the model's \[-1,16\]/);
-  await expectStatus(simple((r) => (r.inputs[0]!.shape = [16n])), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': shape \[16\] has rank 1, expected rank 2 \[-1,16\]/);
   await expectStatus(
-    simple((r) => { r.inputs.forEach((i) => (i.shape = [9n, 16n])); r.rawInputContents = [int32Buffer(ones(144)), int32Buffer(ones(144))]; }),
+    simple((r) => (r.inputs[1]!.datatype = 'INT64')),
+    status.INVALID_ARGUMENT,
+    /input 'INPUT1' of model 'simple': datatype 'INT64' does not match the model, which expects INT32/,
+  );
+  await expectStatus(
+    simple((r) => (r.inputs[0]!.shape = [1n, 8n])),
+    status.INVALID_ARGUMENT,
+    /input 'INPUT0' of model 'simple': shape \[1,8\] does not match the model's \[-1,16\]/,
+  );
+  await expectStatus(
+    simple((r) => (r.inputs[0]!.shape = [16n])),
+    status.INVALID_ARGUMENT,
+    /input 'INPUT0' of model 'simple': shape \[16\] has rank 1, expected rank 2 \[-1,16\]/,
+  );
+  await expectStatus(
+    simple((r) => {
+      r.inputs.forEach((i) => (i.shape = [9n, 16n]));
+      r.rawInputContents = [int32Buffer(ones(144)), int32Buffer(ones(144))];
+    }),
     status.INVALID_ARGUMENT,
     /batch size 9 is outside 1\.\.8 \(max_batch_size of model 'simple'\)/,
   );
 });
 
 test('raw byte size, raw-plus-typed and typed contents of the wrong type are INVALID_ARGUMENT', async () => {
-  await expectStatus(simple((r) => (r.rawInputContents[0] = Buffer.alloc(63))), status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': raw_input_contents holds 63 bytes, but shape \[1,16\] of INT32 needs 64/);
   await expectStatus(
-    simple((r) => (r.inputs[0]!.contents = { boolContents: [], intContents: ones(16), int64Contents: [], uintContents: [], uint64Contents: [], fp32Contents: [], fp64Contents: [], bytesContents: [] })),
+    simple((r) => (r.rawInputContents[0] = Buffer.alloc(63))),
+    status.INVALID_ARGUMENT,
+    /input 'INPUT0' of model 'simple': raw_input_contents holds 63 bytes, but shape \[1,16\] of INT32 needs 64/,
+  );
+  await expectStatus(
+    simple(
+      (r) =>
+        (r.inputs[0]!.contents = {
+          boolContents: [],
+          intContents: ones(16),
+          int64Contents: [],
+          uintContents: [],
+          uint64Contents: [],
+          fp32Contents: [],
+          fp64Contents: [],
+          bytesContents: [],
+        }),
+    ),
     status.INVALID_ARGUMENT,
     /input 'INPUT0' of model 'simple': has both typed contents and raw_input_contents/,
   );
@@ -109,7 +165,11 @@ test('raw byte size, raw-plus-typed and typed contents of the wrong type are INV
       { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], contents: { intContents: ones(16) } },
     ],
   });
-  await expectStatus(typed, status.INVALID_ARGUMENT, /input 'INPUT0' of model 'simple': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/);
+  await expectStatus(
+    typed,
+    status.INVALID_ARGUMENT,
+    /input 'INPUT0' of model 'simple': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/,
+  );
 });
 
 test('a BYTES element whose length prefix runs past the buffer is INVALID_ARGUMENT', async () => {
@@ -119,7 +179,11 @@ test('a BYTES element whose length prefix runs past the buffer is INVALID_ARGUME
     inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 2n] }],
     rawInputContents: [raw],
   });
-  await expectStatus(req, status.INVALID_ARGUMENT, /input 'INPUT0' of model 'identity_bytes': BYTES element 1 declares 65535 bytes at byte 6 but only 1 remain/);
+  await expectStatus(
+    req,
+    status.INVALID_ARGUMENT,
+    /input 'INPUT0' of model 'identity_bytes': BYTES element 1 declares 65535 bytes at byte 6 but only 1 remain/,
+  );
 });
 
 test(`a message over --grpc-max-message-size (${MAX_MESSAGE} bytes here) is RESOURCE_EXHAUSTED`, async () => {
@@ -149,7 +213,7 @@ test('bytes that are not a ModelInferRequest get an error, not a crash', async (
     },
     'Raw',
   );
-  const raw = new Raw(server.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { modelInfer: Function };
+  const raw = new Raw(server.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { modelInfer: (...args: unknown[]) => unknown };
   const err = await new Promise<grpc.ServiceError>((resolve) =>
     raw.modelInfer(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), (e: grpc.ServiceError | null) => resolve(e!)),
   );
@@ -162,14 +226,21 @@ test('bytes that are not a ModelInferRequest get an error, not a crash', async (
 
 test('a corrupt model.onnx leaves that model UNAVAILABLE with the ORT error; the others serve', async () => {
   const repoRootPattern = new RegExp(repo.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  await expectStatus(ModelInferRequest.fromPartial({ modelName: 'corrupt' }), status.UNAVAILABLE, /model 'corrupt' has no ready version \(failed to load 1\/model\.onnx: .*Protobuf parsing failed/);
+  await expectStatus(
+    ModelInferRequest.fromPartial({ modelName: 'corrupt' }),
+    status.UNAVAILABLE,
+    /model 'corrupt' has no ready version \(failed to load 1\/model\.onnx: .*Protobuf parsing failed/,
+  );
   const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
   const corrupt = models.find((m) => m.name === 'corrupt')!;
   assert.is(corrupt.version, '1');
   assert.is(corrupt.state, 'UNAVAILABLE');
   assert.match(corrupt.reason, /model\.onnx/);
   assert.not.match(corrupt.reason, repoRootPattern, 'no server path in the reason');
-  assert.equal(models.filter((m) => m.state === 'READY').map((m) => m.name), ['identity_bytes', 'identity_fp32', 'simple']);
+  assert.equal(
+    models.filter((m) => m.state === 'READY').map((m) => m.name),
+    ['identity_bytes', 'identity_fp32', 'simple'],
+  );
   assert.is((await call(client, client.modelReady, { name: 'corrupt', version: '' })).ready, false);
 });
 
@@ -178,7 +249,11 @@ test('a config.pbtxt error is UNAVAILABLE with the file, line and column', async
   const bad = models.find((m) => m.name === 'badconfig')!;
   assert.is(bad.state, 'UNAVAILABLE');
   assert.match(bad.reason, /badconfig\/config\.pbtxt:3:24: unknown field 'colour' in inference\.ModelInput/);
-  await expectStatus(ModelInferRequest.fromPartial({ modelName: 'badconfig' }), status.UNAVAILABLE, /model 'badconfig' has no ready version \(.*unknown field 'colour'/);
+  await expectStatus(
+    ModelInferRequest.fromPartial({ modelName: 'badconfig' }),
+    status.UNAVAILABLE,
+    /model 'badconfig' has no ready version \(.*unknown field 'colour'/,
+  );
 });
 
 test('a config that disagrees with its ONNX model is UNAVAILABLE saying how', async () => {

@@ -3,7 +3,7 @@
 // cancellation keep requests from running, and a full queue answers at once.
 // A "spin" model holds the replica busy for a while chosen by the request (SPIN rounds).
 
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -89,7 +89,10 @@ test('requests queued behind a busy replica run as batches: executions < inferen
   const executions = Number(after.executionCount - before.executionCount);
   assert.is(inferences, 17);
   assert.ok(executions <= 4, `17 requests ran in ${executions} executions`);
-  assert.ok(after.batchStats.some((b) => b.batchSize === 8n), 'full batches of 8 were formed');
+  assert.ok(
+    after.batchStats.some((b) => b.batchSize === 8n),
+    'full batches of 8 were formed',
+  );
 });
 
 test('padded batches (pad_batches): each caller gets exactly its own rows back, and statistics count real rows', async () => {
@@ -111,7 +114,10 @@ test('padded batches (pad_batches): each caller gets exactly its own rows back, 
   // A single request of 5 rows alone: padded to 8, answered with its 5.
   const five = await call(client, client.modelInfer, withValues(5, 500));
   assert.equal(five.outputs[0]!.shape, [5n, 4n]);
-  assert.equal(readFloat32(five.rawOutputContents[0]!), Array.from({ length: 20 }, (_, i) => 500 + i));
+  assert.equal(
+    readFloat32(five.rawOutputContents[0]!),
+    Array.from({ length: 20 }, (_, i) => 500 + i),
+  );
   const after = await stats('spin_padded');
   assert.is(after.inferenceCount - before.inferenceCount, 1n + 1n + 2n + 5n);
   const sizes = after.batchStats.map((b) => Number(b.batchSize));
@@ -146,7 +152,10 @@ test('a request whose deadline passes in the queue is DEADLINE_EXCEEDED and neve
   const before = await stats('spin');
   const blocker = call(client, client.modelInfer, spin('spin', BLOCK));
   await barrier();
-  const err = await call(client, client.modelInfer, spin('spin', 1, 3), 50).then(() => undefined, (e: grpc.ServiceError) => e);
+  const err = await call(client, client.modelInfer, spin('spin', 1, 3), 50).then(
+    () => undefined,
+    (e: grpc.ServiceError) => e,
+  );
   assert.is(err?.code, status.DEADLINE_EXCEEDED);
   await blocker;
   const after = await stats('spin');

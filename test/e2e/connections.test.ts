@@ -35,11 +35,15 @@ test.after(async () => {
   assert.is(await server?.stop(), 0);
 });
 
-const simple = (): ModelInferRequest => ModelInferRequest.fromPartial({
-  modelName: 'simple',
-  inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
-  rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
-});
+const simple = (): ModelInferRequest =>
+  ModelInferRequest.fromPartial({
+    modelName: 'simple',
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+    ],
+    rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
+  });
 
 async function stillServing(): Promise<void> {
   const res = await call(client, client.modelInfer, simple());
@@ -49,7 +53,10 @@ async function stillServing(): Promise<void> {
 /** `p`, or a failure after `ms`: a guard that did not act must fail the test, not hang it. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** A TCP connection that sends the HTTP/2 preface and SETTINGS, then nothing. */
@@ -82,7 +89,9 @@ test('a connection that sends a preface and then nothing is closed after --grpc-
 
 test('a client that pings again and again with no call open gets GOAWAY ENHANCE_YOUR_CALM too_many_pings', async () => {
   const s = await session();
-  const goaway = new Promise<{ code: number; data: string }>((resolve) => s.once('goaway', (code, _last, data) => resolve({ code, data: data?.toString() ?? '' })));
+  const goaway = new Promise<{ code: number; data: string }>((resolve) =>
+    s.once('goaway', (code, _last, data) => resolve({ code, data: data?.toString() ?? '' })),
+  );
   s.on('error', () => undefined);
   for (let i = 0; i < 6 && !s.closed && !s.destroyed; i++) {
     await new Promise<void>((resolve) => (s.ping(() => resolve()) ? undefined : resolve()));
@@ -96,9 +105,10 @@ test('a client that pings again and again with no call open gets GOAWAY ENHANCE_
 
 test('the stream cap reaches the client in SETTINGS_MAX_CONCURRENT_STREAMS', async () => {
   const s = await session();
-  const settings = s.remoteSettings.maxConcurrentStreams === 7
-    ? s.remoteSettings
-    : await within(new Promise<typeof s.remoteSettings>((resolve) => s.once('remoteSettings', resolve)), 10_000, 'SETTINGS');
+  const settings =
+    s.remoteSettings.maxConcurrentStreams === 7
+      ? s.remoteSettings
+      : await within(new Promise<typeof s.remoteSettings>((resolve) => s.once('remoteSettings', resolve)), 10_000, 'SETTINGS');
   assert.is(settings.maxConcurrentStreams, 7);
   s.destroy();
 });
@@ -127,7 +137,9 @@ test('each request limit answers RESOURCE_EXHAUSTED naming its flag', async () =
 
   // 2 x 64 KiB of input: more than the 100,000 bytes the server may hold at once.
   const big = ModelInferRequest.fromPartial({
-    modelName: 'identity_fp32', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 32768n] }], rawInputContents: [Buffer.alloc(131072)],
+    modelName: 'identity_fp32',
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 32768n] }],
+    rawInputContents: [Buffer.alloc(131072)],
   });
   err = await callError(client, client.modelInfer, big);
   assert.is(err.code, status.RESOURCE_EXHAUSTED);

@@ -22,7 +22,14 @@ interface Case {
 
 const le = (arr: ArrayBufferView) => Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
 const bytes = (items: string[]) =>
-  Buffer.concat(items.flatMap((s) => { const b = Buffer.from(s); const n = Buffer.alloc(4); n.writeUInt32LE(b.length); return [n, b]; }));
+  Buffer.concat(
+    items.flatMap((s) => {
+      const b = Buffer.from(s);
+      const n = Buffer.alloc(4);
+      n.writeUInt32LE(b.length);
+      return [n, b];
+    }),
+  );
 
 const cases: Case[] = [
   { type: 'BOOL', raw: Buffer.from([1, 0, 1]), typed: { boolContents: [true, false, true] } },
@@ -55,11 +62,15 @@ test.after(async () => {
 
 for (const c of cases) {
   test(`${c.type} round-trips as raw_input_contents`, async () => {
-    const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
-      modelName: `id_${c.type.toLowerCase()}`,
-      inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1n, 3n] }],
-      rawInputContents: [c.raw],
-    }));
+    const res = await call(
+      client,
+      client.modelInfer,
+      ModelInferRequest.fromPartial({
+        modelName: `id_${c.type.toLowerCase()}`,
+        inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1n, 3n] }],
+        rawInputContents: [c.raw],
+      }),
+    );
     assert.is(res.outputs[0]!.datatype, c.type);
     assert.equal(res.outputs[0]!.shape, [1n, 3n]);
     assert.equal([...res.rawOutputContents[0]!], [...c.raw]);
@@ -67,32 +78,52 @@ for (const c of cases) {
   if (c.typed) {
     const typed = c.typed;
     test(`${c.type} round-trips as typed contents`, async () => {
-      const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
-        modelName: `id_${c.type.toLowerCase()}`,
-        inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1n, 3n], contents: typed as never }],
-      }));
+      const res = await call(
+        client,
+        client.modelInfer,
+        ModelInferRequest.fromPartial({
+          modelName: `id_${c.type.toLowerCase()}`,
+          inputs: [{ name: 'INPUT0', datatype: c.type, shape: [1n, 3n], contents: typed as never }],
+        }),
+      );
       const out = res.rawOutputContents[0]!;
       const values = Object.values(typed)[0]!;
       const view = out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
       const decoded: unknown[] = (() => {
         switch (c.type) {
-          case 'BOOL': return [...new Uint8Array(view)].map((v) => v === 1);
-          case 'UINT8': return [...new Uint8Array(view)];
-          case 'UINT16': return [...new Uint16Array(view)];
-          case 'UINT32': return [...new Uint32Array(view)];
-          case 'UINT64': return [...new BigUint64Array(view)].map(Number);
-          case 'INT8': return [...new Int8Array(view)];
-          case 'INT16': return [...new Int16Array(view)];
-          case 'INT32': return [...new Int32Array(view)];
-          case 'INT64': return [...new BigInt64Array(view)].map(Number);
-          case 'FP32': return [...new Float32Array(view)];
-          case 'FP64': return [...new Float64Array(view)];
+          case 'BOOL':
+            return [...new Uint8Array(view)].map((v) => v === 1);
+          case 'UINT8':
+            return [...new Uint8Array(view)];
+          case 'UINT16':
+            return [...new Uint16Array(view)];
+          case 'UINT32':
+            return [...new Uint32Array(view)];
+          case 'UINT64':
+            return [...new BigUint64Array(view)].map(Number);
+          case 'INT8':
+            return [...new Int8Array(view)];
+          case 'INT16':
+            return [...new Int16Array(view)];
+          case 'INT32':
+            return [...new Int32Array(view)];
+          case 'INT64':
+            return [...new BigInt64Array(view)].map(Number);
+          case 'FP32':
+            return [...new Float32Array(view)];
+          case 'FP64':
+            return [...new Float64Array(view)];
           case 'BYTES': {
             const parts: Buffer[] = [];
-            for (let o = 0; o < out.length; ) { const n = out.readUInt32LE(o); parts.push(out.subarray(o + 4, o + 4 + n)); o += 4 + n; }
+            for (let o = 0; o < out.length; ) {
+              const n = out.readUInt32LE(o);
+              parts.push(out.subarray(o + 4, o + 4 + n));
+              o += 4 + n;
+            }
             return parts.map((p) => p.toString());
           }
-          default: return [];
+          default:
+            return [];
         }
       })();
       const expected = c.type === 'BYTES' ? (values as Buffer[]).map((b) => b.toString()) : values;

@@ -24,11 +24,14 @@ test.before(async () => {
   repo = new TempRepo()
     .copyBundled('simple')
     .write('broken/1/model.onnx', Buffer.from('not onnx'))
-    .write('badwarmup/config.pbtxt', [
-      'name: "badwarmup" max_batch_size: 4',
-      'input { name: "INPUT0" data_type: TYPE_FP32 dims: [ 2 ] } output { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 2 ] }',
-      'model_warmup { name: "w" batch_size: 1 inputs { key: "INPUT0" value { data_type: TYPE_FP32 dims: [ 2 ] input_data_file: "../../../etc/hostname" } } }',
-    ].join('\n'))
+    .write(
+      'badwarmup/config.pbtxt',
+      [
+        'name: "badwarmup" max_batch_size: 4',
+        'input { name: "INPUT0" data_type: TYPE_FP32 dims: [ 2 ] } output { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 2 ] }',
+        'model_warmup { name: "w" batch_size: 1 inputs { key: "INPUT0" value { data_type: TYPE_FP32 dims: [ 2 ] input_data_file: "../../../etc/hostname" } } }',
+      ].join('\n'),
+    )
     .write('badwarmup/1/model.onnx', identityModel('badwarmup', 'FP32', ['b', 2]));
   server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=simple']);
   client = connect(server.address);
@@ -43,7 +46,10 @@ test.after(async () => {
 const simple = (patch: (r: Req) => void = () => undefined): Req => {
   const r = ModelInferRequest.fromPartial({
     modelName: 'simple',
-    inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+    ],
     rawInputContents: [int32Buffer(Array(16).fill(5)), int32Buffer(Array(16).fill(2))],
   });
   patch(r);
@@ -68,7 +74,11 @@ const stringParam = (value: string) => ({ parameterChoice: { $case: 'stringParam
 const bytesParam = (value: Buffer) => ({ parameterChoice: { $case: 'bytesParam' as const, value } });
 
 test('a shape dimension of INT64_MAX is INVALID_ARGUMENT naming the input and the range, not INTERNAL', async () => {
-  const err = await callError(client, client.modelInfer, simple((r) => (r.inputs[0]!.shape = [1n, 9223372036854775807n])));
+  const err = await callError(
+    client,
+    client.modelInfer,
+    simple((r) => (r.inputs[0]!.shape = [1n, 9223372036854775807n])),
+  );
   assert.is(err.code, status.INVALID_ARGUMENT, err.details);
   assert.match(err.details, /input 'INPUT0' of model 'simple'.*dimension 9223372036854775807, outside 0\.\.2147483647/);
   await stillServing();
@@ -94,10 +104,18 @@ test('on ModelStreamInfer a message that cannot be decoded is answered in-band w
 });
 
 test("parameters with Triton's reserved prefix or the wrong value type are INVALID_ARGUMENT naming them", async () => {
-  let err = await callError(client, client.modelInfer, simple((r) => (r.parameters = { triton_foo: stringParam('x') })));
+  let err = await callError(
+    client,
+    client.modelInfer,
+    simple((r) => (r.parameters = { triton_foo: stringParam('x') })),
+  );
   assert.is(err.code, status.INVALID_ARGUMENT);
   assert.match(err.details, /keys starting with 'triton_' are reserved/);
-  err = await callError(client, client.modelInfer, simple((r) => (r.parameters = { timeout: stringParam('10') })));
+  err = await callError(
+    client,
+    client.modelInfer,
+    simple((r) => (r.parameters = { timeout: stringParam('10') })),
+  );
   assert.is(err.code, status.INVALID_ARGUMENT);
   assert.match(err.details, /parameter 'timeout' must be int64_param, got string_param/);
   await stillServing();
@@ -109,7 +127,10 @@ test('RepositoryModelLoad of a name that leaves the repository writes nothing an
     const err = await callError(client, client.repositoryModelLoad, {
       repositoryName: '',
       modelName: name,
-      parameters: { config: stringParam(JSON.stringify({ name, max_batch_size: 0 })), 'file:1/model.onnx': bytesParam(Buffer.from(identityModel('evil', 'FP32', [2]))) },
+      parameters: {
+        config: stringParam(JSON.stringify({ name, max_batch_size: 0 })),
+        'file:1/model.onnx': bytesParam(Buffer.from(identityModel('evil', 'FP32', [2]))),
+      },
     });
     assert.is(err.code, status.INVALID_ARGUMENT, `${JSON.stringify(name)}: ${err.details}`);
     assert.match(err.details, /is not valid: a model name is 1 to 255 characters/);
@@ -148,11 +169,17 @@ test('a failed load of a broken model leaves the server ready; a name not in the
 
 test('a load whose config names another model, or whose file climbs out, is refused before anything is written', async () => {
   const before = loadFolders();
-  let err = await callError(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: { config: stringParam('{"name":"other"}') } });
+  let err = await callError(client, client.repositoryModelLoad, {
+    repositoryName: '',
+    modelName: 'simple',
+    parameters: { config: stringParam('{"name":"other"}') },
+  });
   assert.is(err.code, status.INVALID_ARGUMENT);
   assert.match(err.details, /names model 'other' but the request loads 'simple'/);
   err = await callError(client, client.repositoryModelLoad, {
-    repositoryName: '', modelName: 'fresh', parameters: { config: stringParam('{"name":"fresh"}'), 'file:1/../../x': bytesParam(Buffer.from('x')) },
+    repositoryName: '',
+    modelName: 'fresh',
+    parameters: { config: stringParam('{"name":"fresh"}'), 'file:1/../../x': bytesParam(Buffer.from('x')) },
   });
   assert.is(err.code, status.INVALID_ARGUMENT);
   assert.match(err.details, /without '\.', '\.\.' or empty segments/);
@@ -162,15 +189,19 @@ test('a load whose config names another model, or whose file climbs out, is refu
 
 test('a default_model_filename that is missing fails without the server path in the details', async () => {
   const err = await callError(client, client.repositoryModelLoad, {
-    repositoryName: '', modelName: 'broken', parameters: { config: stringParam('{"name":"broken","default_model_filename":"nothere.onnx"}') },
+    repositoryName: '',
+    modelName: 'broken',
+    parameters: { config: stringParam('{"name":"broken","default_model_filename":"nothere.onnx"}') },
   });
   assert.is(err.code, status.UNAVAILABLE);
   assert.match(err.details, /neither 1\/nothere\.onnx nor 1\/nothere\.onnx\.enc exists/);
   assert.not.ok(err.details.includes(repo.root), err.details);
-  const escape = await callError(client, client.repositoryModelLoad, {
-    repositoryName: '', modelName: 'broken', parameters: { config: stringParam('{"name":"broken","default_model_filename":"../../simple/1/model.onnx"}') },
+  const escaped = await callError(client, client.repositoryModelLoad, {
+    repositoryName: '',
+    modelName: 'broken',
+    parameters: { config: stringParam('{"name":"broken","default_model_filename":"../../simple/1/model.onnx"}') },
   });
-  assert.match(escape.details, /default_model_filename .* must be a relative path inside the model folder/);
+  assert.match(escaped.details, /default_model_filename .* must be a relative path inside the model folder/);
   await stillServing();
 });
 
@@ -195,7 +226,13 @@ test('a RepositoryModelLoad parameter named __proto__ is refused, not silently d
   const entry = Buffer.concat([Buffer.from([0x0a, 9]), Buffer.from('__proto__'), Buffer.from([0x12, 3, 0x1a, 1, 0x78])]);
   const msg = Buffer.concat([Buffer.from([0x12, 6]), Buffer.from('simple'), Buffer.from([0x1a, entry.length]), entry]);
   const err = await new Promise<grpc.ServiceError>((resolve) =>
-    raw.makeUnaryRequest('/inference.GRPCInferenceService/RepositoryModelLoad', (b: Buffer) => b, (b: Buffer) => b, msg, (e) => resolve(e!)),
+    raw.makeUnaryRequest(
+      '/inference.GRPCInferenceService/RepositoryModelLoad',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      msg,
+      (e) => resolve(e!),
+    ),
   );
   raw.close();
   assert.is(err.code, status.INVALID_ARGUMENT, err.details);

@@ -41,7 +41,17 @@ test.before(async () => {
   simpleAs('enc_named', { '1/sealed.onnx.enc': encryptModel(onnx, 'k1', key) }, 'default_model_filename: "sealed.onnx.enc"\n');
   simpleAs('enc_not_really', { '1/model.onnx.enc': onnx });
   repo.write('model-keys.txt', `k1:${key.toString('base64')}\n`);
-  server = await startServer([`--model-repository=${repo.root}`, `--model-key-file=${join(repo.root, 'model-keys.txt')}`, '--strict-readiness=false', '--model-control-mode=explicit', '--load-model=*'], 60_000, { TRITON_TS_TEST_FAULTS: '1' });
+  server = await startServer(
+    [
+      `--model-repository=${repo.root}`,
+      `--model-key-file=${join(repo.root, 'model-keys.txt')}`,
+      '--strict-readiness=false',
+      '--model-control-mode=explicit',
+      '--load-model=*',
+    ],
+    60_000,
+    { TRITON_TS_TEST_FAULTS: '1' },
+  );
   client = connect(server.address);
 });
 
@@ -55,7 +65,10 @@ const inferOn = (model: string, fault?: string) =>
   ModelInferRequest.fromPartial({
     modelName: model,
     ...(fault ? { parameters: { test_fault: { parameterChoice: { $case: 'stringParam', value: fault } } } } : {}),
-    inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+    ],
     rawInputContents: [int32Buffer(Array(16).fill(7)), int32Buffer(Array(16).fill(2))],
   });
 
@@ -89,7 +102,10 @@ test('the server logs which key ids it holds, never a key', async () => {
 
 test('wrong key, tampered file, unknown key id, not encrypted, both forms: each UNAVAILABLE with its reason', async () => {
   const r = await reasons();
-  assert.match(r.get('enc_wrong_key')!, /^UNAVAILABLE: .*1\/model\.onnx\.enc did not decrypt with key 'k1': the file was altered, or it was encrypted with another key/);
+  assert.match(
+    r.get('enc_wrong_key')!,
+    /^UNAVAILABLE: .*1\/model\.onnx\.enc did not decrypt with key 'k1': the file was altered, or it was encrypted with another key/,
+  );
   assert.match(r.get('enc_tampered')!, /^UNAVAILABLE: .*1\/model\.onnx\.enc did not decrypt with key 'k1'/);
   assert.match(r.get('enc_unknown_id')!, /^UNAVAILABLE: .*encrypted with key 'k9', which is not among the model keys in model-keys\.txt/);
   assert.match(r.get('enc_not_really')!, /^UNAVAILABLE: .*1\/model\.onnx\.enc is not an encrypted model/);
@@ -106,11 +122,20 @@ test('the other models serve', async () => {
   assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(9));
 });
 
-const simpleConfig = (name: string): string => JSON.stringify({
-  name, platform: 'onnxruntime_onnx', max_batch_size: 8,
-  input: [{ name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] }, { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] }],
-  output: [{ name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] }, { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] }],
-});
+const simpleConfig = (name: string): string =>
+  JSON.stringify({
+    name,
+    platform: 'onnxruntime_onnx',
+    max_batch_size: 8,
+    input: [
+      { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
+      { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
+    ],
+    output: [
+      { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
+      { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
+    ],
+  });
 
 function upload(name: string, bytes: Uint8Array, file = '1/model.onnx.enc') {
   return {
@@ -155,8 +180,15 @@ test('a key file that cannot be read, or a bad key in the environment, fails sta
 });
 
 test('--require-encrypted-models: plaintext model files are refused at load and as uploads; encrypted ones serve', async () => {
-  const strict = await startServer([`--model-repository=${repo.root}`, `--model-key-file=${join(repo.root, 'model-keys.txt')}`,
-    '--require-encrypted-models=true', '--model-control-mode=explicit', '--load-model=simple', '--load-model=enc_ok', '--strict-readiness=false']);
+  const strict = await startServer([
+    `--model-repository=${repo.root}`,
+    `--model-key-file=${join(repo.root, 'model-keys.txt')}`,
+    '--require-encrypted-models=true',
+    '--model-control-mode=explicit',
+    '--load-model=simple',
+    '--load-model=enc_ok',
+    '--strict-readiness=false',
+  ]);
   const c = connect(strict.address);
   try {
     const { models } = await call(c, c.repositoryIndex, { repositoryName: '', ready: false });

@@ -17,7 +17,12 @@ let repo: TempRepo;
 let grpc: InferenceClient;
 let base = '';
 
-interface Answer { status: number; headers: Headers; json: unknown; raw: Buffer }
+interface Answer {
+  status: number;
+  headers: Headers;
+  json: unknown;
+  raw: Buffer;
+}
 
 async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
@@ -54,7 +59,10 @@ test.before(async () => {
   for (const t of [...TYPES.map((x) => x.type), 'FP16' as const]) repo.write(`id_${t.toLowerCase()}/1/model.onnx`, identityModel(`id_${t}`, t, ['batch', 3]));
   // simple with a queue delay, so concurrent requests from both frontends share batches.
   repo.copyBundled('simple', 'simple_batched');
-  repo.write('simple_batched/config.pbtxt', `${(await import('node:fs')).readFileSync(`${repo.root}/simple_batched/config.pbtxt`, 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 50000 }\n`);
+  repo.write(
+    'simple_batched/config.pbtxt',
+    `${(await import('node:fs')).readFileSync(`${repo.root}/simple_batched/config.pbtxt`, 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 50000 }\n`,
+  );
   server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=*', '--http-max-input-size=65536']);
   base = `http://127.0.0.1:${server.httpPort}`;
   grpc = connect(server.address);
@@ -79,7 +87,10 @@ test('health, server metadata and model readiness', async () => {
 
 test('model metadata, config with snake_case fields, statistics and the repository index', async () => {
   const m = (await http('GET', '/v2/models/simple')).json as Record<string, unknown>;
-  assert.equal(m['inputs'], [{ name: 'INPUT0', datatype: 'INT32', shape: [-1, 16] }, { name: 'INPUT1', datatype: 'INT32', shape: [-1, 16] }]);
+  assert.equal(m['inputs'], [
+    { name: 'INPUT0', datatype: 'INT32', shape: [-1, 16] },
+    { name: 'INPUT1', datatype: 'INT32', shape: [-1, 16] },
+  ]);
   assert.equal((await http('GET', '/v2/models/simple/versions/1')).json, m);
   const config = (await http('GET', '/v2/models/simple/config')).json as Record<string, unknown>;
   assert.is(config['max_batch_size'], 8);
@@ -113,12 +124,24 @@ for (const t of TYPES) {
     assert.is(r.status, 200, JSON.stringify(r.json));
     const out = (r.json as { outputs: Array<{ data: unknown[]; datatype: string }> }).outputs[0]!;
     assert.is(out.datatype, t.type);
-    if (t.type === 'FP32') assert.equal(out.data, t.data.map((x) => Math.fround(x as number)));
+    if (t.type === 'FP32')
+      assert.equal(
+        out.data,
+        t.data.map((x) => Math.fround(x as number)),
+      );
     else assert.equal(out.data, t.data);
     // The same values as binary data both ways.
-    const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: t.type, parameters: { binary_data_size: 0 } }], parameters: { binary_data_output: true } }));
+    const json = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: t.type, parameters: { binary_data_size: 0 } }],
+        parameters: { binary_data_output: true },
+      }),
+    );
     const rawOf = async (): Promise<Buffer> => {
-      const probe = await http('POST', model, { inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: t.type, data: t.data }], outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }] });
+      const probe = await http('POST', model, {
+        inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: t.type, data: t.data }],
+        outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }],
+      });
       const len = Number(probe.headers.get('inference-header-content-length'));
       return probe.raw.subarray(len);
     };
@@ -126,7 +149,10 @@ for (const t of TYPES) {
     const header = JSON.parse(json.toString()) as { inputs: Array<{ parameters: Record<string, number> }> };
     header.inputs[0]!.parameters['binary_data_size'] = raw.length;
     const head = Buffer.from(JSON.stringify(header));
-    const b = await http('POST', model, Buffer.concat([head, raw]), { 'inference-header-content-length': String(head.length), 'content-type': 'application/octet-stream' });
+    const b = await http('POST', model, Buffer.concat([head, raw]), {
+      'inference-header-content-length': String(head.length),
+      'content-type': 'application/octet-stream',
+    });
     assert.is(b.status, 200, b.raw.toString());
     const hl = Number(b.headers.get('inference-header-content-length'));
     const bh = JSON.parse(b.raw.subarray(0, hl).toString()) as { outputs: Array<{ parameters: { binary_data_size: number } }> };
@@ -140,7 +166,12 @@ test('FP16 travels only as binary data; JSON FP16 is refused with 400', async ()
   assert.is(bad.status, 400);
   assert.match((bad.json as { error: string }).error, /FP16 data cannot be sent as JSON/);
   const raw = Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x7bff]).buffer);
-  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: 'FP16', parameters: { binary_data_size: 6 } }], parameters: { binary_data_output: true } }));
+  const head = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: 'FP16', parameters: { binary_data_size: 6 } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
   const ok = await http('POST', '/v2/models/id_fp16/infer', Buffer.concat([head, raw]), { 'inference-header-content-length': String(head.length) });
   assert.is(ok.status, 200);
   assert.ok(ok.raw.subarray(Number(ok.headers.get('inference-header-content-length'))).equals(raw));
@@ -174,8 +205,20 @@ test("bad requests get Triton's statuses and say what is wrong", async () => {
     ['POST', '/v2/models/nope/infer', { inputs: simpleInputs(1, 1) }, 404, /nope/],
     ['POST', '/v2/models/simple/infer', { inputs: [{ ...simpleInputs(1, 1)[0], shape: [1, 15] }, simpleInputs(1, 1)[1]] }, 400, /INPUT0/],
     ['POST', '/v2/models/simple/infer', { inputs: 'x' }, 400, /'inputs', an array/],
-    ['POST', '/v2/models/simple/infer', { inputs: [{ ...simpleInputs(1, 1)[0], data: Array(16).fill('a') }, simpleInputs(1, 1)[1]] }, 400, /element 0 must be an integer for INT32/],
-    ['POST', '/v2/models/simple/infer', { inputs: [{ ...simpleInputs(1, 1)[0], data: Array(16).fill(2 ** 40) }, simpleInputs(1, 1)[1]] }, 400, /out of range for INT32/],
+    [
+      'POST',
+      '/v2/models/simple/infer',
+      { inputs: [{ ...simpleInputs(1, 1)[0], data: Array(16).fill('a') }, simpleInputs(1, 1)[1]] },
+      400,
+      /element 0 must be an integer for INT32/,
+    ],
+    [
+      'POST',
+      '/v2/models/simple/infer',
+      { inputs: [{ ...simpleInputs(1, 1)[0], data: Array(16).fill(2 ** 40) }, simpleInputs(1, 1)[1]] },
+      400,
+      /out of range for INT32/,
+    ],
     ['POST', '/v2/models/simple/infer', Buffer.alloc(70_000, 0x20), 413, /larger than 65536 bytes/],
     ['GET', '/v2/models/simple/infer', undefined, 405, /GET is not allowed .*; use POST/],
     ['GET', '/v2/nothing', undefined, 404, /no route/],
@@ -196,7 +239,12 @@ test("bad requests get Triton's statuses and say what is wrong", async () => {
 });
 
 test('load and unload over HTTP, with the config and a base64 model file', async () => {
-  const config = JSON.stringify({ name: 'uploaded', max_batch_size: 4, input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [3] }], output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [3] }] });
+  const config = JSON.stringify({
+    name: 'uploaded',
+    max_batch_size: 4,
+    input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [3] }],
+    output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [3] }],
+  });
   const file = Buffer.from(identityModel('uploaded', 'FP32', ['b', 3])).toString('base64');
   const load = await http('POST', '/v2/repository/models/uploaded/load', { parameters: { config, 'file:1/model.onnx': file } });
   assert.is(load.status, 200, load.raw.toString());
@@ -212,11 +260,20 @@ test('HTTP and gRPC requests to one model share batches', async () => {
   const before = (await http('GET', '/v2/models/simple_batched/stats')).json as { model_stats: Array<{ inference_count: number; execution_count: number }> };
   const b0 = before.model_stats[0]!;
   const viaHttp = Array.from({ length: 6 }, () => http('POST', '/v2/models/simple_batched/infer', { inputs: simpleInputs(3, 1) }));
-  const viaGrpc = Array.from({ length: 6 }, () => call(grpc, grpc.modelInfer, ModelInferRequest.fromPartial({
-    modelName: 'simple_batched',
-    inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
-    rawInputContents: [int32Buffer(Array(16).fill(3)), int32Buffer(Array(16).fill(1))],
-  })));
+  const viaGrpc = Array.from({ length: 6 }, () =>
+    call(
+      grpc,
+      grpc.modelInfer,
+      ModelInferRequest.fromPartial({
+        modelName: 'simple_batched',
+        inputs: [
+          { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+          { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+        ],
+        rawInputContents: [int32Buffer(Array(16).fill(3)), int32Buffer(Array(16).fill(1))],
+      }),
+    ),
+  );
   const [h, g] = await Promise.all([Promise.all(viaHttp), Promise.all(viaGrpc)]);
   assert.ok(h.every((r) => r.status === 200));
   assert.is(g.length, 6);

@@ -127,7 +127,11 @@ test('a load request can override config.pbtxt with a JSON config, as Triton all
       { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
     ],
   });
-  await call(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: { config: { parameterChoice: { $case: 'stringParam', value: config } } } });
+  await call(client, client.repositoryModelLoad, {
+    repositoryName: '',
+    modelName: 'simple',
+    parameters: { config: { parameterChoice: { $case: 'stringParam', value: config } } },
+  });
   assert.is((await call(client, client.modelConfig, { name: 'simple', version: '' })).config!.maxBatchSize, 2);
   const big = simpleReq();
   big.inputs.forEach((i) => (i.shape = [3n, 16n]));
@@ -138,7 +142,12 @@ test('a load request can override config.pbtxt with a JSON config, as Triton all
 });
 
 test('a load request can bring the model file itself, with its config', async () => {
-  const config = JSON.stringify({ name: 'uploaded', max_batch_size: 4, input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [2] }], output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [2] }] });
+  const config = JSON.stringify({
+    name: 'uploaded',
+    max_batch_size: 4,
+    input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [2] }],
+    output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [2] }],
+  });
   await call(client, client.repositoryModelLoad, {
     repositoryName: '',
     modelName: 'uploaded',
@@ -147,11 +156,15 @@ test('a load request can bring the model file itself, with its config', async ()
       'file:1/model.onnx': { parameterChoice: { $case: 'bytesParam', value: Buffer.from(identityModel('uploaded', 'FP32', ['b', 2])) } },
     },
   });
-  const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
-    modelName: 'uploaded',
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 2n] }],
-    rawInputContents: [float32Buffer([7, 8])],
-  }));
+  const res = await call(
+    client,
+    client.modelInfer,
+    ModelInferRequest.fromPartial({
+      modelName: 'uploaded',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 2n] }],
+      rawInputContents: [float32Buffer([7, 8])],
+    }),
+  );
   assert.equal(readFloat32(res.rawOutputContents[0]!), [7, 8]);
   const noConfig = await callError(client, client.repositoryModelLoad, {
     repositoryName: '',
@@ -165,10 +178,16 @@ test('a load request can bring the model file itself, with its config', async ()
 test('SIGTERM lets in-flight calls finish, then the server exits 0', async () => {
   const n = 3 * 48 * 192 * 8;
   const image = float32Buffer(new Array(n).fill(0.1));
-  const req = () => ModelInferRequest.fromPartial({ modelName: 'ocr_cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [8n, 3n, 48n, 192n] }], rawInputContents: [image] });
+  const req = () =>
+    ModelInferRequest.fromPartial({ modelName: 'ocr_cls', inputs: [{ name: 'x', datatype: 'FP32', shape: [8n, 3n, 48n, 192n] }], rawInputContents: [image] });
   let firstDone!: () => void;
   const first = new Promise<void>((r) => (firstDone = r));
-  const calls = Array.from({ length: 12 }, () => call(client, client.modelInfer, req()).then((res) => { firstDone(); return res; }));
+  const calls = Array.from({ length: 12 }, () =>
+    call(client, client.modelInfer, req()).then((res) => {
+      firstDone();
+      return res;
+    }),
+  );
   await first;
   server.child.kill('SIGTERM');
   const results = await Promise.allSettled(calls);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Code, ServeError } from '../../src/errors.js';
+import { Code, type ServeError } from '../../src/errors.js';
 import { ModelRunner } from '../../src/execution/model-runner.js';
 import { cudaUnavailableReason } from '../../src/execution/providers.js';
 import type { WireTensor } from '../../src/execution/protocol.js';
@@ -22,12 +22,20 @@ function inputs(k: number): WireTensor[] {
 }
 
 test('a run transfers its input buffers to the worker and gets outputs back', async () => {
-  const runner = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'simple_0_0', kind: 'cpu', deviceId: -1 }], options });
+  const runner = await ModelRunner.create({
+    modelName: 'simple',
+    modelPath: simplePath,
+    replicas: [{ name: 'simple_0_0', kind: 'cpu', deviceId: -1 }],
+    options,
+  });
   try {
-    assert.equal(runner.io.inputs.map((i) => [i.name, i.ortType, i.shape]), [
-      ['INPUT0', 'int32', [-1, 16]],
-      ['INPUT1', 'int32', [-1, 16]],
-    ]);
+    assert.equal(
+      runner.io.inputs.map((i) => [i.name, i.ortType, i.shape]),
+      [
+        ['INPUT0', 'int32', [-1, 16]],
+        ['INPUT1', 'int32', [-1, 16]],
+      ],
+    );
     const ins = inputs(5);
     const res = await runner.run(0, ins, ['OUTPUT0', 'OUTPUT1']);
     assert.is(ins[0]!.data.byteLength, 0, 'the input buffer was moved, not copied');
@@ -55,7 +63,10 @@ test('each replica runs on its own thread with its own session', async () => {
     assert.is(runner.replicaCount, 2);
     const results = await Promise.all([0, 1, 0, 1].map((r, k) => runner.run(r, inputs(k), ['OUTPUT0'])));
     results.forEach((res, k) => assert.equal([...new Int32Array(res.outputs[0]!.data)], Array(16).fill(k + 1)));
-    const bad = await runner.run(7, inputs(0), ['OUTPUT0']).then(() => undefined, (e: ServeError) => e);
+    const bad = await runner.run(7, inputs(0), ['OUTPUT0']).then(
+      () => undefined,
+      (e: ServeError) => e,
+    );
     assert.is(bad?.code, Code.INTERNAL);
   } finally {
     await runner.close();
@@ -69,7 +80,10 @@ test('close() lets queued runs finish, and later runs are UNAVAILABLE', async ()
   const results = await Promise.all(pending);
   await closing;
   assert.is(results.length, 8);
-  const after = await runner.run(0, inputs(0), ['OUTPUT0']).then(() => undefined, (e: ServeError) => e);
+  const after = await runner.run(0, inputs(0), ['OUTPUT0']).then(
+    () => undefined,
+    (e: ServeError) => e,
+  );
   assert.is(after?.code, Code.UNAVAILABLE);
 });
 
@@ -111,15 +125,31 @@ test('a worker that dies mid-batch fails only that batch; a new worker serves th
   const runner = await ModelRunner.create({ modelName: 'simple', modelPath: simplePath, replicas: [{ name: 'r', kind: 'cpu', deviceId: -1 }], options });
   try {
     for (const fault of ['exit', 'throw']) {
-      const err = await runner.run(0, inputs(0), ['OUTPUT0'], fault).then(() => undefined, (e: ServeError) => e);
+      const err = await runner.run(0, inputs(0), ['OUTPUT0'], fault).then(
+        () => undefined,
+        (e: ServeError) => e,
+      );
       assert.is(err?.code, Code.INTERNAL, fault);
-      assert.match(err!.message, fault === 'exit' ? /replica r's worker thread died while running this batch \(worker exited with code: 3\)/ : /injected uncaught error/);
+      assert.match(
+        err!.message,
+        fault === 'exit' ? /replica r's worker thread died while running this batch \(worker exited with code: 3\)/ : /injected uncaught error/,
+      );
       const res = await runner.run(0, inputs(4), ['OUTPUT0']);
       assert.equal([...new Int32Array(res.outputs[0]!.data)], Array(16).fill(5), `served after ${fault}`);
     }
     runner.failNext(0, 2);
-    const failures = await Promise.all([0, 1, 2].map((k) => runner.run(0, inputs(k), ['OUTPUT0']).then(() => 'ok', (e: Error) => e.message)));
-    assert.equal(failures.map((f) => (f === 'ok' ? 'ok' : /injected failure/.test(f) ? 'failed' : f)), ['failed', 'failed', 'ok']);
+    const failures = await Promise.all(
+      [0, 1, 2].map((k) =>
+        runner.run(0, inputs(k), ['OUTPUT0']).then(
+          () => 'ok',
+          (e: Error) => e.message,
+        ),
+      ),
+    );
+    assert.equal(
+      failures.map((f) => (f === 'ok' ? 'ok' : /injected failure/.test(f) ? 'failed' : f)),
+      ['failed', 'failed', 'ok'],
+    );
   } finally {
     await runner.close();
     delete process.env['TRITON_TS_TEST_FAULTS'];
@@ -136,7 +166,10 @@ test('a worker over its JS heap limit is replaced', async () => {
     workerMaxOldGenerationMb: 32,
   });
   try {
-    const err = await runner.run(0, inputs(0), ['OUTPUT0'], 'oom').then(() => undefined, (e: ServeError) => e);
+    const err = await runner.run(0, inputs(0), ['OUTPUT0'], 'oom').then(
+      () => undefined,
+      (e: ServeError) => e,
+    );
     assert.is(err?.code, Code.INTERNAL);
     assert.match(err!.message, /replica small's worker thread died while running this batch/);
     const res = await runner.run(0, inputs(1), ['OUTPUT0']);
@@ -148,7 +181,12 @@ test('a worker over its JS heap limit is replaced', async () => {
 });
 
 test('a model file that is not ONNX fails to load with the ORT error', async () => {
-  const err = await ModelRunner.create({ modelName: 'simple', modelPath: join(repoRoot, 'README.md'), replicas: [{ name: 'x', kind: 'cpu', deviceId: -1 }], options }).then(
+  const err = await ModelRunner.create({
+    modelName: 'simple',
+    modelPath: join(repoRoot, 'README.md'),
+    replicas: [{ name: 'x', kind: 'cpu', deviceId: -1 }],
+    options,
+  }).then(
     () => undefined,
     (e: ServeError) => e,
   );

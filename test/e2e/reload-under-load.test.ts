@@ -13,7 +13,8 @@ import { call, connect, float32Buffer, readFloat32, type InferenceClient } from 
 import { startServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
-const CONFIG = 'max_batch_size: 8\ndynamic_batching { }\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
+const CONFIG =
+  'max_batch_size: 8\ndynamic_batching { }\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 
 /** Requests in a loop at a fixed concurrency; records which version answered and failures. */
 class LoadLoop {
@@ -31,11 +32,15 @@ class LoadLoop {
         const x = w * 1000 + k;
         this.sent++;
         try {
-          const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
-            modelName: model,
-            inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }],
-            rawInputContents: [float32Buffer([x, x, x, x])],
-          }));
+          const res = await call(
+            client,
+            client.modelInfer,
+            ModelInferRequest.fromPartial({
+              modelName: model,
+              inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }],
+              rawInputContents: [float32Buffer([x, x, x, x])],
+            }),
+          );
           const v = Number(res.modelVersion);
           const out = readFloat32(res.rawOutputContents[0]!);
           if (out.some((y) => y !== x + v)) this.failures.push(`version ${v} answered ${out} for ${x}`);
@@ -61,7 +66,11 @@ class LoadLoop {
   }
 
   private check(): void {
-    this.waiters = this.waiters.filter((w) => (w.test() ? (w.resolve(), false) : true));
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.test()) return true;
+      w.resolve();
+      return false;
+    });
   }
 }
 
@@ -91,7 +100,12 @@ test.after(() => repo?.dispose());
 
 test('poll mode: a new version replaces the old one under load with zero failed requests; metrics match', async () => {
   repo.write('live/config.pbtxt', CONFIG).write('live/1/model.onnx', addModel(1));
-  const server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2', '--metrics-config=summary_latencies=true']);
+  const server = await startServer([
+    `--model-repository=${repo.root}`,
+    '--model-control-mode=poll',
+    '--repository-poll-secs=0.2',
+    '--metrics-config=summary_latencies=true',
+  ]);
   const client = connect(server.address);
   try {
     const loop = new LoadLoop(client, 'live', 4);

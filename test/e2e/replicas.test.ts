@@ -64,13 +64,26 @@ const executedOn = (replica: string) => new RegExp(`batch executed .*replica="${
 
 test('two CPU replicas both serve under load', async () => {
   const before = server.lines.length;
-  const results = await Promise.all(Array.from({ length: 40 }, () => call(client, client.modelInfer, spinReq('pair_batched', 20_000)).then(() => 'ok', (e: Error) => e.message)));
-  assert.equal(results.filter((r) => r !== 'ok'), []);
+  const results = await Promise.all(
+    Array.from({ length: 40 }, () =>
+      call(client, client.modelInfer, spinReq('pair_batched', 20_000)).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    ),
+  );
+  assert.equal(
+    results.filter((r) => r !== 'ok'),
+    [],
+  );
   await server.waitForLine(executedOn('pair_batched_0_0'), 10_000);
   await server.waitForLine(executedOn('pair_batched_0_1'), 10_000);
   const lines = server.lines.slice(before);
   const count = (r: string) => lines.filter((l) => executedOn(r).test(l)).length;
-  assert.ok(count('pair_batched_0_0') > 0 && count('pair_batched_0_1') > 0, `per-replica batches: ${count('pair_batched_0_0')} and ${count('pair_batched_0_1')}`);
+  assert.ok(
+    count('pair_batched_0_0') > 0 && count('pair_batched_0_1') > 0,
+    `per-replica batches: ${count('pair_batched_0_0')} and ${count('pair_batched_0_1')}`,
+  );
 });
 
 test('a failing replica leaves rotation while the other serves, and comes back by itself', async () => {
@@ -84,7 +97,10 @@ test('a failing replica leaves rotation while the other serves, and comes back b
   assert.ok(failures >= 1 && failures <= 3, `${failures} requests met the failing replica before its breaker opened`);
   const mark = server.lines.length;
   for (let k = 0; k < 6; k++) await call(client, client.modelInfer, spinReq('pair', 1));
-  assert.not.ok(server.lines.slice(mark).some((l) => executedOn('pair_0_0').test(l)), 'the open replica got no batches');
+  assert.not.ok(
+    server.lines.slice(mark).some((l) => executedOn('pair_0_0').test(l)),
+    'the open replica got no batches',
+  );
   // Repair it: the half-open trial succeeds and the breaker closes.
   await call(client, client.modelInfer, spinReq('pair', 1, { parameters: fault('fail-replica:0:0') }));
   await server.waitForLine(/replica pair_0_0 circuit breaker half-open/, 10_000);
@@ -93,12 +109,21 @@ test('a failing replica leaves rotation while the other serves, and comes back b
 });
 
 test('a worker killed mid-batch fails only its own request; the server keeps serving', async () => {
-  const others = Array.from({ length: 8 }, () => call(client, client.modelInfer, spinReq('pair', 5000)).then(() => 'ok', (e: Error) => e.message));
+  const others = Array.from({ length: 8 }, () =>
+    call(client, client.modelInfer, spinReq('pair', 5000)).then(
+      () => 'ok',
+      (e: Error) => e.message,
+    ),
+  );
   const killed = await callError(client, client.modelInfer, spinReq('pair', 1, { parameters: fault('exit') }));
   assert.is(killed.code, status.INTERNAL);
   assert.match(killed.details, /worker thread died while running this batch \(worker exited with code: 3\); a new worker replaces it/);
   const results = await Promise.all(others);
-  assert.equal(results.filter((r) => r !== 'ok'), [], 'requests of other batches are unaffected');
+  assert.equal(
+    results.filter((r) => r !== 'ok'),
+    [],
+    'requests of other batches are unaffected',
+  );
   const after = await Promise.all(Array.from({ length: 6 }, () => call(client, client.modelInfer, spinReq('pair', 1))));
   assert.is(after.length, 6);
 });
@@ -117,14 +142,18 @@ test('a KIND_GPU model on a machine without CUDA fails to load with a clear mess
   const gpu = models.find((m) => m.name === 'on_gpu')!;
   assert.is(gpu.state, 'UNAVAILABLE');
   assert.match(gpu.reason, /instance on_gpu_0_0 is KIND_GPU \(GPU 0\), but CUDA disabled/);
-  const res = await call(client, client.modelInfer, ModelInferRequest.fromPartial({
-    modelName: 'simple',
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
-    ],
-    rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(1))],
-  }));
+  const res = await call(
+    client,
+    client.modelInfer,
+    ModelInferRequest.fromPartial({
+      modelName: 'simple',
+      inputs: [
+        { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1, 16] },
+      ],
+      rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(1))],
+    }),
+  );
   assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(2));
 });
 

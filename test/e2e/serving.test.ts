@@ -6,7 +6,20 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ModelInferRequest, ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
 import { ModelInferRequest as InferRequest } from '../../src/generated/inference/grpc_service.js';
-import { bytesBuffer, call, callError, connect, healthClient, reflectionClient, float32Buffer, int32Buffer, readBytes, readFloat32, readInt32, type InferenceClient } from '../helpers/client.js';
+import {
+  bytesBuffer,
+  call,
+  callError,
+  connect,
+  healthClient,
+  reflectionClient,
+  float32Buffer,
+  int32Buffer,
+  readBytes,
+  readFloat32,
+  readInt32,
+  type InferenceClient,
+} from '../helpers/client.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 
 const test = suite('serving the bundled model repository');
@@ -66,10 +79,13 @@ test('ModelMetadata gives KServe datatypes and shapes with the batch dimension',
   assert.is(m.name, 'simple');
   assert.equal(m.versions, ['1']);
   assert.is(m.platform, 'onnxruntime_onnx');
-  assert.equal(m.inputs.map((t) => [t.name, t.datatype, t.shape]), [
-    ['INPUT0', 'INT32', [-1n, 16n]],
-    ['INPUT1', 'INT32', [-1n, 16n]],
-  ]);
+  assert.equal(
+    m.inputs.map((t) => [t.name, t.datatype, t.shape]),
+    [
+      ['INPUT0', 'INT32', [-1n, 16n]],
+      ['INPUT1', 'INT32', [-1n, 16n]],
+    ],
+  );
   const v = await call(client, client.modelMetadata, { name: 'add_version', version: '' });
   assert.equal(v.versions, ['1', '2']);
   const bytes = await call(client, client.modelMetadata, { name: 'identity_bytes', version: '' });
@@ -82,8 +98,14 @@ test('ModelConfig returns the auto-completed config of a model that has no confi
   assert.is(config.name, 'identity_fp32');
   assert.is(config.maxBatchSize, 4);
   assert.is(config.backend, 'onnxruntime');
-  assert.equal(config.input.map((i) => [i.name, i.dataType, i.dims]), [['INPUT0', 11, [-1]]]);
-  assert.equal(config.output.map((i) => [i.name, i.dataType, i.dims]), [['OUTPUT0', 11, [-1]]]);
+  assert.equal(
+    config.input.map((i) => [i.name, i.dataType, i.dims]),
+    [['INPUT0', 11, [-1]]],
+  );
+  assert.equal(
+    config.output.map((i) => [i.name, i.dataType, i.dims]),
+    [['OUTPUT0', 11, [-1]]],
+  );
   const simple = await call(client, client.modelConfig, { name: 'simple', version: '1' });
   assert.is(simple.config!.instanceGroup[0]!.name, 'simple_0');
   assert.is((await callError(client, client.modelConfig, { name: 'nope', version: '' })).code, status.NOT_FOUND);
@@ -96,12 +118,21 @@ test('ModelInfer on simple returns sum and difference, echoing the id', async ()
   assert.is(res.id, 'req-7');
   assert.is(res.modelName, 'simple');
   assert.is(res.modelVersion, '1');
-  assert.equal(res.outputs.map((o) => [o.name, o.datatype, o.shape]), [
-    ['OUTPUT0', 'INT32', [1n, 16n]],
-    ['OUTPUT1', 'INT32', [1n, 16n]],
-  ]);
-  assert.equal(readInt32(res.rawOutputContents[0]!), a.map((x) => x + 1));
-  assert.equal(readInt32(res.rawOutputContents[1]!), a.map((x) => x - 1));
+  assert.equal(
+    res.outputs.map((o) => [o.name, o.datatype, o.shape]),
+    [
+      ['OUTPUT0', 'INT32', [1n, 16n]],
+      ['OUTPUT1', 'INT32', [1n, 16n]],
+    ],
+  );
+  assert.equal(
+    readInt32(res.rawOutputContents[0]!),
+    a.map((x) => x + 1),
+  );
+  assert.equal(
+    readInt32(res.rawOutputContents[1]!),
+    a.map((x) => x - 1),
+  );
 });
 
 test('ModelInfer with typed contents and a requested subset of outputs', async () => {
@@ -114,9 +145,15 @@ test('ModelInfer with typed contents and a requested subset of outputs', async (
     outputs: [{ name: 'OUTPUT1' }],
   });
   const res = await call(client, client.modelInfer, req);
-  assert.equal(res.outputs.map((o) => o.name), ['OUTPUT1']);
+  assert.equal(
+    res.outputs.map((o) => o.name),
+    ['OUTPUT1'],
+  );
   assert.equal(res.outputs[0]!.shape, [2n, 16n]);
-  assert.equal(readInt32(res.rawOutputContents[0]!), range(32, (i) => i));
+  assert.equal(
+    readInt32(res.rawOutputContents[0]!),
+    range(32, (i) => i),
+  );
 });
 
 test('the two versions of add_version give different answers; no version means the latest', async () => {
@@ -136,29 +173,41 @@ test('the two versions of add_version give different answers; no version means t
 
 test('the BYTES identity returns the same strings, as raw and as typed contents', async () => {
   const words = ['hello', '', 'wörld ✓'];
-  const raw = await call(client, client.modelInfer, InferRequest.fromPartial({
-    modelName: 'identity_bytes',
-    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 3n] }],
-    rawInputContents: [bytesBuffer(words)],
-  }));
+  const raw = await call(
+    client,
+    client.modelInfer,
+    InferRequest.fromPartial({
+      modelName: 'identity_bytes',
+      inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 3n] }],
+      rawInputContents: [bytesBuffer(words)],
+    }),
+  );
   assert.is(raw.outputs[0]!.datatype, 'BYTES');
   assert.equal(raw.outputs[0]!.shape, [1n, 3n]);
   assert.equal(readBytes(raw.rawOutputContents[0]!), words);
-  const typed = await call(client, client.modelInfer, InferRequest.fromPartial({
-    modelName: 'identity_bytes',
-    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2n, 1n], contents: { bytesContents: [Buffer.from('a'), Buffer.from('bc')] } }],
-  }));
+  const typed = await call(
+    client,
+    client.modelInfer,
+    InferRequest.fromPartial({
+      modelName: 'identity_bytes',
+      inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2n, 1n], contents: { bytesContents: [Buffer.from('a'), Buffer.from('bc')] } }],
+    }),
+  );
   assert.equal(readBytes(typed.rawOutputContents[0]!), ['a', 'bc']);
 });
 
 test('the real PaddleOCR classifier answers a probability pair per image', async () => {
   const n = 3 * 48 * 192;
   const images = range(2 * n, (i) => Math.sin(i / 97) * 0.5);
-  const res = await call(client, client.modelInfer, InferRequest.fromPartial({
-    modelName: 'ocr_cls',
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 3n, 48n, 192n] }],
-    rawInputContents: [float32Buffer(images)],
-  }));
+  const res = await call(
+    client,
+    client.modelInfer,
+    InferRequest.fromPartial({
+      modelName: 'ocr_cls',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 3n, 48n, 192n] }],
+      rawInputContents: [float32Buffer(images)],
+    }),
+  );
   assert.equal(res.outputs[0]!.shape, [2n, 2n]);
   const p = readFloat32(res.rawOutputContents[0]!);
   for (const row of [0, 1]) {
@@ -172,8 +221,14 @@ test('200 concurrent ModelInfer calls each get their own answer', async () => {
     const b = range(16, (i) => k - i);
     return call(client, client.modelInfer, simpleRequest(a, b, { id: `c${k}` })).then((res) => {
       assert.is(res.id, `c${k}`);
-      assert.equal(readInt32(res.rawOutputContents[0]!), a.map((x, i) => x + b[i]!));
-      assert.equal(readInt32(res.rawOutputContents[1]!), a.map((x, i) => x - b[i]!));
+      assert.equal(
+        readInt32(res.rawOutputContents[0]!),
+        a.map((x, i) => x + b[i]!),
+      );
+      assert.equal(
+        readInt32(res.rawOutputContents[1]!),
+        a.map((x, i) => x - b[i]!),
+      );
     });
   });
   await Promise.all(calls);
@@ -192,7 +247,13 @@ test('ModelStreamInfer answers each request, echoes ids, and reports errors with
       stream.write(InferRequest.fromPartial({ modelName: 'no_such_model', id: 's-bad' }));
       continue;
     }
-    stream.write(simpleRequest(range(16, () => k), range(16, () => 1), { id: `s${k}` }));
+    stream.write(
+      simpleRequest(
+        range(16, () => k),
+        range(16, () => 1),
+        { id: `s${k}` },
+      ),
+    );
   }
   stream.end();
   await done;
@@ -205,14 +266,31 @@ test('ModelStreamInfer answers each request, echoes ids, and reports errors with
     const m = got.find((x) => x.inferResponse?.id === `s${k}`);
     assert.ok(m, `response for s${k}`);
     assert.is(m.errorMessage, '');
-    assert.equal(readInt32(m.inferResponse!.rawOutputContents[0]!), range(16, () => k + 1));
+    assert.equal(
+      readInt32(m.inferResponse!.rawOutputContents[0]!),
+      range(16, () => k + 1),
+    );
   }
 });
 
 test('ModelStatistics counts successes, failures, executions and durations per version', async () => {
   const before = (await call(client, client.modelStatistics, { name: 'simple', version: '1' })).modelStats[0]!;
-  await call(client, client.modelInfer, simpleRequest(range(48, () => 1), range(48, () => 2)));
-  await callError(client, client.modelInfer, simpleRequest(range(16, () => 1), range(15, () => 2)));
+  await call(
+    client,
+    client.modelInfer,
+    simpleRequest(
+      range(48, () => 1),
+      range(48, () => 2),
+    ),
+  );
+  await callError(
+    client,
+    client.modelInfer,
+    simpleRequest(
+      range(16, () => 1),
+      range(15, () => 2),
+    ),
+  );
   const after = (await call(client, client.modelStatistics, { name: 'simple', version: '1' })).modelStats[0]!;
   assert.is(after.name, 'simple');
   assert.is(after.version, '1');
@@ -233,21 +311,20 @@ test('ModelStatistics counts successes, failures, executions and durations per v
 
 test('RepositoryIndex lists every model version as READY', async () => {
   const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
-  assert.equal(models.map((m) => `${m.name}:${m.version}:${m.state}`), [
-    'add_version:1:READY',
-    'add_version:2:READY',
-    'identity_bytes:1:READY',
-    'identity_fp32:1:READY',
-    'ocr_cls:1:READY',
-    'simple:1:READY',
-  ]);
+  assert.equal(
+    models.map((m) => `${m.name}:${m.version}:${m.state}`),
+    ['add_version:1:READY', 'add_version:2:READY', 'identity_bytes:1:READY', 'identity_fp32:1:READY', 'ocr_cls:1:READY', 'simple:1:READY'],
+  );
 });
 
 test('RepositoryModelLoad and Unload need explicit control mode', async () => {
   const err = await callError(client, client.repositoryModelLoad, { repositoryName: '', modelName: 'simple', parameters: {} });
   assert.is(err.code, status.FAILED_PRECONDITION);
   assert.match(err.details, /needs --model-control-mode=explicit; this server runs in 'none' mode/);
-  assert.is((await callError(client, client.repositoryModelUnload, { repositoryName: '', modelName: 'simple', parameters: {} })).code, status.FAILED_PRECONDITION);
+  assert.is(
+    (await callError(client, client.repositoryModelUnload, { repositoryName: '', modelName: 'simple', parameters: {} })).code,
+    status.FAILED_PRECONDITION,
+  );
 });
 
 test('shared memory, trace and log settings answer UNIMPLEMENTED with a message', async () => {
@@ -278,7 +355,10 @@ test('grpc.health.v1 Check reports the server and each model; unknown names are 
   assert.is((await check('inference.GRPCInferenceService')).status, 'SERVING');
   assert.is((await check('simple')).status, 'SERVING');
   assert.is((await check('ocr_cls')).status, 'SERVING');
-  const err = await check('no_such_model').then(() => undefined, (e: { code: number }) => e);
+  const err = await check('no_such_model').then(
+    () => undefined,
+    (e: { code: number }) => e,
+  );
   assert.is(err?.code, status.NOT_FOUND);
   health.close();
 });

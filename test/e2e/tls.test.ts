@@ -27,13 +27,16 @@ copyFileSync(certs.server.cert, serverCert);
 copyFileSync(certs.server.key, serverKey);
 const policyFile = join(dir, 'policy.yaml');
 const auditFile = join(dir, 'audit.jsonl');
-writeFileSync(policyFile, `principals:
+writeFileSync(
+  policyFile,
+  `principals:
   - name: cert-a
     certificate_subject: "CN=client-a,O=tests"
     grants:
       - categories: [inference, metadata, metrics]
         models: [simple]
-`);
+`,
+);
 
 const ca = readFileSync(certs.ca.cert);
 function tlsClient(port: number, client?: Pair): grpc.Client {
@@ -46,7 +49,10 @@ const inferSimple = (c: grpc.Client) => probeRoute(c, '/inference.GRPCInferenceS
 const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import grpc'], { stdio: 'ignore' }).status === 0);
 function pythonClient(port: number, args: string[]): { code: number | null; out: string } {
   assert.ok(python, "a python3 with Debian's python3-grpcio (.ci/run installs it)");
-  const r = spawnSync(python!, [join(repoRoot, 'scripts', 'tls_client.py'), '--target', `127.0.0.1:${port}`, '--ca', certs.ca.cert, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(python!, [join(repoRoot, 'scripts', 'tls_client.py'), '--target', `127.0.0.1:${port}`, '--ca', certs.ca.cert, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -55,9 +61,15 @@ let server: ServerProcess;
 
 tls.before(async () => {
   server = await startServer([
-    '--model-control-mode=explicit', '--load-model=simple',
-    '--grpc-use-ssl=true', `--grpc-server-cert=${serverCert}`, `--grpc-server-key=${serverKey}`, `--grpc-root-cert=${certs.ca.cert}`,
-    '--metrics-use-ssl=true', `--access-policy=${policyFile}`, `--audit-log=${auditFile}`,
+    '--model-control-mode=explicit',
+    '--load-model=simple',
+    '--grpc-use-ssl=true',
+    `--grpc-server-cert=${serverCert}`,
+    `--grpc-server-key=${serverKey}`,
+    `--grpc-root-cert=${certs.ca.cert}`,
+    '--metrics-use-ssl=true',
+    `--access-policy=${policyFile}`,
+    `--audit-log=${auditFile}`,
   ]);
 });
 
@@ -107,10 +119,23 @@ tls('a verified certificate the policy does not name is anonymous, and told why'
 
 function scrape(client?: Pair): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', servername: 'localhost', port: server.metricsPort, path: '/metrics', ca, ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: server.metricsPort,
+        path: '/metrics',
+        ca,
+        ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+      },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (body += d))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject).end();
   });
 }
@@ -120,7 +145,10 @@ tls('the metrics endpoint serves HTTPS with the same certificate; a client certi
   const mine = await scrape(certs.clientA);
   assert.is(mine.status, 200);
   assert.match(mine.body, /model="simple"/);
-  const plain = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`).then(() => 'answered', () => 'refused');
+  const plain = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`).then(
+    () => 'answered',
+    () => 'refused',
+  );
   assert.is(plain, 'refused', 'plain HTTP gets no answer from the HTTPS port');
 });
 
@@ -138,22 +166,34 @@ tls('rotated certificates are served to new connections while an open stream kee
   const c = tlsClient(server.port, certs.clientA);
   const replies: ModelStreamInferResponse[] = [];
   let answered: () => void = () => undefined;
-  const stream = c.makeBidiStreamRequest('/inference.GRPCInferenceService/ModelStreamInfer',
-    (m: ModelInferRequest) => Buffer.from(ModelInferRequest.encode(m).finish()), (b: Buffer) => ModelStreamInferResponse.decode(b), new grpc.Metadata(), {});
+  const stream = c.makeBidiStreamRequest(
+    '/inference.GRPCInferenceService/ModelStreamInfer',
+    (m: ModelInferRequest) => Buffer.from(ModelInferRequest.encode(m).finish()),
+    (b: Buffer) => ModelStreamInferResponse.decode(b),
+    new grpc.Metadata(),
+    {},
+  );
   stream.on('data', (m: ModelStreamInferResponse) => {
     replies.push(m);
     answered();
   });
   let streamError = '';
   stream.on('error', (err: grpc.ServiceError) => (streamError ||= err.message));
-  const send = (id: string): Promise<void> => new Promise((resolve) => {
-    answered = resolve;
-    stream.write(ModelInferRequest.fromPartial({
-      modelName: 'simple', id,
-      inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
-      rawInputContents: [int32Buffer(Array(16).fill(2)), int32Buffer(Array(16).fill(1))],
-    }));
-  });
+  const send = (id: string): Promise<void> =>
+    new Promise((resolve) => {
+      answered = resolve;
+      stream.write(
+        ModelInferRequest.fromPartial({
+          modelName: 'simple',
+          id,
+          inputs: [
+            { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+            { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+          ],
+          rawInputContents: [int32Buffer(Array(16).fill(2)), int32Buffer(Array(16).fill(1))],
+        }),
+      );
+    });
   await send('before');
   const original = new X509Certificate(readFileSync(certs.server.cert)).fingerprint256;
   const rotated = new X509Certificate(readFileSync(certs.serverRotated.cert)).fingerprint256;
@@ -169,7 +209,14 @@ tls('rotated certificates are served to new connections while an open stream kee
   assert.is(await presentedCertificate(server.metricsPort, 'http/1.1'), rotated, 'so does the metrics endpoint');
 
   await send('after');
-  assert.equal(replies.map((r) => [r.inferResponse?.id, r.errorMessage]), [['before', ''], ['after', '']], 'the stream opened before the rotation still serves');
+  assert.equal(
+    replies.map((r) => [r.inferResponse?.id, r.errorMessage]),
+    [
+      ['before', ''],
+      ['after', ''],
+    ],
+    'the stream opened before the rotation still serves',
+  );
   assert.is(streamError, '');
   stream.end();
   c.close();
@@ -199,9 +246,18 @@ tls('Python grpcio connects with the CA, and with a client certificate is a prin
 
 tls('the audit trail records both certificate reloads', async () => {
   await server.stop();
-  const lines = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(auditFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const reloads = lines.filter((l) => l['event'] === 'certificate_reload');
-  assert.equal(reloads.map((l) => [l['what'], l['outcome']]), [['gRPC TLS', 'ok'], ['gRPC TLS', 'failed']]);
+  assert.equal(
+    reloads.map((l) => [l['what'], l['outcome']]),
+    [
+      ['gRPC TLS', 'ok'],
+      ['gRPC TLS', 'failed'],
+    ],
+  );
   assert.is(reloads[0]!['fingerprint256'], new X509Certificate(readFileSync(certs.serverRotated.cert)).fingerprint256);
   assert.match(String(reloads[1]!['reason']), /not a PEM certificate/);
 });
@@ -213,8 +269,13 @@ let mserver: ServerProcess;
 
 mtls.before(async () => {
   mserver = await startServer([
-    '--model-control-mode=explicit', '--load-model=simple', '--allow-metrics=false',
-    '--grpc-use-ssl-mutual=true', `--grpc-server-cert=${certs.server.cert}`, `--grpc-server-key=${certs.server.key}`, `--grpc-root-cert=${certs.ca.cert}`,
+    '--model-control-mode=explicit',
+    '--load-model=simple',
+    '--allow-metrics=false',
+    '--grpc-use-ssl-mutual=true',
+    `--grpc-server-cert=${certs.server.cert}`,
+    `--grpc-server-key=${certs.server.key}`,
+    `--grpc-root-cert=${certs.ca.cert}`,
     '--grpc-restricted-protocol=model-repository,model-config:admin-key=s3cret value',
   ]);
 });
@@ -268,10 +329,13 @@ startup.after(() => rmSync(certs.dir, { recursive: true, force: true }));
 
 startup('a missing or mismatched certificate or key fails start-up with exit 2 and names the file', async () => {
   const fails = (args: string[]): Promise<string> =>
-    startServer(['--model-control-mode=explicit', '--grpc-use-ssl=true', ...args], 30_000).then(async (s) => {
-      await s.stop();
-      return 'the server started';
-    }, (e: Error) => e.message);
+    startServer(['--model-control-mode=explicit', '--grpc-use-ssl=true', ...args], 30_000).then(
+      async (s) => {
+        await s.stop();
+        return 'the server started';
+      },
+      (e: Error) => e.message,
+    );
   const missing = await fails([`--grpc-server-cert=${join(tmpdir(), 'absent.pem')}`, `--grpc-server-key=${certs.server.key}`]);
   assert.match(missing, /server exited \(2\)/);
   assert.match(missing, /error: gRPC TLS: cannot read the server certificate file absent\.pem \(ENOENT\)/);

@@ -38,8 +38,26 @@ function key(dir: string, name: string): string {
 function selfSignedCa(dir: string, name: string, subject: string): Pair {
   const k = key(dir, name);
   const cert = join(dir, `${name}.pem`);
-  openssl(['req', '-x509', '-new', '-key', k, '-subj', subject, '-days', '2', '-out', cert,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      k,
+      '-subj',
+      subject,
+      '-days',
+      '2',
+      '-out',
+      cert,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   return { cert, key: k };
 }
 

@@ -18,7 +18,12 @@ export function connect(address: string, options: grpc.ClientOptions = {}): Infe
   });
 }
 
-type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+type Unary<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res: Res) => void,
+) => unknown;
 
 /** Calls a unary method and resolves with its response. */
 export function call<Req, Res>(client: object, method: Unary<Req, Res>, req: Req, deadlineMs = 30_000): Promise<Res> {
@@ -39,13 +44,17 @@ export async function callError<Req, Res>(client: object, method: Unary<Req, Res
 
 const HealthClient = grpc.makeClientConstructor(healthService as never, 'grpc.health.v1.Health');
 
-export function healthClient(address: string): grpc.Client & Record<string, Function> {
+/** A method of a client made from proto-loader definitions: untyped; each test states the shapes it reads. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type UntypedMethod = (...args: any[]) => any;
+
+export function healthClient(address: string): grpc.Client & Record<string, UntypedMethod> {
   return new HealthClient(address, grpc.credentials.createInsecure()) as never;
 }
 
 const require = createRequire(import.meta.url);
 
-export function reflectionClient(address: string): grpc.Client & Record<string, Function> {
+export function reflectionClient(address: string): grpc.Client & Record<string, UntypedMethod> {
   const protoDir = join(dirname(require.resolve('@grpc/reflection')), '..', 'proto');
   const def = protoLoader.loadSync(join(protoDir, 'grpc', 'reflection', 'v1', 'reflection.proto'), { includeDirs: [protoDir] });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
@@ -59,12 +68,14 @@ export const readFloat32 = (b: Buffer): number[] => [...new Float32Array(b.buffe
 
 /** Length-prefixed BYTES elements. */
 export function bytesBuffer(items: string[]): Buffer {
-  return Buffer.concat(items.flatMap((s) => {
-    const b = Buffer.from(s, 'utf8');
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(b.length);
-    return [len, b];
-  }));
+  return Buffer.concat(
+    items.flatMap((s) => {
+      const b = Buffer.from(s, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(b.length);
+      return [len, b];
+    }),
+  );
 }
 
 export function readBytes(b: Buffer): string[] {

@@ -14,7 +14,11 @@ export class FakeClock implements Clock {
   setTimer(atMs: number, fn: () => void): Timer {
     const entry = { at: atMs, fn, live: true, order: this.order++ };
     this.timers.push(entry);
-    return { cancel: () => { entry.live = false; } };
+    return {
+      cancel: () => {
+        entry.live = false;
+      },
+    };
   }
 
   /** Live timers. */

@@ -14,22 +14,38 @@ export function validRequests(): Record<string, ModelInferRequest> {
   const bytes = (s: string) => Buffer.concat([Buffer.from(Uint32Array.of(s.length).buffer), Buffer.from(s)]);
   return {
     simple: ModelInferRequest.fromPartial({
-      modelName: 'simple', id: 'fz',
-      inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }],
+      modelName: 'simple',
+      id: 'fz',
+      inputs: [
+        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+      ],
       rawInputContents: [i32(16, 2), i32(16, 3)],
     }),
     identity_fp32: ModelInferRequest.fromPartial({
-      modelName: 'identity_fp32', id: 'fz', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }], rawInputContents: [f32(4, 1.5)],
+      modelName: 'identity_fp32',
+      id: 'fz',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }],
+      rawInputContents: [f32(4, 1.5)],
     }),
     identity_bytes: ModelInferRequest.fromPartial({
-      modelName: 'identity_bytes', id: 'fz', inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 2n] }],
+      modelName: 'identity_bytes',
+      id: 'fz',
+      inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 2n] }],
       rawInputContents: [Buffer.concat([bytes('ab'), bytes('cde')])],
     }),
     add_version: ModelInferRequest.fromPartial({
-      modelName: 'add_version', modelVersion: '2', id: 'fz', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }], rawInputContents: [f32(4, 1)],
+      modelName: 'add_version',
+      modelVersion: '2',
+      id: 'fz',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, 4n] }],
+      rawInputContents: [f32(4, 1)],
     }),
     ocr_cls: ModelInferRequest.fromPartial({
-      modelName: 'ocr_cls', id: 'fz', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 3n, 48n, 192n] }], rawInputContents: [f32(3 * 48 * 192, 0.25)],
+      modelName: 'ocr_cls',
+      id: 'fz',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 3n, 48n, 192n] }],
+      rawInputContents: [f32(3 * 48 * 192, 0.25)],
     }),
   };
 }
@@ -71,11 +87,16 @@ const PARAMS = ['priority', 'timeout', 'sequence_id', 'sequence_start', 'triton_
 
 function param(rnd: Rnd) {
   const c = int(rnd, 5);
-  const v = c === 0 ? { $case: 'boolParam' as const, value: rnd() < 0.5 }
-    : c === 1 ? { $case: 'int64Param' as const, value: pick(rnd, [-1n, 0n, 5n, 9223372036854775807n, -9223372036854775808n]) }
-      : c === 2 ? { $case: 'stringParam' as const, value: pick(rnd, ['', 'x', 'high']) }
-        : c === 3 ? { $case: 'doubleParam' as const, value: pick(rnd, [0.5, NaN, -Infinity]) }
-          : { $case: 'uint64Param' as const, value: pick(rnd, [0n, 1n, 18446744073709551615n]) };
+  const v =
+    c === 0
+      ? { $case: 'boolParam' as const, value: rnd() < 0.5 }
+      : c === 1
+        ? { $case: 'int64Param' as const, value: pick(rnd, [-1n, 0n, 5n, 9223372036854775807n, -9223372036854775808n]) }
+        : c === 2
+          ? { $case: 'stringParam' as const, value: pick(rnd, ['', 'x', 'high']) }
+          : c === 3
+            ? { $case: 'doubleParam' as const, value: pick(rnd, [0.5, NaN, -Infinity]) }
+            : { $case: 'uint64Param' as const, value: pick(rnd, [0n, 1n, 18446744073709551615n]) };
   return { parameterChoice: v };
 }
 
@@ -89,7 +110,17 @@ function structural(base: ModelInferRequest, rnd: Rnd): ModelInferRequest {
   else if (what === 3 && r.inputs[0]) r.inputs[0].shape = Array.from({ length: int(rnd, 5) }, () => pick(rnd, DIMS));
   else if (what === 4) r.rawInputContents = r.rawInputContents.map((b) => b.subarray(0, int(rnd, b.length + 1)));
   else if (what === 5) r.parameters = Object.fromEntries([[pick(rnd, PARAMS), param(rnd)]]);
-  else if (what === 6 && r.inputs[0]) r.inputs[0].contents = { boolContents: [], intContents: [1, 2], int64Contents: [9223372036854775807n], uintContents: [], uint64Contents: [], fp32Contents: rnd() < 0.5 ? [1] : [], fp64Contents: [], bytesContents: [] };
+  else if (what === 6 && r.inputs[0])
+    r.inputs[0].contents = {
+      boolContents: [],
+      intContents: [1, 2],
+      int64Contents: [9223372036854775807n],
+      uintContents: [],
+      uint64Contents: [],
+      fp32Contents: rnd() < 0.5 ? [1] : [],
+      fp64Contents: [],
+      bytesContents: [],
+    };
   else if (what === 7) r.outputs = [{ name: pick(rnd, ['OUTPUT0', 'nope', '', 'x']), parameters: rnd() < 0.5 ? { classification: param(rnd) } : {} }];
   else r.inputs = [...r.inputs, ...r.inputs];
   return r;
@@ -99,13 +130,34 @@ function structural(base: ModelInferRequest, rnd: Rnd): ModelInferRequest {
 function crafted(valid: Buffer, rnd: Rnd): Buffer {
   const w = new BinaryWriter();
   const which = int(rnd, 8);
-  if (which === 0) w.uint32((5 << 3) | 2).bytes(new BinaryWriter().uint32((3 << 3) | 0).uint64(18446744073709551615n).finish());
+  if (which === 0)
+    w.uint32((5 << 3) | 2).bytes(
+      new BinaryWriter()
+        .uint32((3 << 3) | 0)
+        .uint64(18446744073709551615n)
+        .finish(),
+    );
   else if (which === 1) w.uint32((7 << 3) | 2).uint32(0x7fffffff);
   else if (which === 2) w.uint32((1 << 3) | 0).uint32(7);
   else if (which === 3) for (let i = 0; i < 2000; i++) w.uint32((5 << 3) | 2).uint32(0);
   else if (which === 4) for (let i = 0; i < 300; i++) w.uint32((99 << 3) | 3);
-  else if (which === 5) w.uint32((4 << 3) | 2).bytes(new BinaryWriter().uint32((2 << 3) | 2).bytes(Uint8Array.of(0xff, 0xff)).finish());
-  else if (which === 6) w.uint32((6 << 3) | 2).bytes(new BinaryWriter().uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string('__proto__').join().finish());
+  else if (which === 5)
+    w.uint32((4 << 3) | 2).bytes(
+      new BinaryWriter()
+        .uint32((2 << 3) | 2)
+        .bytes(Uint8Array.of(0xff, 0xff))
+        .finish(),
+    );
+  else if (which === 6)
+    w.uint32((6 << 3) | 2).bytes(
+      new BinaryWriter()
+        .uint32((2 << 3) | 2)
+        .fork()
+        .uint32((1 << 3) | 2)
+        .string('__proto__')
+        .join()
+        .finish(),
+    );
   else w.uint32(0);
   const extra = Buffer.from(w.finish());
   return rnd() < 0.8 ? Buffer.concat([valid, extra]) : Buffer.concat([extra, valid]);
@@ -127,6 +179,9 @@ export function rawInferClient(address: string): grpc.Client & {
     responseSerialize: identity,
     responseDeserialize: identity,
   });
-  const Raw = grpc.makeGenericClientConstructor({ modelInfer: method('ModelInfer', false), modelStreamInfer: method('ModelStreamInfer', true) }, 'RawInference');
+  const Raw = grpc.makeGenericClientConstructor(
+    { modelInfer: method('ModelInfer', false), modelStreamInfer: method('ModelStreamInfer', true) },
+    'RawInference',
+  );
   return new Raw(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 }) as never;
 }

@@ -47,7 +47,9 @@ export function probeRoute(client: grpc.Client, path: string, model: string, met
   const streamsOut = path === '/grpc.health.v1.Health/Watch' || path.includes('ServerReflection') || path.endsWith('/ModelStreamInfer');
   if (!streamsOut) {
     return new Promise((resolve) => {
-      client.makeUnaryRequest(path, identity, identity, bytes, metadata, options, (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }));
+      client.makeUnaryRequest(path, identity, identity, bytes, metadata, options, (err) =>
+        resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }),
+      );
     });
   }
   return new Promise((resolve) => {

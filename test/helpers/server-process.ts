@@ -28,11 +28,26 @@ export interface ServerProcess {
 }
 
 export async function startServer(args: string[] = [], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--grpc-address=127.0.0.1', '--grpc-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0', '--http-address=127.0.0.1', '--http-port=0', ...args], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      '--grpc-address=127.0.0.1',
+      '--grpc-port=0',
+      '--metrics-address=127.0.0.1',
+      '--metrics-port=0',
+      '--http-address=127.0.0.1',
+      '--http-port=0',
+      ...args,
+    ],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    },
+  );
   // If the test process dies without stopping it, the server must not outlive it.
   const killOnExit = (): void => {
     if (child.exitCode === null) child.kill('SIGKILL');

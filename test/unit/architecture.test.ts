@@ -31,7 +31,10 @@ const moduleOf = (f: string): string => {
   return rel.length > 1 ? rel[0]! : rel[0]!.replace(/\.ts$/, '');
 };
 const localTargets = (f: string): string[] =>
-  imports.get(f)!.filter((s) => s.startsWith('.')).map((s) => resolve(dirname(f), s.replace(/\.js$/, '.ts')));
+  imports
+    .get(f)!
+    .filter((s) => s.startsWith('.'))
+    .map((s) => resolve(dirname(f), s.replace(/\.js$/, '.ts')));
 
 test('there are no import cycles in src/', () => {
   const state = new Map<string, 'visiting' | 'done'>();
@@ -39,7 +42,10 @@ test('there are no import cycles in src/', () => {
   const visit = (f: string): void => {
     if (state.get(f) === 'done') return;
     if (state.get(f) === 'visiting') {
-      const cycle = stack.slice(stack.indexOf(f)).concat(f).map((p) => relative(src, p));
+      const cycle = stack
+        .slice(stack.indexOf(f))
+        .concat(f)
+        .map((p) => relative(src, p));
       assert.unreachable(`import cycle: ${cycle.join(' -> ')}`);
     }
     state.set(f, 'visiting');
@@ -71,7 +77,10 @@ test('prom-client is imported only by metrics/', () => {
 
 test('tensor/, batching/ and scheduling/ are pure: no node: imports and no timers', () => {
   for (const f of all.filter((x) => ['tensor', 'batching', 'scheduling'].includes(moduleOf(x)))) {
-    assert.not.ok(imports.get(f)!.some((s) => s.startsWith('node:')), relative(src, f));
+    assert.not.ok(
+      imports.get(f)!.some((s) => s.startsWith('node:')),
+      relative(src, f),
+    );
     assert.not.match(readFileSync(f, 'utf8'), /\b(setTimeout|setInterval|Date\.now)\(/, relative(src, f));
   }
 });

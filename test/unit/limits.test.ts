@@ -22,8 +22,14 @@ test('every limit has a flag, and the CLI reads each with its default', () => {
 
 test('a limit flag outside its range is refused naming the flag and the range', () => {
   assert.is(parseCli(['--max-request-inputs=3']).limits.maxInputs, 3);
-  assert.throws(() => parseCli(['--max-request-inputs=0']), (e: unknown) => e instanceof OptionError && /--max-request-inputs must be an integer in 1\.\.65536, got '0'/.test((e as Error).message));
-  assert.throws(() => parseCli(['--grpc-max-concurrent-streams=lots']), (e: unknown) => e instanceof OptionError && /--grpc-max-concurrent-streams/.test((e as Error).message));
+  assert.throws(
+    () => parseCli(['--max-request-inputs=0']),
+    (e: unknown) => e instanceof OptionError && /--max-request-inputs must be an integer in 1\.\.65536, got '0'/.test((e as Error).message),
+  );
+  assert.throws(
+    () => parseCli(['--grpc-max-concurrent-streams=lots']),
+    (e: unknown) => e instanceof OptionError && /--grpc-max-concurrent-streams/.test((e as Error).message),
+  );
 });
 
 test.run();

@@ -46,7 +46,11 @@ export class GrpcFrontend {
   );
   private draining = false;
 
-  constructor(private readonly ctx: ServiceContext, core: InferenceCore, private readonly opts: GrpcServerOptions) {
+  constructor(
+    private readonly ctx: ServiceContext,
+    core: InferenceCore,
+    private readonly opts: GrpcServerOptions,
+  ) {
     const l = opts.limits;
     const optional = (key: string, ms: number): Record<string, number> => (ms > 0 ? { [key]: ms } : {});
     this.server = new Server({
@@ -61,7 +65,10 @@ export class GrpcFrontend {
       ...optional('grpc.max_connection_age_grace_ms', l.grpcMaxConnectionAgeGraceMs),
       ...(opts.access?.enabled ? { interceptors: [accessInterceptor(opts.access)] } : {}),
     });
-    this.server.addService(withSafeDecoding(GRPCInferenceServiceService, l), createInferenceService(core, l, ctx.log, () => ctx.clock.now()));
+    this.server.addService(
+      withSafeDecoding(GRPCInferenceServiceService, l),
+      createInferenceService(core, l, ctx.log, () => ctx.clock.now()),
+    );
     this.health.addToServer(this.server);
     const pkg = protoLoader.loadSync([join(protosDir(), 'inference', 'grpc_service.proto'), healthProtoPath], {
       includeDirs: [protosDir()],
@@ -76,13 +83,17 @@ export class GrpcFrontend {
       this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, this.credentials(), (err, port) => {
         if (err) return reject(err);
         const l = this.opts.limits;
-        guardConnections(this.server, {
-          firstRequestTimeoutMs: l.grpcFirstRequestTimeoutMs,
-          minRecvPingIntervalMs: l.grpcMinRecvPingIntervalMs,
-          maxPingStrikes: l.grpcMaxPingStrikes,
-          permitWithoutCalls: this.opts.keepalivePermitWithoutCalls,
-          maxConnections: l.grpcMaxConnections,
-        }, this.ctx.log);
+        guardConnections(
+          this.server,
+          {
+            firstRequestTimeoutMs: l.grpcFirstRequestTimeoutMs,
+            minRecvPingIntervalMs: l.grpcMinRecvPingIntervalMs,
+            maxPingStrikes: l.grpcMaxPingStrikes,
+            permitWithoutCalls: this.opts.keepalivePermitWithoutCalls,
+            maxConnections: l.grpcMaxConnections,
+          },
+          this.ctx.log,
+        );
         resolve(port);
       });
     });

@@ -9,9 +9,15 @@ import { service as healthServiceDefinition } from 'grpc-health-check';
 import { escapeControl } from '../../log.js';
 
 type Serving = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
-interface HealthRequest { service: string }
-interface HealthResponse { status: Serving }
-interface HealthListResponse { statuses: Record<string, HealthResponse> }
+interface HealthRequest {
+  service: string;
+}
+interface HealthResponse {
+  status: Serving;
+}
+interface HealthListResponse {
+  statuses: Record<string, HealthResponse>;
+}
 
 export class HealthService {
   private readonly watchers = new Set<{ service: string; last: Serving; call: ServerWritableStream<HealthRequest, HealthResponse> }>();

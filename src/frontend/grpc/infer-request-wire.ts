@@ -19,7 +19,10 @@ import { Code, ServeError } from '../../errors.js';
 import { LIMITS, type Limits } from '../../limits.js';
 
 /** What one request may hold (src/limits.ts has the flags and defaults). */
-export type RequestWireLimits = Pick<Limits, 'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements' | 'maxUnknownFields'>;
+export type RequestWireLimits = Pick<
+  Limits,
+  'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements' | 'maxUnknownFields'
+>;
 
 /** Longest model name, version, tensor name, datatype or parameter key accepted. */
 export const MAX_NAME_CHARS = 1024;
@@ -67,7 +70,10 @@ class Decoder {
   private bytesElements = 0;
   private unknown = 0;
 
-  constructor(bytes: Uint8Array, private readonly limits: RequestWireLimits) {
+  constructor(
+    bytes: Uint8Array,
+    private readonly limits: RequestWireLimits,
+  ) {
     this.buf = bytes;
     this.r = new BinaryReader(bytes);
   }
@@ -78,10 +84,18 @@ class Decoder {
     while (r.pos < r.len) {
       const [no, wt] = r.tag();
       switch (no) {
-        case 1: msg.modelName = this.name(wt, 'model_name'); break;
-        case 2: msg.modelVersion = this.name(wt, 'model_version'); break;
-        case 3: msg.id = this.string(wt); break;
-        case 4: this.mapEntry(wt, msg.parameters); break;
+        case 1:
+          msg.modelName = this.name(wt, 'model_name');
+          break;
+        case 2:
+          msg.modelVersion = this.name(wt, 'model_version');
+          break;
+        case 3:
+          msg.id = this.string(wt);
+          break;
+        case 4:
+          this.mapEntry(wt, msg.parameters);
+          break;
         case 5:
           this.count(msg.inputs.length, 'maxInputs', 'inputs');
           msg.inputs.push(this.sub(wt, (e) => this.input(e)));
@@ -96,7 +110,8 @@ class Decoder {
           msg.rawInputContents.push(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
           break;
         }
-        default: this.skip(wt, no);
+        default:
+          this.skip(wt, no);
       }
     }
     return msg;
@@ -108,12 +123,23 @@ class Decoder {
     while (r.pos < end) {
       const [no, wt] = r.tag();
       switch (no) {
-        case 1: t.name = this.name(wt, 'an input name'); break;
-        case 2: t.datatype = this.name(wt, `the datatype of input '${t.name}'`); break;
-        case 3: this.repeated(wt, WireType.Varint, t.shape, () => r.int64() as bigint, 'maxShapeRank', `dimensions in the shape of input '${t.name}'`); break;
-        case 4: this.mapEntry(wt, t.parameters); break;
-        case 5: t.contents = this.sub(wt, (e) => this.contents(e, t.contents)); break;
-        default: this.skip(wt, no);
+        case 1:
+          t.name = this.name(wt, 'an input name');
+          break;
+        case 2:
+          t.datatype = this.name(wt, `the datatype of input '${t.name}'`);
+          break;
+        case 3:
+          this.repeated(wt, WireType.Varint, t.shape, () => r.int64() as bigint, 'maxShapeRank', `dimensions in the shape of input '${t.name}'`);
+          break;
+        case 4:
+          this.mapEntry(wt, t.parameters);
+          break;
+        case 5:
+          t.contents = this.sub(wt, (e) => this.contents(e, t.contents));
+          break;
+        default:
+          this.skip(wt, no);
       }
     }
     return t;
@@ -135,19 +161,40 @@ class Decoder {
   private contents(end: number, prev: InferTensorContents | undefined): InferTensorContents {
     const r = this.r;
     const c: InferTensorContents = prev ?? {
-      boolContents: [], intContents: [], int64Contents: [], uintContents: [], uint64Contents: [], fp32Contents: [], fp64Contents: [], bytesContents: [],
+      boolContents: [],
+      intContents: [],
+      int64Contents: [],
+      uintContents: [],
+      uint64Contents: [],
+      fp32Contents: [],
+      fp64Contents: [],
+      bytesContents: [],
     };
     const what = 'typed contents elements';
     while (r.pos < end) {
       const [no, wt] = r.tag();
       switch (no) {
-        case 1: this.repeated(wt, WireType.Varint, c.boolContents, () => r.bool(), 'maxElements', what, true); break;
-        case 2: this.repeated(wt, WireType.Varint, c.intContents, () => r.int32(), 'maxElements', what, true); break;
-        case 3: this.repeated(wt, WireType.Varint, c.int64Contents, () => r.int64() as bigint, 'maxElements', what, true); break;
-        case 4: this.repeated(wt, WireType.Varint, c.uintContents, () => r.uint32(), 'maxElements', what, true); break;
-        case 5: this.repeated(wt, WireType.Varint, c.uint64Contents, () => r.uint64() as bigint, 'maxElements', what, true); break;
-        case 6: this.repeated(wt, WireType.Bit32, c.fp32Contents, () => r.float(), 'maxElements', what, true); break;
-        case 7: this.repeated(wt, WireType.Bit64, c.fp64Contents, () => r.double(), 'maxElements', what, true); break;
+        case 1:
+          this.repeated(wt, WireType.Varint, c.boolContents, () => r.bool(), 'maxElements', what, true);
+          break;
+        case 2:
+          this.repeated(wt, WireType.Varint, c.intContents, () => r.int32(), 'maxElements', what, true);
+          break;
+        case 3:
+          this.repeated(wt, WireType.Varint, c.int64Contents, () => r.int64() as bigint, 'maxElements', what, true);
+          break;
+        case 4:
+          this.repeated(wt, WireType.Varint, c.uintContents, () => r.uint32(), 'maxElements', what, true);
+          break;
+        case 5:
+          this.repeated(wt, WireType.Varint, c.uint64Contents, () => r.uint64() as bigint, 'maxElements', what, true);
+          break;
+        case 6:
+          this.repeated(wt, WireType.Bit32, c.fp32Contents, () => r.float(), 'maxElements', what, true);
+          break;
+        case 7:
+          this.repeated(wt, WireType.Bit64, c.fp64Contents, () => r.double(), 'maxElements', what, true);
+          break;
         case 8: {
           this.countBytesElements(1);
           this.count(this.elements++, 'maxElements', what);
@@ -155,7 +202,8 @@ class Decoder {
           c.bytesContents.push(Buffer.from(view.buffer, view.byteOffset, view.byteLength));
           break;
         }
-        default: this.skip(wt, no);
+        default:
+          this.skip(wt, no);
       }
     }
     return c;
@@ -167,12 +215,27 @@ class Decoder {
     while (r.pos < end) {
       const [no, wt] = r.tag();
       switch (no) {
-        case 1: this.expect(wt, WireType.Varint); p.parameterChoice = { $case: 'boolParam', value: r.bool() }; break;
-        case 2: this.expect(wt, WireType.Varint); p.parameterChoice = { $case: 'int64Param', value: r.int64() as bigint }; break;
-        case 3: p.parameterChoice = { $case: 'stringParam', value: this.string(wt) }; break;
-        case 4: this.expect(wt, WireType.Bit64); p.parameterChoice = { $case: 'doubleParam', value: r.double() }; break;
-        case 5: this.expect(wt, WireType.Varint); p.parameterChoice = { $case: 'uint64Param', value: r.uint64() as bigint }; break;
-        default: this.skip(wt, no);
+        case 1:
+          this.expect(wt, WireType.Varint);
+          p.parameterChoice = { $case: 'boolParam', value: r.bool() };
+          break;
+        case 2:
+          this.expect(wt, WireType.Varint);
+          p.parameterChoice = { $case: 'int64Param', value: r.int64() as bigint };
+          break;
+        case 3:
+          p.parameterChoice = { $case: 'stringParam', value: this.string(wt) };
+          break;
+        case 4:
+          this.expect(wt, WireType.Bit64);
+          p.parameterChoice = { $case: 'doubleParam', value: r.double() };
+          break;
+        case 5:
+          this.expect(wt, WireType.Varint);
+          p.parameterChoice = { $case: 'uint64Param', value: r.uint64() as bigint };
+          break;
+        default:
+          this.skip(wt, no);
       }
     }
     return p;

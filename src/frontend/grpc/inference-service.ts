@@ -15,8 +15,12 @@ import { errorText, unary } from './status.js';
 
 export function createInferenceService(core: InferenceCore, limits: Limits, log: Logger, now: () => number): GRPCInferenceServiceServer {
   const notYet = (what: string) => () => core.notImplemented(what);
-  const inferCall = (req: object, deadline: Deadline, cancel: CallCancellation, source: string): InferCall =>
-    ({ caller: callerOf(req), deadlineAtMs: monotonicDeadline(deadline, now()), cancel, source });
+  const inferCall = (req: object, deadline: Deadline, cancel: CallCancellation, source: string): InferCall => ({
+    caller: callerOf(req),
+    deadlineAtMs: monotonicDeadline(deadline, now()),
+    cancel,
+    source,
+  });
 
   return {
     serverLive: unary('ServerLive', log, () => ({ live: core.serverLive() })),

@@ -29,21 +29,29 @@ export function withSafeDecoding<S extends ServiceDefinition>(service: S, limits
   const out: Record<string, unknown> = {};
   for (const [key, method] of Object.entries(service)) {
     const typeName = method.path.slice(method.path.lastIndexOf('/') + 1);
-    const decode: (buf: Buffer) => unknown = INFER_PATHS.has(method.path)
-      ? (buf) => decodeInferRequestWire(buf, limits)
-      : method.requestDeserialize;
+    const decode: (buf: Buffer) => unknown = INFER_PATHS.has(method.path) ? (buf) => decodeInferRequestWire(buf, limits) : method.requestDeserialize;
     out[key] = {
       ...method,
       requestDeserialize: (buf: Buffer): unknown => {
         try {
           return decode(buf);
         } catch (err) {
-          const error = err instanceof ServeError
-            ? err
-            : new ServeError(Code.INVALID_ARGUMENT, `the ${typeName} request is not a valid protobuf message (${err instanceof Error ? err.message : String(err)})`);
+          const error =
+            err instanceof ServeError
+              ? err
+              : new ServeError(
+                  Code.INVALID_ARGUMENT,
+                  `the ${typeName} request is not a valid protobuf message (${err instanceof Error ? err.message : String(err)})`,
+                );
           if (!INFER_PATHS.has(method.path)) return { [UNDECODABLE]: error };
           const placeholder: ModelInferRequest & Undecodable = {
-            modelName: '', modelVersion: '', id: peekRequestId(buf), parameters: {}, inputs: [], outputs: [], rawInputContents: [],
+            modelName: '',
+            modelVersion: '',
+            id: peekRequestId(buf),
+            parameters: {},
+            inputs: [],
+            outputs: [],
+            rawInputContents: [],
             [UNDECODABLE]: error,
           };
           return placeholder;

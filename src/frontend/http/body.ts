@@ -9,7 +9,11 @@ import { invalid } from '../../errors.js';
 
 /** An answer that has an HTTP status of its own, not one from the error catalogue. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -22,7 +26,12 @@ export function readBody(req: IncomingMessage, maxBytes: number, flag: string): 
   let inflater: Gunzip | Inflate | undefined;
   if (encoding === 'gzip' || encoding === 'x-gzip') inflater = createGunzip();
   else if (encoding === 'deflate') inflater = createInflate();
-  else if (encoding !== 'identity') return Promise.reject(new HttpError(501, `Content-Encoding '${encoding.slice(0, 40)}' is not supported; send gzip, deflate or identity`, { 'accept-encoding': 'gzip, deflate' }));
+  else if (encoding !== 'identity')
+    return Promise.reject(
+      new HttpError(501, `Content-Encoding '${encoding.slice(0, 40)}' is not supported; send gzip, deflate or identity`, {
+        'accept-encoding': 'gzip, deflate',
+      }),
+    );
   const source = inflater ? req.pipe(inflater) : req;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -3,7 +3,7 @@
 // infer body with binary data). Triton's shapes: snake_case fields, health as 200 or 400.
 
 import type { IncomingMessage } from 'node:http';
-import { CallCancellation } from '../../core/cancellation.js';
+import type { CallCancellation } from '../../core/cancellation.js';
 import type { InferenceCore } from '../../core/inference-core.js';
 import { invalid } from '../../errors.js';
 import { ModelConfig } from '../../generated/inference/model_config.js';
@@ -59,7 +59,10 @@ async function jsonBody(c: RouteCall): Promise<Record<string, unknown>> {
   return v as Record<string, unknown>;
 }
 
-const notYet = (what: string): Handler => (core) => core.notImplemented(what);
+const notYet =
+  (what: string): Handler =>
+  (core) =>
+    core.notImplemented(what);
 
 /** Route key (as in security/routes.ts) → handler. */
 export const HANDLERS: Record<string, Handler> = {
@@ -80,9 +83,14 @@ export const HANDLERS: Record<string, Handler> = {
   'POST /v2/repository/index': async (core, c) => {
     const b = await jsonBody(c);
     if (b['ready'] !== undefined && typeof b['ready'] !== 'boolean') throw invalid("'ready' must be true or false");
-    return ok(core.control.index(b['ready'] === true, c.caller).map((m) => ({
-      name: m.name, ...(m.version ? { version: m.version } : {}), ...(m.state ? { state: m.state } : {}), ...(m.reason ? { reason: m.reason } : {}),
-    })));
+    return ok(
+      core.control.index(b['ready'] === true, c.caller).map((m) => ({
+        name: m.name,
+        ...(m.version ? { version: m.version } : {}),
+        ...(m.state ? { state: m.state } : {}),
+        ...(m.reason ? { reason: m.reason } : {}),
+      })),
+    );
   },
   'POST /v2/repository/models/:model/load': async (core, c) => {
     const b = await jsonBody(c);
@@ -94,11 +102,15 @@ export const HANDLERS: Record<string, Handler> = {
     await core.control.unload(model(c), c.caller);
     return ok();
   },
-  ...Object.fromEntries(['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => {
-    const what = kind === 'systemsharedmemory' ? 'System shared memory' : 'CUDA shared memory';
-    return ['status', 'region/:region/status', 'region/:region/register', 'region/:region/unregister', 'unregister'].map((tail) =>
-      [`${tail.endsWith('status') ? 'GET' : 'POST'} /v2/${kind}/${tail}`, notYet(`${what} (/v2/${kind}/${tail.replace(':region', '{region}')})`)]);
-  })) as Record<string, Handler>,
+  ...(Object.fromEntries(
+    ['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => {
+      const what = kind === 'systemsharedmemory' ? 'System shared memory' : 'CUDA shared memory';
+      return ['status', 'region/:region/status', 'region/:region/register', 'region/:region/unregister', 'unregister'].map((tail) => [
+        `${tail.endsWith('status') ? 'GET' : 'POST'} /v2/${kind}/${tail}`,
+        notYet(`${what} (/v2/${kind}/${tail.replace(':region', '{region}')})`),
+      ]);
+    }),
+  ) as Record<string, Handler>),
   'GET /v2/trace/setting': notYet('Tracing (/v2/trace/setting)'),
   'POST /v2/trace/setting': notYet('Tracing (/v2/trace/setting)'),
   'GET /v2/models/:model/trace/setting': notYet('Tracing (/v2/models/{model}/trace/setting)'),
@@ -116,7 +128,11 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
   if (h !== undefined) {
     if (!/^[0-9]{1,15}$/.test(h.trim())) throw invalid('Inference-Header-Content-Length must be a non-negative integer');
     headerLength = Number(h);
-    if (headerLength === 0) throw new HttpError(501, 'a request body of raw binary data (Inference-Header-Content-Length: 0) is not supported by this server yet; send a JSON header');
+    if (headerLength === 0)
+      throw new HttpError(
+        501,
+        'a request body of raw binary data (Inference-Header-Content-Length: 0) is not supported by this server yet; send a JSON header',
+      );
   }
   const parsed = parseInferBody(raw, headerLength, model(c), version(c));
   const res = await core.infer(parsed.request, { caller: c.caller, deadlineAtMs: undefined, cancel: c.cancel, source: c.req.socket.remoteAddress ?? '' });
@@ -155,12 +171,20 @@ function statsJson(stats: ModelStatistics[]): unknown {
       inference_count: Number(s.inferenceCount),
       execution_count: Number(s.executionCount),
       inference_stats: {
-        success: d(s.inferenceStats?.success), fail: d(s.inferenceStats?.fail), queue: d(s.inferenceStats?.queue),
-        compute_input: d(s.inferenceStats?.computeInput), compute_infer: d(s.inferenceStats?.computeInfer),
-        compute_output: d(s.inferenceStats?.computeOutput), cache_hit: d(s.inferenceStats?.cacheHit), cache_miss: d(s.inferenceStats?.cacheMiss),
+        success: d(s.inferenceStats?.success),
+        fail: d(s.inferenceStats?.fail),
+        queue: d(s.inferenceStats?.queue),
+        compute_input: d(s.inferenceStats?.computeInput),
+        compute_infer: d(s.inferenceStats?.computeInfer),
+        compute_output: d(s.inferenceStats?.computeOutput),
+        cache_hit: d(s.inferenceStats?.cacheHit),
+        cache_miss: d(s.inferenceStats?.cacheMiss),
       },
       batch_stats: s.batchStats.map((b) => ({
-        batch_size: Number(b.batchSize), compute_input: d(b.computeInput), compute_infer: d(b.computeInfer), compute_output: d(b.computeOutput),
+        batch_size: Number(b.batchSize),
+        compute_input: d(b.computeInput),
+        compute_infer: d(b.computeInfer),
+        compute_output: d(b.computeOutput),
       })),
       memory_usage: [],
     })),

@@ -35,7 +35,12 @@ export class HttpFrontend {
   private readonly known = new Set<string>();
   private draining = false;
 
-  constructor(private readonly core: InferenceCore, private readonly log: Logger, private readonly now: () => number, private readonly opts: HttpServerOptions) {
+  constructor(
+    private readonly core: InferenceCore,
+    private readonly log: Logger,
+    private readonly now: () => number,
+    private readonly opts: HttpServerOptions,
+  ) {
     for (const [key, handler] of Object.entries(HANDLERS)) {
       const [method, path] = key.split(' ') as [string, string];
       this.router.on(method as 'GET', path, () => undefined, { key, handler });

@@ -49,9 +49,11 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     const size = params['binary_data_size'];
     let data: Buffer;
     if (size !== undefined) {
-      if (size.parameterChoice?.$case !== 'int64Param' || size.parameterChoice.value < 0n) throw invalid(`${what}: 'binary_data_size' must be a non-negative integer`);
+      if (size.parameterChoice?.$case !== 'int64Param' || size.parameterChoice.value < 0n)
+        throw invalid(`${what}: 'binary_data_size' must be a non-negative integer`);
       const n = Number(size.parameterChoice.value);
-      if (cursor + n > binary.length) throw invalid(`${what}: binary_data_size ${n} runs past the end of the binary data (${binary.length - cursor} bytes left)`);
+      if (cursor + n > binary.length)
+        throw invalid(`${what}: binary_data_size ${n} runs past the end of the binary data (${binary.length - cursor} bytes left)`);
       if (t['data'] !== undefined) throw invalid(`${what}: has both 'data' and binary_data_size; use one`);
       data = binary.subarray(cursor, cursor + n);
       cursor += n;

@@ -11,8 +11,12 @@ import type { DatatypeInfo } from '../../tensor/datatype.js';
 const MAX_DEPTH = 64;
 
 const INT_RANGE: Record<string, [number, number]> = {
-  INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-(2 ** 31), 2 ** 31 - 1],
-  UINT8: [0, 255], UINT16: [0, 65535], UINT32: [0, 2 ** 32 - 1],
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-(2 ** 31), 2 ** 31 - 1],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 2 ** 32 - 1],
 };
 
 /** Flattens `data` (nested arrays of scalars) into `out`, refusing anything else. */
@@ -33,10 +37,12 @@ export function jsonToRaw(data: unknown, d: DatatypeInfo, count: number, what: s
   flatten(data, flat, what);
   if (flat.length !== count) throw invalid(`${what}: 'data' holds ${flat.length} elements, but its shape has ${count}`);
   if (d.name === 'BYTES') {
-    return joinBytes(flat.map((v, i) => {
-      if (typeof v !== 'string') throw invalid(`${what}: element ${i} must be a string for BYTES, got ${kind(v)}`);
-      return Buffer.from(v, 'utf8');
-    }));
+    return joinBytes(
+      flat.map((v, i) => {
+        if (typeof v !== 'string') throw invalid(`${what}: element ${i} must be a string for BYTES, got ${kind(v)}`);
+        return Buffer.from(v, 'utf8');
+      }),
+    );
   }
   const buf = Buffer.alloc(count * d.byteSize);
   for (let i = 0; i < count; i++) writeElement(buf, i, flat[i], d, what);
@@ -62,7 +68,8 @@ function writeElement(buf: Buffer, i: number, v: unknown, d: DatatypeInfo, what:
     case 'UINT64': {
       if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer');
       const n = v as number;
-      if (!Number.isSafeInteger(n)) throw invalid(`${what}: element ${i} (${n}) is beyond ±2^53, where JSON numbers lose digits; send ${d.name} as binary data`);
+      if (!Number.isSafeInteger(n))
+        throw invalid(`${what}: element ${i} (${n}) is beyond ±2^53, where JSON numbers lose digits; send ${d.name} as binary data`);
       if (d.name === 'UINT64') {
         if (n < 0) throw invalid(`${what}: element ${i} (${n}) is out of range for UINT64`);
         buf.writeBigUInt64LE(BigInt(n), i * 8);
@@ -99,15 +106,33 @@ export function rawToJson(raw: Uint8Array, d: DatatypeInfo): unknown[] | undefin
   const out = new Array<unknown>(n);
   for (let i = 0; i < n; i++) {
     switch (d.name) {
-      case 'BOOL': out[i] = b[i] !== 0; break;
-      case 'INT8': out[i] = b.readInt8(i); break;
-      case 'INT16': out[i] = b.readInt16LE(i * 2); break;
-      case 'INT32': out[i] = b.readInt32LE(i * 4); break;
-      case 'UINT8': out[i] = b[i]; break;
-      case 'UINT16': out[i] = b.readUInt16LE(i * 2); break;
-      case 'UINT32': out[i] = b.readUInt32LE(i * 4); break;
-      case 'FP32': out[i] = jsonNumber(b.readFloatLE(i * 4)); break;
-      case 'FP64': out[i] = jsonNumber(b.readDoubleLE(i * 8)); break;
+      case 'BOOL':
+        out[i] = b[i] !== 0;
+        break;
+      case 'INT8':
+        out[i] = b.readInt8(i);
+        break;
+      case 'INT16':
+        out[i] = b.readInt16LE(i * 2);
+        break;
+      case 'INT32':
+        out[i] = b.readInt32LE(i * 4);
+        break;
+      case 'UINT8':
+        out[i] = b[i];
+        break;
+      case 'UINT16':
+        out[i] = b.readUInt16LE(i * 2);
+        break;
+      case 'UINT32':
+        out[i] = b.readUInt32LE(i * 4);
+        break;
+      case 'FP32':
+        out[i] = jsonNumber(b.readFloatLE(i * 4));
+        break;
+      case 'FP64':
+        out[i] = jsonNumber(b.readDoubleLE(i * 8));
+        break;
       case 'INT64':
       case 'UINT64': {
         const big = d.name === 'INT64' ? b.readBigInt64LE(i * 8) : b.readBigUInt64LE(i * 8);

@@ -7,7 +7,16 @@ import { Code, ServeError } from '../../../src/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
 function fields(patch: Partial<DynamicBatchingFields> = {}): DynamicBatchingFields {
-  return { preferredBatchSize: [], maxQueueDelayMicroseconds: 0, preserveOrdering: false, priorityLevels: 0, defaultPriorityLevel: 0, defaultQueuePolicy: undefined, priorityQueuePolicy: {}, ...patch };
+  return {
+    preferredBatchSize: [],
+    maxQueueDelayMicroseconds: 0,
+    preserveOrdering: false,
+    priorityLevels: 0,
+    defaultPriorityLevel: 0,
+    defaultQueuePolicy: undefined,
+    priorityQueuePolicy: {},
+    ...patch,
+  };
 }
 function qp(patch: Partial<QueuePolicyFields> = {}): QueuePolicyFields {
   return { timeoutAction: 0, defaultTimeoutMicroseconds: 0, allowTimeoutOverride: false, maxQueueSize: 0, ...patch };
@@ -173,7 +182,10 @@ test('higher priority levels are served first, FIFO within a level; 0 and out of
 });
 
 test('a full queue answers RESOURCE_EXHAUSTED at once, per priority level', () => {
-  const h = new Harness(1, fields({ priorityLevels: 2, defaultPriorityLevel: 2, defaultQueuePolicy: qp({ maxQueueSize: 2 }), priorityQueuePolicy: { 1: qp({ maxQueueSize: 1 }) } }));
+  const h = new Harness(
+    1,
+    fields({ priorityLevels: 2, defaultPriorityLevel: 2, defaultQueuePolicy: qp({ maxQueueSize: 2 }), priorityQueuePolicy: { 1: qp({ maxQueueSize: 1 }) } }),
+  );
   h.submit('busy');
   h.submit('a');
   h.submit('b');
@@ -189,7 +201,10 @@ test('a queue timeout with REJECT answers DEADLINE_EXCEEDED and the request neve
   h.submit('busy');
   h.submit('late');
   h.clock.advance(2);
-  assert.equal(h.rejected.map(([p, e]) => [p, e.code]), [['late', Code.DEADLINE_EXCEEDED]]);
+  assert.equal(
+    h.rejected.map(([p, e]) => [p, e.code]),
+    [['late', Code.DEADLINE_EXCEEDED]],
+  );
   assert.match(h.rejected[0]![1].message, /timed out after 2000 µs in the queue/);
   h.finish();
   assert.equal(h.sent, [['busy']]);
@@ -215,9 +230,15 @@ test('a request may shorten its timeout when allow_timeout_override is set, neve
   h.submit('short', { timeoutUs: 1000 });
   h.submit('long', { timeoutUs: 50_000 });
   h.clock.advance(1);
-  assert.equal(h.rejected.map(([p]) => p), ['short']);
+  assert.equal(
+    h.rejected.map(([p]) => p),
+    ['short'],
+  );
   h.clock.advance(9);
-  assert.equal(h.rejected.map(([p]) => p), ['short', 'long']);
+  assert.equal(
+    h.rejected.map(([p]) => p),
+    ['short', 'long'],
+  );
   const strict = new Harness(1, fields({ defaultQueuePolicy: qp({ defaultTimeoutMicroseconds: 10_000 }) }));
   strict.submit('busy');
   strict.submit('short', { timeoutUs: 1000 });
@@ -230,7 +251,10 @@ test('a request whose deadline passes while queued is DEADLINE_EXCEEDED and neve
   h.submit('a', { deadlineAtMs: 5 });
   h.submit('b');
   h.clock.advance(5);
-  assert.equal(h.rejected.map(([p, e]) => [p, e.code]), [['a', Code.DEADLINE_EXCEEDED]]);
+  assert.equal(
+    h.rejected.map(([p, e]) => [p, e.code]),
+    [['a', Code.DEADLINE_EXCEEDED]],
+  );
   h.clock.advance(45);
   assert.equal(h.sent, [['b']]);
 });
@@ -245,9 +269,15 @@ test('deadlines are still watched after the request with the earliest one has le
   h.clock.advance(19);
   assert.equal(h.rejected, []);
   h.clock.advance(1);
-  assert.equal(h.rejected.map(([p]) => p), ['c']);
+  assert.equal(
+    h.rejected.map(([p]) => p),
+    ['c'],
+  );
   h.clock.advance(10);
-  assert.equal(h.rejected.map(([p]) => p), ['c', 'b']);
+  assert.equal(
+    h.rejected.map(([p]) => p),
+    ['c', 'b'],
+  );
   assert.is(h.b.queuedRequests, 0);
   h.finish();
   assert.equal(h.sent, [['busy']]);
@@ -260,9 +290,15 @@ test('a request queued behind an expired one keeps its own deadline', () => {
   h.clock.advance(5);
   h.submit('b', { deadlineAtMs: 12 });
   h.clock.advance(6);
-  assert.equal(h.rejected.map(([p]) => p), ['a']);
+  assert.equal(
+    h.rejected.map(([p]) => p),
+    ['a'],
+  );
   h.clock.advance(1);
-  assert.equal(h.rejected.map(([p]) => p), ['a', 'b']);
+  assert.equal(
+    h.rejected.map(([p]) => p),
+    ['a', 'b'],
+  );
 });
 
 test('a cancelled request leaves the queue; cancelling a dispatched one does nothing', () => {
@@ -282,7 +318,10 @@ test('rejectAll() empties the queue with the given error', () => {
   h.submit('busy');
   h.submit('a');
   h.b.rejectAll(new ServeError(Code.UNAVAILABLE, 'every replica is out of rotation'));
-  assert.equal(h.rejected.map(([p, e]) => [p, e.code]), [['a', Code.UNAVAILABLE]]);
+  assert.equal(
+    h.rejected.map(([p, e]) => [p, e.code]),
+    [['a', Code.UNAVAILABLE]],
+  );
   assert.is(h.clock.pending, 0);
   h.finish();
   assert.equal(h.sent, [['busy']]);
@@ -306,7 +345,10 @@ test('close() rejects what is queued with UNAVAILABLE and refuses new requests',
   h.submit('busy');
   h.submit('a');
   h.b.close('model unloading');
-  assert.equal(h.rejected.map(([p, e]) => [p, e.code, e.message]), [['a', Code.UNAVAILABLE, 'model unloading']]);
+  assert.equal(
+    h.rejected.map(([p, e]) => [p, e.code, e.message]),
+    [['a', Code.UNAVAILABLE, 'model unloading']],
+  );
   assert.is(serveError(() => h.submit('b')).code, Code.UNAVAILABLE);
 });
 

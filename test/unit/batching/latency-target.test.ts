@@ -6,7 +6,15 @@ import { batchingPolicy, type DynamicBatchingFields } from '../../../src/batchin
 import { Code, type ServeError } from '../../../src/errors.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
-const db: DynamicBatchingFields = { preferredBatchSize: [], maxQueueDelayMicroseconds: 0, preserveOrdering: false, priorityLevels: 0, defaultPriorityLevel: 0, defaultQueuePolicy: undefined, priorityQueuePolicy: {} };
+const db: DynamicBatchingFields = {
+  preferredBatchSize: [],
+  maxQueueDelayMicroseconds: 0,
+  preserveOrdering: false,
+  priorityLevels: 0,
+  defaultPriorityLevel: 0,
+  defaultQueuePolicy: undefined,
+  priorityQueuePolicy: {},
+};
 
 /** A model whose batch of n rows takes fixed + perRow·n ms. */
 function teach(a: LatencyTargetAdvisor, fixed: number, perRow: number): void {
@@ -131,26 +139,38 @@ test('the wait floor is tuned online: it moves to the floor whose requests see t
   let now = 0;
   for (let epoch = 0; epoch < 60; epoch++) {
     now += 600;
-    a.observe(Array.from({ length: 64 }, () => latencyFor(a.floorMs)), now);
+    a.observe(
+      Array.from({ length: 64 }, () => latencyFor(a.floorMs)),
+      now,
+    );
   }
   const used: number[] = [];
   for (let epoch = 0; epoch < 8; epoch++) {
     now += 600;
     used.push(a.floorMs);
-    a.observe(Array.from({ length: 64 }, () => latencyFor(a.floorMs)), now);
+    a.observe(
+      Array.from({ length: 64 }, () => latencyFor(a.floorMs)),
+      now,
+    );
   }
   assert.ok(used.filter((f) => f === 5).length >= 5, `mostly the best floor: ${used}`);
   // The world changes: now no floor is best. It follows.
   const latencyAfter = (floor: number): number => 10 + floor * 3;
   for (let epoch = 0; epoch < 80; epoch++) {
     now += 600;
-    a.observe(Array.from({ length: 64 }, () => latencyAfter(a.floorMs)), now);
+    a.observe(
+      Array.from({ length: 64 }, () => latencyAfter(a.floorMs)),
+      now,
+    );
   }
   const after: number[] = [];
   for (let epoch = 0; epoch < 8; epoch++) {
     now += 600;
     after.push(a.floorMs);
-    a.observe(Array.from({ length: 64 }, () => latencyAfter(a.floorMs)), now);
+    a.observe(
+      Array.from({ length: 64 }, () => latencyAfter(a.floorMs)),
+      now,
+    );
   }
   assert.ok(after.filter((f) => f === 0).length >= 5, `mostly no floor now: ${after}`);
 });
@@ -163,7 +183,10 @@ test('an epoch needs 64 requests and 500 ms before the floor can change', () => 
 });
 
 test('latency_target_us needs dynamic batching', () => {
-  assert.throws(() => batchingPolicy('m', 8, undefined, 1000), (e: ServeError) => e.code === Code.INVALID_ARGUMENT && /needs dynamic_batching/.test(e.message));
+  assert.throws(
+    () => batchingPolicy('m', 8, undefined, 1000),
+    (e: ServeError) => e.code === Code.INVALID_ARGUMENT && /needs dynamic_batching/.test(e.message),
+  );
   assert.is(batchingPolicy('m', 8, db, 1000).latencyTargetUs, 1000);
 });
 

@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { DEFAULT_MAX_MESSAGE_BYTES, parseCli } from '../../../src/cli-options.js';
 import { refused } from '../../helpers/cli-refused.js';
 
-
 test('defaults match tritonserver where it has the flag', () => {
   const o = parseCli([]);
   assert.is(o.grpcPort, 8001);
@@ -18,7 +17,17 @@ test('defaults match tritonserver where it has the flag', () => {
 });
 
 test('flags are read in both --flag=value and --flag value forms', () => {
-  const o = parseCli(['--grpc-port=9001', '--model-control-mode', 'explicit', '--load-model=a', '--load-model', 'b', '--strict-readiness=false', '--disable-auto-complete-config', '--backend-config=onnxruntime,default-max-batch-size=16']);
+  const o = parseCli([
+    '--grpc-port=9001',
+    '--model-control-mode',
+    'explicit',
+    '--load-model=a',
+    '--load-model',
+    'b',
+    '--strict-readiness=false',
+    '--disable-auto-complete-config',
+    '--backend-config=onnxruntime,default-max-batch-size=16',
+  ]);
   assert.is(o.grpcPort, 9001);
   assert.equal(o.loadModels, ['a', 'b']);
   assert.is(o.strictReadiness, false);

@@ -7,7 +7,6 @@ import { parseCli } from '../../../src/cli-options.js';
 import { refused } from '../../helpers/cli-refused.js';
 import { securityWarnings } from '../../../src/security/warnings.js';
 
-
 test('without security flags the server is plaintext, open and unaudited', () => {
   const s = parseCli([]).security;
   assert.is(s.grpcTls, undefined);
@@ -68,7 +67,7 @@ test('the audit sample rate is 0..1 and needs an audit log', () => {
 test('the model key variable must be a variable name', () => {
   assert.is(parseCli(['--model-key-env=MODEL_KEYS']).security.modelKeys?.keyEnv, 'MODEL_KEYS');
   assert.match(refused(['--model-key-env=A-B;rm']), /takes the name of an environment variable/);
-  const key = 'k1:' + 'Q'.repeat(43) + '=';
+  const key = `k1:${'Q'.repeat(43)}=`;
   assert.not.ok(refused([`--model-key-env=${key}`]).includes('QQQQ'), 'a key given here is not echoed');
 });
 
@@ -82,12 +81,28 @@ test('no policy on a reachable address warns; loopback does not; keys over plain
   assert.match(securityWarnings(parseCli([])).join('\n'), /no --access-policy: anyone who can reach 0\.0\.0\.0:8001/);
   assert.equal(securityWarnings(parseCli(['--grpc-address=127.0.0.1', '--metrics-address=127.0.0.1', '--http-address=127.0.0.1'])), []);
   assert.equal(securityWarnings(parseCli(['--grpc-address=::1', '--allow-metrics=false', '--allow-http=false'])), []);
-  assert.match(securityWarnings(parseCli(['--grpc-address=127.0.0.1', '--metrics-address=127.0.0.1'])).join('\n'), /or 0\.0\.0\.0:8000/, 'HTTP on every address counts');
+  assert.match(
+    securityWarnings(parseCli(['--grpc-address=127.0.0.1', '--metrics-address=127.0.0.1'])).join('\n'),
+    /or 0\.0\.0\.0:8000/,
+    'HTTP on every address counts',
+  );
   const w = securityWarnings(parseCli(['--access-policy=p.yaml'])).join('\n');
   assert.match(w, /plaintext gRPC: API keys cross the network/);
   assert.match(w, /metrics endpoint is plaintext/);
   assert.match(w, /HTTP\/REST is plaintext/);
-  assert.equal(securityWarnings(parseCli(['--access-policy=p.yaml', '--grpc-use-ssl=true', '--grpc-server-cert=c', '--grpc-server-key=k', '--metrics-use-ssl=true', '--allow-http=false'])), []);
+  assert.equal(
+    securityWarnings(
+      parseCli([
+        '--access-policy=p.yaml',
+        '--grpc-use-ssl=true',
+        '--grpc-server-cert=c',
+        '--grpc-server-key=k',
+        '--metrics-use-ssl=true',
+        '--allow-http=false',
+      ]),
+    ),
+    [],
+  );
 });
 
 test.run();

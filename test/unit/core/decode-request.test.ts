@@ -50,10 +50,13 @@ test('a valid raw request decodes into owned tensors and all outputs', () => {
   assert.is(r.id, 'r1');
   assert.is(r.batchSize, 1);
   assert.equal(r.outputs, ['OUTPUT0', 'OUTPUT1']);
-  assert.equal(r.inputs.map((t) => [t.name, t.datatype, t.shape, t.data.byteLength, t.data.byteOffset]), [
-    ['INPUT0', 'INT32', [1, 16], 64, 0],
-    ['INPUT1', 'INT32', [1, 16], 64, 0],
-  ]);
+  assert.equal(
+    r.inputs.map((t) => [t.name, t.datatype, t.shape, t.data.byteLength, t.data.byteOffset]),
+    [
+      ['INPUT0', 'INT32', [1, 16], 64, 0],
+      ['INPUT1', 'INT32', [1, 16], 64, 0],
+    ],
+  );
   assert.is(new Int32Array(r.inputs[1]!.data.buffer)[0], 100);
 });
 
@@ -73,7 +76,10 @@ test('typed contents are accepted and requested outputs keep their order', () =>
 });
 
 test('missing, extra and duplicate inputs are rejected by name', () => {
-  rejects(simpleRequest({ inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined }], rawInputContents: [int32s(16)] }), /model 'simple' expects input 'INPUT1', which the request does not send/);
+  rejects(
+    simpleRequest({ inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined }], rawInputContents: [int32s(16)] }),
+    /model 'simple' expects input 'INPUT1', which the request does not send/,
+  );
   const extra = simpleRequest();
   extra.inputs.push({ name: 'INPUT9', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined });
   extra.rawInputContents.push(int32s(16));
@@ -108,12 +114,33 @@ test('wrong datatype, rank, shape and batch size are rejected with what was expe
 });
 
 test('raw byte size, raw entry count and raw-plus-typed mixes are rejected', () => {
-  rejects(simpleRequest({ rawInputContents: [int32s(16), int32s(15)] }), /input 'INPUT1' of model 'simple': raw_input_contents holds 60 bytes, but shape \[1,16\] of INT32 needs 64 \(16 elements x 4 bytes\)/);
+  rejects(
+    simpleRequest({ rawInputContents: [int32s(16), int32s(15)] }),
+    /input 'INPUT1' of model 'simple': raw_input_contents holds 60 bytes, but shape \[1,16\] of INT32 needs 64 \(16 elements x 4 bytes\)/,
+  );
   rejects(simpleRequest({ rawInputContents: [int32s(16)] }), /raw_input_contents has 1 entries but the request has 2 inputs/);
   const both = simpleRequest();
-  both.inputs[0]!.contents = { boolContents: [], intContents: Array(16).fill(0), int64Contents: [], uintContents: [], uint64Contents: [], fp32Contents: [], fp64Contents: [], bytesContents: [] };
+  both.inputs[0]!.contents = {
+    boolContents: [],
+    intContents: Array(16).fill(0),
+    int64Contents: [],
+    uintContents: [],
+    uint64Contents: [],
+    fp32Contents: [],
+    fp64Contents: [],
+    bytesContents: [],
+  };
   rejects(both, /input 'INPUT0' of model 'simple': has both typed contents and raw_input_contents/);
-  rejects(ModelInferRequest.fromPartial({ modelName: 'simple', inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] }, { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] }] }), /input 'INPUT0' of model 'simple': no data/);
+  rejects(
+    ModelInferRequest.fromPartial({
+      modelName: 'simple',
+      inputs: [
+        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+      ],
+    }),
+    /input 'INPUT0' of model 'simple': no data/,
+  );
 });
 
 test('unknown requested outputs and classification are refused', () => {
@@ -130,11 +157,19 @@ test('BYTES inputs are checked element by element against the shape', () => {
   const req = ModelInferRequest.fromPartial({ modelName: 'text', inputs: [{ name: 'T', datatype: 'BYTES', shape: [2n] }], rawInputContents: [good] });
   assert.is(decodeInferRequest(req, text, 1, call).inputs[0]!.data.byteLength, 11);
   const bad = Buffer.from([1, 0, 0, 0, 97, 200, 0, 0, 0, 98, 99]);
-  rejects(ModelInferRequest.fromPartial({ modelName: 'text', inputs: [{ name: 'T', datatype: 'BYTES', shape: [2n] }], rawInputContents: [bad] }), /input 'T' of model 'text': BYTES element 1 declares 200 bytes at byte 5 but only 2 remain/, Code.INVALID_ARGUMENT, text);
+  rejects(
+    ModelInferRequest.fromPartial({ modelName: 'text', inputs: [{ name: 'T', datatype: 'BYTES', shape: [2n] }], rawInputContents: [bad] }),
+    /input 'T' of model 'text': BYTES element 1 declares 200 bytes at byte 5 but only 2 remain/,
+    Code.INVALID_ARGUMENT,
+    text,
+  );
 });
 
 test('sequence parameters are refused for a model that is not a sequence model', () => {
-  rejects(simpleRequest({ parameters: { sequence_id: { parameterChoice: { $case: 'int64Param', value: 7n } } } }), /model 'simple' is not a sequence model; remove the sequence_id/);
+  rejects(
+    simpleRequest({ parameters: { sequence_id: { parameterChoice: { $case: 'int64Param', value: 7n } } } }),
+    /model 'simple' is not a sequence model; remove the sequence_id/,
+  );
 });
 
 test.run();

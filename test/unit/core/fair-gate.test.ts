@@ -38,7 +38,10 @@ test('a request cancelled while waiting leaves the queue with CANCELLED and take
   const waiting = g.acquire('b', cancel);
   const next = g.acquire('c');
   cancel.fire();
-  const err = await waiting.then(() => undefined, (e: unknown) => e);
+  const err = await waiting.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.instance(err, ServeError);
   assert.is((err as ServeError).code, Code.CANCELLED);
   assert.is(g.queued, 1);

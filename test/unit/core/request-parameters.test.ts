@@ -25,9 +25,15 @@ function refused(fn: () => unknown, pattern: RegExp, code: number = Code.INVALID
 }
 
 test("keys with Triton's reserved prefix are refused; triton_enable_empty_final_response only as a bool", () => {
-  refused(() => readRequestParameters({ triton_x: bool(true) }, 'm'), /keys starting with 'triton_' are reserved.*'triton_enable_empty_final_response'.*\(got 'triton_x'\)/);
+  refused(
+    () => readRequestParameters({ triton_x: bool(true) }, 'm'),
+    /keys starting with 'triton_' are reserved.*'triton_enable_empty_final_response'.*\(got 'triton_x'\)/,
+  );
   readRequestParameters({ triton_enable_empty_final_response: bool(true) }, 'm');
-  refused(() => readRequestParameters({ triton_enable_empty_final_response: i64(1n) }, 'm'), /'triton_enable_empty_final_response' must be bool_param, got int64_param/);
+  refused(
+    () => readRequestParameters({ triton_enable_empty_final_response: i64(1n) }, 'm'),
+    /'triton_enable_empty_final_response' must be bool_param, got int64_param/,
+  );
 });
 
 test('each request key with a meaning refuses the wrong value type, naming the key and the type expected', () => {
@@ -77,7 +83,10 @@ test('input and output keys are type-checked; shared memory is UNIMPLEMENTED, cl
 });
 
 test('the one allowed triton_ key is allowed on the request only, not on inputs or outputs', () => {
-  refused(() => checkInputParameters({ triton_enable_empty_final_response: bool(true) }, 'in'), /keys starting with 'triton_' are reserved \(got 'triton_enable_empty_final_response'\)/);
+  refused(
+    () => checkInputParameters({ triton_enable_empty_final_response: bool(true) }, 'in'),
+    /keys starting with 'triton_' are reserved \(got 'triton_enable_empty_final_response'\)/,
+  );
   refused(() => checkOutputParameters({ triton_enable_empty_final_response: bool(true) }, 'out'), /reserved/);
 });
 

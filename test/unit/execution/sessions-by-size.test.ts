@@ -5,7 +5,12 @@ import { SessionsBySize } from '../../../src/execution/sessions-by-size.js';
 function harness(max: number) {
   let made = 0;
   const released: string[] = [];
-  const cache = new SessionsBySize<string>('base', max, async () => `s${++made}`, async (s) => void released.push(s));
+  const cache = new SessionsBySize<string>(
+    'base',
+    max,
+    async () => `s${++made}`,
+    async (s) => void released.push(s),
+  );
   return { cache, released, made: () => made };
 }
 

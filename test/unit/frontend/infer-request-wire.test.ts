@@ -47,19 +47,30 @@ const exhausted = (what: string, flag: string): string => `the request holds mor
 const malformed = (why: string): string => `the request is not a valid ModelInferRequest message (${why})`;
 
 const full = ModelInferRequest.fromPartial({
-  modelName: 'simple', modelVersion: '3', id: 'req-1',
+  modelName: 'simple',
+  modelVersion: '3',
+  id: 'req-1',
   parameters: {
-    b: bool(true), i: int64(-9223372036854775808n),
+    b: bool(true),
+    i: int64(-9223372036854775808n),
     s: { parameterChoice: { $case: 'stringParam', value: 'é\u0000x' } },
     d: { parameterChoice: { $case: 'doubleParam', value: -0.25 } },
     u: { parameterChoice: { $case: 'uint64Param', value: UINT64_MAX } },
   },
   inputs: [
     {
-      name: 'TYPED', datatype: 'INT32', shape: [1n, 2n], parameters: { note: int64(7n) },
+      name: 'TYPED',
+      datatype: 'INT32',
+      shape: [1n, 2n],
+      parameters: { note: int64(7n) },
       contents: {
-        boolContents: [true, false], intContents: [-1, 2147483647], int64Contents: [-9223372036854775808n, INT64_MAX],
-        uintContents: [0, 4294967295], uint64Contents: [0n, UINT64_MAX], fp32Contents: [0.5, -2.25], fp64Contents: [0.1, -1e300],
+        boolContents: [true, false],
+        intContents: [-1, 2147483647],
+        int64Contents: [-9223372036854775808n, INT64_MAX],
+        uintContents: [0, 4294967295],
+        uint64Contents: [0n, UINT64_MAX],
+        fp32Contents: [0.5, -2.25],
+        fp64Contents: [0.1, -1e300],
         bytesContents: [Buffer.from('ab'), Buffer.alloc(0)],
       },
     },
@@ -93,6 +104,7 @@ test('keeps a parameter key "__proto__" as an ordinary own key', () => {
   const msg = decodeInferRequestWire(w.join().finish(), SMALL);
   assert.is(Object.getPrototypeOf(msg.parameters), null);
   assert.equal(Object.keys(msg.parameters), ['__proto__']);
+  // biome-ignore lint/suspicious/noProto: the test is that a '__proto__' key stays an entry
   assert.equal(msg.parameters['__proto__'], { parameterChoice: { $case: 'boolParam', value: true } });
   assert.is('parameterChoice' in {}, false);
 });
@@ -160,7 +172,11 @@ test('accepts exactly maxInputs inputs and raw contents and refuses one more', (
   const two = ModelInferRequest.fromPartial({ inputs: [{ name: 'A' }, { name: 'B' }], rawInputContents: [Buffer.from([1]), Buffer.from([2])] });
   assert.is(decodeInferRequestWire(enc(two), SMALL).inputs.length, 2);
   refused(enc({ ...two, inputs: [...two.inputs, ...two.inputs.slice(0, 1)] }), Code.RESOURCE_EXHAUSTED, exhausted('2 inputs', 'max-request-inputs'));
-  refused(enc({ ...two, rawInputContents: [...two.rawInputContents, Buffer.from([3])] }), Code.RESOURCE_EXHAUSTED, exhausted('2 raw_input_contents entries', 'max-request-inputs'));
+  refused(
+    enc({ ...two, rawInputContents: [...two.rawInputContents, Buffer.from([3])] }),
+    Code.RESOURCE_EXHAUSTED,
+    exhausted('2 raw_input_contents entries', 'max-request-inputs'),
+  );
 });
 
 test('accepts exactly maxOutputs outputs and refuses one more', () => {
@@ -170,7 +186,11 @@ test('accepts exactly maxOutputs outputs and refuses one more', () => {
 });
 
 test('counts parameters of the request, its inputs and its outputs together', () => {
-  const three = ModelInferRequest.fromPartial({ parameters: { a: bool(true) }, inputs: [{ name: 'I', parameters: { b: bool(true) } }], outputs: [{ name: 'O', parameters: { c: bool(true) } }] });
+  const three = ModelInferRequest.fromPartial({
+    parameters: { a: bool(true) },
+    inputs: [{ name: 'I', parameters: { b: bool(true) } }],
+    outputs: [{ name: 'O', parameters: { c: bool(true) } }],
+  });
   assert.is(Object.keys(decodeInferRequestWire(enc(three), SMALL).outputs[0]!.parameters).length, 1);
   const four = ModelInferRequest.fromPartial({ ...three, outputs: [{ name: 'O', parameters: { c: bool(true), d: bool(false) } }] });
   refused(enc(four), Code.RESOURCE_EXHAUSTED, exhausted('3 parameters', 'max-request-parameters'));
@@ -180,17 +200,25 @@ test('accepts exactly maxShapeRank dimensions, packed or not, and refuses one mo
   const ranked = (shape: bigint[]): Uint8Array => enc(ModelInferRequest.fromPartial({ inputs: [{ name: 'IN', shape }] }));
   assert.equal(decodeInferRequestWire(ranked([1n, 2n, 3n]), SMALL).inputs[0]!.shape, [1n, 2n, 3n]);
   refused(ranked([1n, 2n, 3n, 4n]), Code.RESOURCE_EXHAUSTED, exhausted("3 dimensions in the shape of input 'IN'", 'max-tensor-rank'));
-  const unpacked = (rank: number): Uint8Array => withInput((w) => {
-    w.tag(1, WireType.LengthDelimited).string('IN');
-    for (let i = 0; i < rank; i++) w.tag(3, WireType.Varint).int64(BigInt(i + 1));
-  });
+  const unpacked = (rank: number): Uint8Array =>
+    withInput((w) => {
+      w.tag(1, WireType.LengthDelimited).string('IN');
+      for (let i = 0; i < rank; i++) w.tag(3, WireType.Varint).int64(BigInt(i + 1));
+    });
   assert.equal(decodeInferRequestWire(unpacked(3), SMALL).inputs[0]!.shape, [1n, 2n, 3n]);
   refused(unpacked(4), Code.RESOURCE_EXHAUSTED, exhausted("3 dimensions in the shape of input 'IN'", 'max-tensor-rank'));
 });
 
 test('counts typed contents elements over all inputs against maxElements', () => {
   const typed = (a: number[], b: number[]): Uint8Array =>
-    enc(ModelInferRequest.fromPartial({ inputs: [{ name: 'A', contents: { intContents: a } }, { name: 'B', contents: { fp32Contents: b } }] }));
+    enc(
+      ModelInferRequest.fromPartial({
+        inputs: [
+          { name: 'A', contents: { intContents: a } },
+          { name: 'B', contents: { fp32Contents: b } },
+        ],
+      }),
+    );
   assert.equal(decodeInferRequestWire(typed([1, 2], [3, 4]), SMALL).inputs[1]!.contents!.fp32Contents, [3, 4]);
   refused(typed([1, 2], [3, 4, 5]), Code.RESOURCE_EXHAUSTED, exhausted('4 typed contents elements', 'max-request-elements'));
 });
@@ -227,8 +255,8 @@ test('accepts names of MAX_NAME_CHARS characters and refuses longer ones', () =>
   const named = (modelName: string, input: string): Uint8Array => enc(ModelInferRequest.fromPartial({ modelName, inputs: [{ name: input }] }));
   const longest = 'a'.repeat(MAX_NAME_CHARS);
   assert.is(decodeInferRequestWire(named(longest, longest), SMALL).modelName, longest);
-  refused(named(longest + 'a', 'IN'), Code.INVALID_ARGUMENT, `model_name is longer than ${MAX_NAME_CHARS} characters`);
-  refused(named('m', longest + 'a'), Code.INVALID_ARGUMENT, `an input name is longer than ${MAX_NAME_CHARS} characters`);
+  refused(named(`${longest}a`, 'IN'), Code.INVALID_ARGUMENT, `model_name is longer than ${MAX_NAME_CHARS} characters`);
+  refused(named('m', `${longest}a`), Code.INVALID_ARGUMENT, `an input name is longer than ${MAX_NAME_CHARS} characters`);
 });
 
 test('peekRequestId reads the id of a message whose later fields are broken', () => {
@@ -259,7 +287,15 @@ test('peekRequestId returns an empty id for garbage and for an id longer than 10
 });
 
 test('5,000 seeded mutations of a valid request decode or fail with INVALID_ARGUMENT or RESOURCE_EXHAUSTED only', () => {
-  const limits: RequestWireLimits = { maxInputs: 4, maxOutputs: 4, maxParameters: 16, maxShapeRank: 8, maxElements: 64, maxBytesElements: 8, maxUnknownFields: 16 };
+  const limits: RequestWireLimits = {
+    maxInputs: 4,
+    maxOutputs: 4,
+    maxParameters: 16,
+    maxShapeRank: 8,
+    maxElements: 64,
+    maxBytesElements: 8,
+    maxUnknownFields: 16,
+  };
   const base = [...enc(full)];
   const rand = seededRandom(20240607);
   const pick = (n: number): number => Math.floor(rand() * n);
@@ -269,11 +305,20 @@ test('5,000 seeded mutations of a valid request decode or fail with INVALID_ARGU
     for (let k = 1 + pick(3); k > 0; k--) {
       const p = pick(b.length + 1);
       switch (pick(5)) {
-        case 0: if (p < b.length) b[p] = b[p]! ^ (1 << pick(8)); break;
-        case 1: b.splice(p, 0, pick(256)); break;
-        case 2: b.splice(p, 1); break;
-        case 3: b.splice(p, 0, ...b.slice(p, p + 1 + pick(8))); break;
-        default: b.length = p;
+        case 0:
+          if (p < b.length) b[p] = b[p]! ^ (1 << pick(8));
+          break;
+        case 1:
+          b.splice(p, 0, pick(256));
+          break;
+        case 2:
+          b.splice(p, 1);
+          break;
+        case 3:
+          b.splice(p, 0, ...b.slice(p, p + 1 + pick(8)));
+          break;
+        default:
+          b.length = p;
       }
     }
     const bytes = Uint8Array.from(b);
@@ -286,7 +331,10 @@ test('5,000 seeded mutations of a valid request decode or fail with INVALID_ARGU
       if (!(err instanceof ServeError)) assert.unreachable(`mutation ${i} threw ${String(err)}`);
       const e = err as ServeError;
       const prefix = e.code === Code.INVALID_ARGUMENT ? 'the request is not a valid ModelInferRequest message (' : 'the request holds more than ';
-      assert.ok((e.code === Code.INVALID_ARGUMENT || e.code === Code.RESOURCE_EXHAUSTED) && e.message.startsWith(prefix), `mutation ${i}: code ${e.code}: ${e.message}`);
+      assert.ok(
+        (e.code === Code.INVALID_ARGUMENT || e.code === Code.RESOURCE_EXHAUSTED) && e.message.startsWith(prefix),
+        `mutation ${i}: code ${e.code}: ${e.message}`,
+      );
       if (e.code === Code.INVALID_ARGUMENT) seen.invalid++;
       else seen.exhausted++;
     }

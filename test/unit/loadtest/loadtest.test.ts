@@ -32,7 +32,10 @@ test('the seeded generator repeats and its exponential gaps average 1/rate', () 
   const a = seededRandom(42);
   const b = seededRandom(42);
   const xs = Array.from({ length: 5 }, () => a());
-  assert.equal(xs, Array.from({ length: 5 }, () => b()));
+  assert.equal(
+    xs,
+    Array.from({ length: 5 }, () => b()),
+  );
   const r = seededRandom(7);
   let total = 0;
   const n = 20000;
@@ -48,7 +51,13 @@ test('shapes parse from NAME:D1,D2;NAME:D', () => {
 
 test('the plot is an SVG with one polyline per series', () => {
   const svg = throughputLatencySvg('t', 'p99 (ms)', [
-    { name: 'a', points: [{ throughput: 10, latencyMs: 1, label: 'c1' }, { throughput: 20, latencyMs: 4, label: 'c2' }] },
+    {
+      name: 'a',
+      points: [
+        { throughput: 10, latencyMs: 1, label: 'c1' },
+        { throughput: 20, latencyMs: 4, label: 'c2' },
+      ],
+    },
     { name: 'b<c', points: [{ throughput: 15, latencyMs: 2, label: 'c1' }] },
   ]);
   assert.match(svg, /^<svg /);

@@ -49,19 +49,40 @@ test('pre-check fills name, platform, backend, version policy and a CPU instance
 });
 
 test('pre-check refuses other platforms, a mismatched name and unsupported scheduling', () => {
-  assert.match(configError(() => cfg('platform: "tensorflow_savedmodel"')), /platform 'tensorflow_savedmodel' is not served here/);
-  assert.match(configError(() => cfg('name: "other"')), /config name 'other' does not match the model folder 'm'/);
-  assert.match(configError(() => cfg('sequence_batching { }')), /sequence_batching is not implemented/);
-  assert.match(configError(() => cfg('max_batch_size: -1')), /max_batch_size must be 0 or more/);
-  assert.match(configError(() => cfg('instance_group [ { kind: KIND_CPU gpus: [0] } ]')), /KIND_CPU but lists gpus/);
+  assert.match(
+    configError(() => cfg('platform: "tensorflow_savedmodel"')),
+    /platform 'tensorflow_savedmodel' is not served here/,
+  );
+  assert.match(
+    configError(() => cfg('name: "other"')),
+    /config name 'other' does not match the model folder 'm'/,
+  );
+  assert.match(
+    configError(() => cfg('sequence_batching { }')),
+    /sequence_batching is not implemented/,
+  );
+  assert.match(
+    configError(() => cfg('max_batch_size: -1')),
+    /max_batch_size must be 0 or more/,
+  );
+  assert.match(
+    configError(() => cfg('instance_group [ { kind: KIND_CPU gpus: [0] } ]')),
+    /KIND_CPU but lists gpus/,
+  );
 });
 
 test('auto-complete fills everything from a model with dynamic batch dimensions', () => {
   const c = completeConfig(cfg(''), identityIo, opts);
   assert.is(c.maxBatchSize, 4);
   assert.is(c.schedulingChoice?.$case, 'dynamicBatching', 'a batch size set by auto-complete comes with dynamic batching');
-  assert.equal(c.input.map((i) => [i.name, i.dataType, i.dims]), [['INPUT0', DataType.TYPE_FP32, [-1]]]);
-  assert.equal(c.output.map((i) => [i.name, i.dataType, i.dims]), [['OUTPUT0', DataType.TYPE_FP32, [-1]]]);
+  assert.equal(
+    c.input.map((i) => [i.name, i.dataType, i.dims]),
+    [['INPUT0', DataType.TYPE_FP32, [-1]]],
+  );
+  assert.equal(
+    c.output.map((i) => [i.name, i.dataType, i.dims]),
+    [['OUTPUT0', DataType.TYPE_FP32, [-1]]],
+  );
 });
 
 test('auto-complete keeps max_batch_size 0 for a model with a fixed first dimension', () => {
@@ -81,18 +102,32 @@ test('auto-complete fills a partial config and keeps what it states', () => {
 });
 
 test('with auto-complete off, a config that leaves out outputs is an error', () => {
-  const msg = configError(() => completeConfig(cfg('max_batch_size: 2 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]'), identityIo, { ...opts, autoComplete: false }));
+  const msg = configError(() =>
+    completeConfig(cfg('max_batch_size: 2 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]'), identityIo, { ...opts, autoComplete: false }),
+  );
   assert.match(msg, /the config lists no outputs/);
 });
 
 test('config and model disagreements are named', () => {
   const both = (t: string) => configError(() => completeConfig(cfg(t), identityIo, opts));
-  assert.match(both('max_batch_size: 2 input [ { name: "IN" data_type: TYPE_FP32 dims: [ -1 ] } ]'), /input 'IN' is not an input of the ONNX model, whose inputs are: INPUT0/);
-  assert.match(both('max_batch_size: 2 input [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ -1 ] } ]'), /input 'INPUT0': config says TYPE_INT32 but the ONNX model has float32/);
+  assert.match(
+    both('max_batch_size: 2 input [ { name: "IN" data_type: TYPE_FP32 dims: [ -1 ] } ]'),
+    /input 'IN' is not an input of the ONNX model, whose inputs are: INPUT0/,
+  );
+  assert.match(
+    both('max_batch_size: 2 input [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ -1 ] } ]'),
+    /input 'INPUT0': config says TYPE_INT32 but the ONNX model has float32/,
+  );
   assert.match(both('max_batch_size: 2 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 2, 2 ] } ]'), /give rank 3, but the ONNX model has rank 2/);
   const fixed: ModelIo = { inputs: [{ name: 'x', ortType: 'float32', shape: [1, 4] }], outputs: [{ name: 'y', ortType: 'float32', shape: [1, 4] }] };
-  assert.match(configError(() => completeConfig(cfg('max_batch_size: 8'), fixed, opts)), /max_batch_size > 0 needs a dynamic first dimension, but the ONNX model has 1/);
-  assert.match(configError(() => completeConfig(cfg('input [ { name: "x" data_type: TYPE_FP32 dims: [ 1, 5 ] } ]'), fixed, opts)), /config dims \[1,5\] do not match the ONNX model's \[1,4\]/);
+  assert.match(
+    configError(() => completeConfig(cfg('max_batch_size: 8'), fixed, opts)),
+    /max_batch_size > 0 needs a dynamic first dimension, but the ONNX model has 1/,
+  );
+  assert.match(
+    configError(() => completeConfig(cfg('input [ { name: "x" data_type: TYPE_FP32 dims: [ 1, 5 ] } ]'), fixed, opts)),
+    /config dims \[1,5\] do not match the ONNX model's \[1,4\]/,
+  );
 });
 
 test.run();

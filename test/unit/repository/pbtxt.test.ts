@@ -12,8 +12,7 @@ import {
 } from '../../../src/generated/inference/model_config.js';
 import { ConfigError, parseModelConfig } from '../../../src/repository/config-file.js';
 
-const fixture = (name: string): ModelConfig =>
-  parseModelConfig(readFileSync(new URL(`../../fixtures/configs/${name}`, import.meta.url), 'utf8'), name);
+const fixture = (name: string): ModelConfig => parseModelConfig(readFileSync(new URL(`../../fixtures/configs/${name}`, import.meta.url), 'utf8'), name);
 
 function parseError(text: string): string {
   try {
@@ -29,10 +28,13 @@ test('parses the classic list form of inputs and outputs', () => {
   const c = fixture('01-classic.pbtxt');
   assert.is(c.name, 'classic');
   assert.is(c.maxBatchSize, 8);
-  assert.equal(c.input.map((i) => [i.name, i.dataType, i.dims]), [
-    ['INPUT0', DataType.TYPE_INT32, [16]],
-    ['INPUT1', DataType.TYPE_INT32, [16]],
-  ]);
+  assert.equal(
+    c.input.map((i) => [i.name, i.dataType, i.dims]),
+    [
+      ['INPUT0', DataType.TYPE_INT32, [16]],
+      ['INPUT1', DataType.TYPE_INT32, [16]],
+    ],
+  );
   assert.is(c.output[0]!.name, 'OUTPUT0');
 });
 
@@ -65,10 +67,13 @@ test('parses instance groups given as repeated keys and as a list', () => {
   assert.equal(gpu!.gpus, [0, 1]);
   assert.is(gpu!.count, 2);
   assert.is(gpu!.rateLimiter!.priority, 2);
-  assert.equal(gpu!.rateLimiter!.resources.map((r) => [r.name, r.global, r.count]), [
-    ['R1', false, 4],
-    ['R2', true, 1],
-  ]);
+  assert.equal(
+    gpu!.rateLimiter!.resources.map((r) => [r.name, r.global, r.count]),
+    [
+      ['R1', false, 4],
+      ['R2', true, 1],
+    ],
+  );
   assert.is(cpu!.kind, ModelInstanceGroup_Kind.KIND_CPU);
   assert.is(cpu!.hostPolicy, 'cpu');
   assert.is(auto!.kind, ModelInstanceGroup_Kind.KIND_AUTO);

@@ -10,7 +10,11 @@ import { redactPaths } from '../../../src/redact.js';
 
 test('relative paths with absolute, dot, empty, backslash or control parts are refused', () => {
   for (const bad of ['', '/etc/passwd', '..', '.', 'a/../b', 'a//b', 'a/', 'a\\b', 'a\nb', 'a\u0000b', 'x/./y']) {
-    assert.throws(() => relativeSegments(bad, 'f'), (e: unknown) => e instanceof ConfigError, JSON.stringify(bad));
+    assert.throws(
+      () => relativeSegments(bad, 'f'),
+      (e: unknown) => e instanceof ConfigError,
+      JSON.stringify(bad),
+    );
   }
   assert.equal(relativeSegments('a/b.bin', 'f'), ['a', 'b.bin']);
 });
@@ -49,7 +53,7 @@ test('printable and escapeControl keep client text on one line; printable bounds
 });
 
 test('redactPaths replaces absolute paths and leaves relative names alone', () => {
-  assert.is(redactPaths("Load model from /tmp/x/1/model.onnx failed: bad"), 'Load model from <path> failed: bad');
+  assert.is(redactPaths('Load model from /tmp/x/1/model.onnx failed: bad'), 'Load model from <path> failed: bad');
   assert.is(redactPaths("failed to load 1/model.onnx and file:1/model.onnx of 'INPUT0'"), "failed to load 1/model.onnx and file:1/model.onnx of 'INPUT0'");
   assert.is(redactPaths("open '/work/repo/m/config.pbtxt'"), "open '<path>'");
 });

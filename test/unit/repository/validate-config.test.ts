@@ -57,8 +57,16 @@ test('accepts a full config within every rule and limit', () => {
     ],
     modelWarmup: [
       sample(),
-      sample({ name: 'random', batchSize: 8, count: 5, inputs: { INPUT0: { dataType: DataType.TYPE_INT64, dims: [2, 3], inputDataType: { $case: 'randomData', value: true } } } }),
-      sample({ name: 'file', inputs: { INPUT0: { dataType: DataType.TYPE_STRING, dims: [1], inputDataType: { $case: 'inputDataFile', value: 'input0.bin' } } } }),
+      sample({
+        name: 'random',
+        batchSize: 8,
+        count: 5,
+        inputs: { INPUT0: { dataType: DataType.TYPE_INT64, dims: [2, 3], inputDataType: { $case: 'randomData', value: true } } },
+      }),
+      sample({
+        name: 'file',
+        inputs: { INPUT0: { dataType: DataType.TYPE_STRING, dims: [1], inputDataType: { $case: 'inputDataFile', value: 'input0.bin' } } },
+      }),
     ],
   });
 });
@@ -74,7 +82,10 @@ test('refuses a max_queue_delay_microseconds above the timeout limit', () => {
 
 test('refuses a default_timeout_microseconds above the timeout limit, in the default and in a level policy', () => {
   const limits = { ...DEFAULT_CONFIG_LIMITS, maxTimeoutUs: 1000 };
-  assert.match(refusal({ schedulingChoice: batching({ defaultQueuePolicy: { defaultTimeoutMicroseconds: 1001 } }) }, limits), 'dynamic_batching.default_queue_policy.default_timeout_microseconds');
+  assert.match(
+    refusal({ schedulingChoice: batching({ defaultQueuePolicy: { defaultTimeoutMicroseconds: 1001 } }) }, limits),
+    'dynamic_batching.default_queue_policy.default_timeout_microseconds',
+  );
   const levels = batching({ priorityLevels: 2, defaultPriorityLevel: 1, priorityQueuePolicy: { 2: { defaultTimeoutMicroseconds: 5000 } } });
   assert.match(refusal({ schedulingChoice: levels }, limits), 'dynamic_batching.priority_queue_policy[2].default_timeout_microseconds');
 });
@@ -90,7 +101,10 @@ test('refuses an unknown timeout action', () => {
 });
 
 test('refuses a negative max_queue_size', () => {
-  assert.match(refusal({ schedulingChoice: batching({ defaultQueuePolicy: { maxQueueSize: -1 } }) }), 'dynamic_batching.default_queue_policy.max_queue_size must be a whole number of 0 or more');
+  assert.match(
+    refusal({ schedulingChoice: batching({ defaultQueuePolicy: { maxQueueSize: -1 } }) }),
+    'dynamic_batching.default_queue_policy.max_queue_size must be a whole number of 0 or more',
+  );
 });
 
 test('refuses more than one priority level with preserve_ordering', () => {
@@ -99,12 +113,22 @@ test('refuses more than one priority level with preserve_ordering', () => {
 });
 
 test('refuses a DELAY timeout action with preserve_ordering', () => {
-  const message = refusal({ schedulingChoice: batching({ preserveOrdering: true, defaultQueuePolicy: { timeoutAction: DELAY, defaultTimeoutMicroseconds: 1000 } }) });
-  assert.match(message, 'dynamic_batching.default_queue_policy.timeout_action may not be DELAY with a default_timeout_microseconds when preserve_ordering is true');
+  const message = refusal({
+    schedulingChoice: batching({ preserveOrdering: true, defaultQueuePolicy: { timeoutAction: DELAY, defaultTimeoutMicroseconds: 1000 } }),
+  });
+  assert.match(
+    message,
+    'dynamic_batching.default_queue_policy.timeout_action may not be DELAY with a default_timeout_microseconds when preserve_ordering is true',
+  );
 });
 
 test('refuses a DELAY timeout action with preserve_ordering in a priority level policy', () => {
-  const db = batching({ preserveOrdering: true, priorityLevels: 1, defaultPriorityLevel: 1, priorityQueuePolicy: { 1: { timeoutAction: DELAY, defaultTimeoutMicroseconds: 1 } } });
+  const db = batching({
+    preserveOrdering: true,
+    priorityLevels: 1,
+    defaultPriorityLevel: 1,
+    priorityQueuePolicy: { 1: { timeoutAction: DELAY, defaultTimeoutMicroseconds: 1 } },
+  });
   assert.match(refusal({ schedulingChoice: db }), 'dynamic_batching.priority_queue_policy[1].timeout_action may not be DELAY');
 });
 
@@ -113,8 +137,19 @@ test('refuses an unknown instance group kind', () => {
 });
 
 test('refuses two instance groups with the same name, given or defaulted', () => {
-  assert.match(refusal({ instanceGroup: [{ name: 'a', kind: KIND_CPU }, { name: 'a', kind: KIND_CPU }] }), "instance_group[1].name 'a' is already the name of instance_group[0]");
-  assert.match(refusal({ instanceGroup: [{ kind: KIND_CPU }, { name: 'm_0', kind: KIND_CPU }] }), "instance_group[1].name 'm_0' is already the name of instance_group[0]");
+  assert.match(
+    refusal({
+      instanceGroup: [
+        { name: 'a', kind: KIND_CPU },
+        { name: 'a', kind: KIND_CPU },
+      ],
+    }),
+    "instance_group[1].name 'a' is already the name of instance_group[0]",
+  );
+  assert.match(
+    refusal({ instanceGroup: [{ kind: KIND_CPU }, { name: 'm_0', kind: KIND_CPU }] }),
+    "instance_group[1].name 'm_0' is already the name of instance_group[0]",
+  );
 });
 
 test('refuses a fractional instance count', () => {
@@ -126,7 +161,15 @@ test('refuses an instance count above the limit', () => {
 });
 
 test('refuses instance groups whose counts over their GPUs add up past the limit', () => {
-  const message = refusal({ instanceGroup: [{ kind: KIND_CPU, count: 4 }, { kind: KIND_GPU, count: 4, gpus: [0, 1] }] }, { ...DEFAULT_CONFIG_LIMITS, maxInstanceCount: 10 });
+  const message = refusal(
+    {
+      instanceGroup: [
+        { kind: KIND_CPU, count: 4 },
+        { kind: KIND_GPU, count: 4, gpus: [0, 1] },
+      ],
+    },
+    { ...DEFAULT_CONFIG_LIMITS, maxInstanceCount: 10 },
+  );
   assert.match(message, 'instance_group[1].count brings the model to 12 instances');
 });
 
@@ -144,7 +187,10 @@ test('refuses a warmup sample without a name', () => {
 });
 
 test('refuses a warmup batch_size above the limit', () => {
-  assert.match(refusal({ maxBatchSize: 4096, modelWarmup: [sample({ batchSize: 1025 })] }), 'model_warmup[0].batch_size must be a whole number of at most 1024, got 1025');
+  assert.match(
+    refusal({ maxBatchSize: 4096, modelWarmup: [sample({ batchSize: 1025 })] }),
+    'model_warmup[0].batch_size must be a whole number of at most 1024, got 1025',
+  );
 });
 
 test('refuses a warmup count above the limit', () => {
@@ -178,13 +224,18 @@ test('refuses a warmup sample whose inputs pass the byte limit, batch copies inc
     B: { dataType: DataType.TYPE_STRING, dims: [10], inputDataType: { $case: 'randomData' as const, value: true } },
   };
   check({ modelWarmup: [sample({ batchSize: 2, inputs: two })] }, limits);
-  assert.match(refusal({ modelWarmup: [sample({ batchSize: 3, inputs: two })] }, limits), 'model_warmup[0].inputs["A"].dims bring the sample\'s inputs to more than the limit of 1000 bytes');
+  assert.match(
+    refusal({ modelWarmup: [sample({ batchSize: 3, inputs: two })] }, limits),
+    'model_warmup[0].inputs["A"].dims bring the sample\'s inputs to more than the limit of 1000 bytes',
+  );
   const huge = { A: { dataType: DataType.TYPE_FP64, dims: [2 ** 40, 2 ** 40], inputDataType: { $case: 'zeroData' as const, value: true } } };
   assert.match(refusal({ modelWarmup: [sample({ inputs: huge })] }), 'model_warmup[0].inputs["A"].dims bring the sample');
 });
 
 test('refuses an input_data_file that is absolute, climbs out of the warmup folder or holds control characters', () => {
-  const withFile = (value: string) => ({ modelWarmup: [sample({ inputs: { INPUT0: { dataType: DataType.TYPE_FP32, dims: [4], inputDataType: { $case: 'inputDataFile' as const, value } } } })] });
+  const withFile = (value: string) => ({
+    modelWarmup: [sample({ inputs: { INPUT0: { dataType: DataType.TYPE_FP32, dims: [4], inputDataType: { $case: 'inputDataFile' as const, value } } } })],
+  });
   const field = 'model_warmup[0].inputs["INPUT0"].input_data_file';
   for (const bad of ['../../etc/passwd', '/etc/passwd', 'a/../../b', 'a\\b', '..', '.', 'a//b', '', 'a\nb']) {
     assert.match(refusal(withFile(bad)), `${field} path`, JSON.stringify(bad));

@@ -7,7 +7,10 @@ const r = (patch: Partial<ReplicaState> = {}): ReplicaState => ({ available: tru
 test('round_robin takes each replica with room in turn', () => {
   const rr = new RoundRobin();
   const idle = [r(), r(), r()];
-  assert.equal([0, 1, 2, 3].map(() => rr.pick(idle)), [0, 1, 2, 0]);
+  assert.equal(
+    [0, 1, 2, 3].map(() => rr.pick(idle)),
+    [0, 1, 2, 0],
+  );
 });
 
 test('round_robin skips busy and out-of-rotation replicas, and says when none is left', () => {
@@ -19,14 +22,25 @@ test('round_robin skips busy and out-of-rotation replicas, and says when none is
 
 test('least_loaded picks the replica with the fewest rows in flight', () => {
   const ll = new LeastLoaded();
-  const reps = [r({ inFlightRows: 8, inFlightBatches: 1, capacity: 2 }), r({ inFlightRows: 2, inFlightBatches: 1, capacity: 2 }), r({ inFlightRows: 5, inFlightBatches: 1, capacity: 2 })];
+  const reps = [
+    r({ inFlightRows: 8, inFlightBatches: 1, capacity: 2 }),
+    r({ inFlightRows: 2, inFlightBatches: 1, capacity: 2 }),
+    r({ inFlightRows: 5, inFlightBatches: 1, capacity: 2 }),
+  ];
   assert.is(ll.pick(reps), 1);
-  assert.is(ll.pick([r({ inFlightRows: 0, available: false }), r({ inFlightRows: 3, capacity: 2, inFlightBatches: 1 })]), 1, 'an open breaker is skipped even when idle');
+  assert.is(
+    ll.pick([r({ inFlightRows: 0, available: false }), r({ inFlightRows: 3, capacity: 2, inFlightBatches: 1 })]),
+    1,
+    'an open breaker is skipped even when idle',
+  );
 });
 
 test('least_loaded breaks ties round-robin', () => {
   const ll = new LeastLoaded();
-  assert.equal([0, 1, 2].map(() => ll.pick([r(), r()])), [0, 1, 0]);
+  assert.equal(
+    [0, 1, 2].map(() => ll.pick([r(), r()])),
+    [0, 1, 0],
+  );
 });
 
 test('priority prefers the lowest rate_limiter.priority and spills over when it is busy', () => {

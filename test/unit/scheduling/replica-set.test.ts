@@ -4,7 +4,7 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Code, ServeError } from '../../../src/errors.js';
+import { Code, type ServeError } from '../../../src/errors.js';
 import type { RunResult } from '../../../src/execution/protocol.js';
 import { RoundRobin } from '../../../src/scheduling/policies.js';
 import { ReplicaSet, type BatchRunner, type BreakerOptions } from '../../../src/scheduling/replica-set.js';
@@ -28,10 +28,17 @@ function setup(failing: boolean[], opts: Partial<BreakerOptions> = {}) {
   const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const events: string[] = [];
   const r = runner(failing);
-  const set = new ReplicaSet('m', r, failing.map((_, i) => ({ name: `m_${i}`, priority: 1, capacity: 1 })), new RoundRobin(), { ...breaker, ...opts }, {
-    breakerChanged: (replica, state, allOpen) => events.push(`${replica}:${state}${allOpen ? ':all' : ''}`),
-    roomChanged: () => undefined,
-  });
+  const set = new ReplicaSet(
+    'm',
+    r,
+    failing.map((_, i) => ({ name: `m_${i}`, priority: 1, capacity: 1 })),
+    new RoundRobin(),
+    { ...breaker, ...opts },
+    {
+      breakerChanged: (replica, state, allOpen) => events.push(`${replica}:${state}${allOpen ? ':all' : ''}`),
+      roomChanged: () => undefined,
+    },
+  );
   return { clock, events, set, r };
 }
 
@@ -45,7 +52,7 @@ async function runOnce(set: ReplicaSet): Promise<string> {
   }
 }
 
-test('failures open a replica\'s breaker; the scheduler then skips it', async () => {
+test("failures open a replica's breaker; the scheduler then skips it", async () => {
   const { clock, events, set, r } = setup([true, false]);
   try {
     const outcomes = [];
@@ -54,7 +61,10 @@ test('failures open a replica\'s breaker; the scheduler then skips it', async ()
     assert.equal(events, ['m_0:open']);
     assert.equal(outcomes.slice(4), ['m_1:ok', 'm_1:ok'], 'the open replica gets no batches');
     assert.equal(r.calls.filter((i) => i === 0).length, 2);
-    assert.equal(set.states().map((s) => s.breaker), ['open', 'closed']);
+    assert.equal(
+      set.states().map((s) => s.breaker),
+      ['open', 'closed'],
+    );
   } finally {
     clock.uninstall();
   }
@@ -99,7 +109,10 @@ test('when every breaker is open the set says so and refuses with UNAVAILABLE na
     assert.ok(events.at(-1)!.endsWith(':all'));
     assert.not.ok(set.hasRoom());
     const { done } = set.run(1, [], []);
-    const err = await done.then(() => undefined, (e: ServeError) => e);
+    const err = await done.then(
+      () => undefined,
+      (e: ServeError) => e,
+    );
     assert.is(err?.code, Code.UNAVAILABLE);
     assert.match(err!.message, /every replica of model 'm' is out of rotation/);
   } finally {
@@ -112,12 +125,22 @@ test('a batch over the breaker timeout fails with DEADLINE_EXCEEDED and keeps th
   try {
     let finish!: () => void;
     const slow: BatchRunner = { run: () => new Promise<RunResult>((resolve) => (finish = () => resolve(result))) };
-    const set = new ReplicaSet('m', slow, [{ name: 'm_0', priority: 1, capacity: 1 }], new RoundRobin(), { ...breaker, timeoutMs: 100 }, {
-      breakerChanged: () => undefined,
-      roomChanged: () => undefined,
-    });
+    const set = new ReplicaSet(
+      'm',
+      slow,
+      [{ name: 'm_0', priority: 1, capacity: 1 }],
+      new RoundRobin(),
+      { ...breaker, timeoutMs: 100 },
+      {
+        breakerChanged: () => undefined,
+        roomChanged: () => undefined,
+      },
+    );
     const { done } = set.run(1, [], []);
-    const outcome = done.then(() => 'ok', (e: ServeError) => `${e.code} ${e.message}`);
+    const outcome = done.then(
+      () => 'ok',
+      (e: ServeError) => `${e.code} ${e.message}`,
+    );
     clock.tick(100);
     assert.match(await outcome, /^4 model 'm' replica m_0 took longer than its 100 ms batch timeout/);
     assert.not.ok(set.hasRoom(), 'the worker is still running the batch');

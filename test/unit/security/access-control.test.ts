@@ -81,9 +81,15 @@ test('without a policy or restrictions every listed route is open and nothing is
 test('a route missing from the table is refused as UNAUTHENTICATED, with or without a policy', () => {
   const denials: Denial[] = [];
   const open = new AccessControl({ policy: undefined, restrictions: [], onDenied: (d) => denials.push(d) });
-  assert.match(thrown(() => open.authenticate('/inference.GRPCInferenceService/NewMethod', creds()), Code.UNAUTHENTICATED), /NewMethod is not a route this server's access check knows/);
+  assert.match(
+    thrown(() => open.authenticate('/inference.GRPCInferenceService/NewMethod', creds()), Code.UNAUTHENTICATED),
+    /NewMethod is not a route this server's access check knows/,
+  );
   const who = withPolicy().authenticate(LIVE, bearer(KEY_OCR));
-  assert.match(thrown(() => withPolicy().authorize(who, '/other.Service/Call'), Code.UNAUTHENTICATED), /Service\/Call is not a route/);
+  assert.match(
+    thrown(() => withPolicy().authorize(who, '/other.Service/Call'), Code.UNAUTHENTICATED),
+    /Service\/Call is not a route/,
+  );
   assert.is(denials.length, 1);
 });
 
@@ -104,7 +110,10 @@ test('a restricted category needs its header with the right value; others stay o
 test('the restricted header is checked before the policy, even for a known key', () => {
   const restrictions = parseRestrictions(['inference:k=v'], '--grpc-restricted-protocol');
   const access = new AccessControl({ policy: parseAccessPolicy(POLICY, 'p.yaml'), restrictions });
-  assert.match(thrown(() => access.authenticate(INFER, bearer(KEY_OCR)), Code.UNAUTHENTICATED), /expecting header 'triton-grpc-protocol-k'/);
+  assert.match(
+    thrown(() => access.authenticate(INFER, bearer(KEY_OCR)), Code.UNAUTHENTICATED),
+    /expecting header 'triton-grpc-protocol-k'/,
+  );
   const ok = access.authenticate(INFER, creds({ authorization: [`Bearer ${KEY_OCR}`], headers: { 'triton-grpc-protocol-k': 'v' } }));
   assert.is(ok.name, 'ocr-app');
 });
@@ -143,7 +152,7 @@ test('two authorization headers are refused, even when both hold a known key', (
   assert.is(msg, 'more than one authorization header');
 });
 
-test("a verified certificate whose subject is in the policy is that principal, in any subject form", () => {
+test('a verified certificate whose subject is in the policy is that principal, in any subject form', () => {
   const access = withPolicy();
   const a = access.authenticate(INDEX, creds({ cert: 'CN=client-a\nO=tests' }));
   assert.equal([a.name, a.via, a.subject], ['admin', 'certificate', 'CN=client-a,O=tests']);
@@ -164,7 +173,10 @@ test('an unknown certificate subject is anonymous: health passes, anything more 
   access.authorize(who, LIVE);
   access.authorize(who, `${I}ModelReady`, 'simple');
   const msg = thrown(() => access.authorize(who, INFER, 'simple'), Code.UNAUTHENTICATED);
-  assert.is(msg, "ModelInfer needs credentials for 'inference' on model 'simple': the client certificate subject 'CN=stranger,O=elsewhere' is not in the access policy");
+  assert.is(
+    msg,
+    "ModelInfer needs credentials for 'inference' on model 'simple': the client certificate subject 'CN=stranger,O=elsewhere' is not in the access policy",
+  );
 });
 
 test('a caller with no credentials is anonymous and gets health on the server and every model by default', () => {
@@ -175,7 +187,10 @@ test('a caller with no credentials is anonymous and gets health on the server an
   access.authorize(who, '/grpc.health.v1.Health/Check', 'any_model');
   const msg = thrown(() => access.authorize(who, INFER, 'simple'), Code.UNAUTHENTICATED);
   assert.match(msg, /^ModelInfer needs credentials for 'inference' on model 'simple': no credentials were sent/);
-  assert.match(thrown(() => access.authorize(who, INDEX), Code.UNAUTHENTICATED), /RepositoryIndex needs credentials for 'model-repository': /);
+  assert.match(
+    thrown(() => access.authorize(who, INDEX), Code.UNAUTHENTICATED),
+    /RepositoryIndex needs credentials for 'model-repository': /,
+  );
 });
 
 test('anonymous grants apply to every caller, known principals included; an empty list leaves anonymous callers nothing', () => {
@@ -213,7 +228,10 @@ test('a grant without models covers the category server-wide, but no model', () 
   const admin = access.authenticate(INDEX, bearer(KEY_ADMIN));
   access.authorize(admin, INDEX);
   access.authorize(admin, `${I}ModelStatistics`);
-  assert.match(thrown(() => access.authorize(admin, LOAD, 'simple'), Code.PERMISSION_DENIED), /'model-repository' on model 'simple' \(RepositoryModelLoad\)/);
+  assert.match(
+    thrown(() => access.authorize(admin, LOAD, 'simple'), Code.PERMISSION_DENIED),
+    /'model-repository' on model 'simple' \(RepositoryModelLoad\)/,
+  );
   assert.not.ok(access.canSee(admin, 'model-repository', 'simple'));
 });
 

@@ -43,7 +43,10 @@ principals:
 
 test('a YAML policy gives its principals, their grants, key hashes and subjects', () => {
   const p = parseAccessPolicy(YAML_POLICY, 'policy.yaml');
-  assert.equal(p.principals.map((x) => x.name), ['ocr-app', 'admin']);
+  assert.equal(
+    p.principals.map((x) => x.name),
+    ['ocr-app', 'admin'],
+  );
   const [ocr, admin] = p.principals;
   assert.equal([...ocr!.grants[0]!.categories], ['inference', 'metadata']);
   assert.equal(ocr!.grants[0]!.modelPatterns, ['ocr_*', 'simple']);
@@ -51,7 +54,10 @@ test('a YAML policy gives its principals, their grants, key hashes and subjects'
   assert.ok(ocr!.grants[0]!.matchesModel('simple'));
   assert.not.ok(ocr!.grants[0]!.matchesModel('dense'));
   assert.equal([...admin!.grants[0]!.categories], ['model-repository']);
-  assert.equal(p.keyHashes.map((b) => b.toString('hex')), [HASH_A.slice(7), HASH_B.slice(7)]);
+  assert.equal(
+    p.keyHashes.map((b) => b.toString('hex')),
+    [HASH_A.slice(7), HASH_B.slice(7)],
+  );
   assert.ok(p.keyOwners[0] === ocr && p.keyOwners[1] === admin, 'keyOwners follow keyHashes index for index');
   assert.is(p.bySubject.get('CN=ocr-app,O=Example'), ocr);
   assert.equal([...p.anonymous[0]!.categories], ['health', 'metadata']);
@@ -82,13 +88,22 @@ test('a policy larger than 1 MiB is refused before parsing', () => {
 test('the top level, a principal and a grant must each be a mapping', () => {
   assert.match(refused('- a\n- b\n'), /policy\.yaml: must be a mapping/);
   assert.match(refused(withPrincipals('ocr-app'), 'p.json'), /principals\[0\]: must be a mapping/);
-  assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [['inference']] }), 'p.json'), /principal 'a': grants\[0\]: must be a mapping/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [['inference']] }), 'p.json'),
+    /principal 'a': grants\[0\]: must be a mapping/,
+  );
 });
 
 test('an unknown key is refused at every level, naming the allowed keys', () => {
   assert.match(refused('principles: []\n'), /policy\.yaml: unknown key 'principles'; allowed: version, anonymous, principals/);
-  assert.match(refused(withPrincipals({ name: 'a', api_key: 'x' }), 'p.json'), /principals\[0\]: unknown key 'api_key'; allowed: name, api_key_sha256, certificate_subject, grants/);
-  assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [{ categories: ['inference'], model: ['x'] }] }), 'p.json'), /grants\[0\]: unknown key 'model'; allowed: categories, models/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key: 'x' }), 'p.json'),
+    /principals\[0\]: unknown key 'api_key'; allowed: name, api_key_sha256, certificate_subject, grants/,
+  );
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [{ categories: ['inference'], model: ['x'] }] }), 'p.json'),
+    /grants\[0\]: unknown key 'model'; allowed: categories, models/,
+  );
   assert.match(refused('anonymous: [{categories: [health], modles: ["*"]}]\n'), /anonymous\[0\]: unknown key 'modles'/);
 });
 
@@ -101,7 +116,10 @@ test('version, when given, must be 1', () => {
 test('principals, anonymous and grants must be lists', () => {
   assert.match(refused('principals: {name: a}\n'), /policy\.yaml: principals: must be a list/);
   assert.match(refused('anonymous: {categories: [health]}\n'), /policy\.yaml: anonymous: must be a list/);
-  assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: { categories: ['health'] } }), 'p.json'), /principal 'a': grants: must be a list/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: { categories: ['health'] } }), 'p.json'),
+    /principal 'a': grants: must be a list/,
+  );
 });
 
 test('without an anonymous section every caller gets health on the server and every model', () => {
@@ -120,11 +138,17 @@ test('a principal name must be 1-128 characters of the allowed set', () => {
   for (const name of ['', 'has space', 'a/b', 'x'.repeat(129), 7]) {
     assert.match(refused(withPrincipals({ name, api_key_sha256: HASH_A }), 'p.json'), /principals\[0\]: name must be 1-128 characters/);
   }
-  assert.is(parseAccessPolicy(withPrincipals({ name: 'svc.ocr-app_1@team:prod', api_key_sha256: HASH_A }), 'p.json').principals[0]!.name, 'svc.ocr-app_1@team:prod');
+  assert.is(
+    parseAccessPolicy(withPrincipals({ name: 'svc.ocr-app_1@team:prod', api_key_sha256: HASH_A }), 'p.json').principals[0]!.name,
+    'svc.ocr-app_1@team:prod',
+  );
 });
 
 test('a principal name used twice is refused', () => {
-  assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A }, { name: 'a', api_key_sha256: HASH_B }), 'p.json'), /principals\[1\]: principal 'a' is named twice/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A }, { name: 'a', api_key_sha256: HASH_B }), 'p.json'),
+    /principals\[1\]: principal 'a' is named twice/,
+  );
 });
 
 test('a principal needs an API key hash or a certificate subject', () => {
@@ -148,21 +172,33 @@ test('a plaintext key, an upper-case or short hash is refused without echoing th
 
 test('a key hash and a subject must be strings', () => {
   assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: 123 }), 'p.json'), /api_key_sha256: must be a string or a list of strings/);
-  assert.match(refused(withPrincipals({ name: 'a', certificate_subject: [{ CN: 'a' }] }), 'p.json'), /certificate_subject: must be a string or a list of strings/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', certificate_subject: [{ CN: 'a' }] }), 'p.json'),
+    /certificate_subject: must be a string or a list of strings/,
+  );
 });
 
 test('the same key hash twice in the policy is refused, within a principal or across two', () => {
-  assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A }, { name: 'b', api_key_sha256: HASH_A }), 'p.json'), /principal 'b': an api_key_sha256 appears twice in the policy/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A }, { name: 'b', api_key_sha256: HASH_A }), 'p.json'),
+    /principal 'b': an api_key_sha256 appears twice in the policy/,
+  );
   assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: [HASH_A, HASH_A] }), 'p.json'), /principal 'a': an api_key_sha256 appears twice/);
 });
 
 test('the same subject twice is refused, whichever form each is written in', () => {
-  const msg = refused(withPrincipals({ name: 'a', certificate_subject: 'CN=client-a,O=tests' }, { name: 'b', certificate_subject: '/CN=client-a/O=tests' }), 'p.json');
+  const msg = refused(
+    withPrincipals({ name: 'a', certificate_subject: 'CN=client-a,O=tests' }, { name: 'b', certificate_subject: '/CN=client-a/O=tests' }),
+    'p.json',
+  );
   assert.match(msg, /principal 'b': certificate_subject 'CN=client-a,O=tests' belongs to two principals/);
 });
 
 test('a subject that is not attribute=value pairs is refused', () => {
-  assert.match(refused(withPrincipals({ name: 'a', certificate_subject: 'client-a' }), 'p.json'), /principal 'a': certificate_subject 'client-a' must be attribute=value pairs/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', certificate_subject: 'client-a' }), 'p.json'),
+    /principal 'a': certificate_subject 'client-a' must be attribute=value pairs/,
+  );
   assert.match(refused(withPrincipals({ name: 'a', certificate_subject: 'CN=a\u001b[2J' }), 'p.json'), /certificate_subject 'CN=a\\u001b\[2J' must be/);
 });
 
@@ -179,8 +215,14 @@ test('a grant must list at least one known category; one string is a list of one
   assert.match(grant({ models: ['*'] }), /categories must list at least one/);
   assert.match(grant({ categories: ['inferance'] }), /grants\[0\]: 'inferance' is not a category; use health, metadata, inference, .*reflection, metrics/);
   assert.match(grant({ categories: [['health']] }), /categories: must be a string or a list of strings/);
-  const p = parseAccessPolicy(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [{ categories: 'reflection' }, { categories: ['metrics', 'trace'] }] }), 'p.json');
-  assert.equal(p.principals[0]!.grants.map((g) => [...g.categories]), [['reflection'], ['metrics', 'trace']]);
+  const p = parseAccessPolicy(
+    withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [{ categories: 'reflection' }, { categories: ['metrics', 'trace'] }] }),
+    'p.json',
+  );
+  assert.equal(
+    p.principals[0]!.grants.map((g) => [...g.categories]),
+    [['reflection'], ['metrics', 'trace']],
+  );
 });
 
 test('a model pattern must be a model name with * and ? wildcards', () => {
@@ -200,7 +242,10 @@ test('a grant without models covers only server-wide routes: it matches no model
 
 test('more than 1000 entries in one list of strings is refused', () => {
   const models = Array.from({ length: 1001 }, (_, i) => `m${i}`);
-  assert.match(refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [{ categories: ['inference'], models }] }), 'p.json'), /models: more than 1000 entries/);
+  assert.match(
+    refused(withPrincipals({ name: 'a', api_key_sha256: HASH_A, grants: [{ categories: ['inference'], models }] }), 'p.json'),
+    /models: more than 1000 entries/,
+  );
 });
 
 test('the parsed policy is frozen', () => {

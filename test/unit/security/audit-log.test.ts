@@ -85,7 +85,10 @@ test('newlines, escape characters, DEL, U+2028 and U+2029 in any string are esca
   log.record({
     event: 'access_denied',
     who: { principal: '', via: 'anonymous', subject: `CN=${evil}`, peer: 'ipv4:127.0.0.1:5000' },
-    route: '/inference.GRPCInferenceService/ModelInfer', model: evil, code: 'UNAUTHENTICATED', reason: 'no credentials',
+    route: '/inference.GRPCInferenceService/ModelInfer',
+    model: evil,
+    code: 'UNAUTHENTICATED',
+    reason: 'no credentials',
   });
   await log.close();
   const text = readFileSync(path, 'utf8');
@@ -122,7 +125,10 @@ test('an existing audit file is appended to, never truncated', async () => {
   const log = open(path);
   log.record(stop('later'));
   await log.close();
-  assert.equal(lines(path).map((l) => l['event'] === 'earlier' ? 'earlier' : l['reason']), ['earlier', 'later']);
+  assert.equal(
+    lines(path).map((l) => (l['event'] === 'earlier' ? 'earlier' : l['reason'])),
+    ['earlier', 'later'],
+  );
 });
 
 test('a symbolic link is refused, even one pointing at a regular file', () => {
@@ -149,8 +155,14 @@ test('after the file is renamed, reopen sends later lines to a new 0600 file at 
   log.reopen();
   log.record(stop('new file'));
   await log.close();
-  assert.equal(lines(`${path}.1`).map((l) => l['reason']), ['first', 'still the old file']);
-  assert.equal(lines(path).map((l) => l['reason']), ['new file']);
+  assert.equal(
+    lines(`${path}.1`).map((l) => l['reason']),
+    ['first', 'still the old file'],
+  );
+  assert.equal(
+    lines(path).map((l) => l['reason']),
+    ['new file'],
+  );
   assert.is(statSync(path).mode & 0o777, 0o600);
 });
 
@@ -164,8 +176,14 @@ test('past the line bound lines are dropped and counted, and the next line writt
   log.record(stop('6'));
   await log.close();
   const got = lines(path);
-  assert.equal(got.map((l) => l['event']), ['server_stop', 'server_stop', 'server_stop', 'audit_dropped', 'server_stop']);
-  assert.equal(got.map((l) => l['reason']), ['1', '2', '3', undefined, '6']);
+  assert.equal(
+    got.map((l) => l['event']),
+    ['server_stop', 'server_stop', 'server_stop', 'audit_dropped', 'server_stop'],
+  );
+  assert.equal(
+    got.map((l) => l['reason']),
+    ['1', '2', '3', undefined, '6'],
+  );
   assert.is(got[3]!['dropped'], 2);
   assert.is(got[3]!['time'], NOW);
   assert.is(log.dropped, 2);
@@ -180,7 +198,10 @@ test('past the byte bound a line is dropped and counted', async () => {
   log.record(stop('small'));
   await log.close();
   const got = lines(path);
-  assert.equal(got.map((l) => l['event']), ['audit_dropped', 'server_stop']);
+  assert.equal(
+    got.map((l) => l['event']),
+    ['audit_dropped', 'server_stop'],
+  );
   assert.is(got[0]!['dropped'], 1);
   assert.is(got[1]!['reason'], 'small');
 });
@@ -188,7 +209,12 @@ test('past the byte bound a line is dropped and counted', async () => {
 test('record never throws: an event that cannot be written is counted as dropped', async () => {
   const path = tempFile();
   const log = open(path);
-  log.record({ event: 'server_stop', get reason(): string { throw new Error('a field that throws when read'); } } as unknown as AuditEvent);
+  log.record({
+    event: 'server_stop',
+    get reason(): string {
+      throw new Error('a field that throws when read');
+    },
+  } as unknown as AuditEvent);
   assert.is(log.dropped, 1);
   await log.flushed();
   const circular: Record<string, unknown> = {};
@@ -198,7 +224,10 @@ test('record never throws: an event that cannot be written is counted as dropped
   await log.close();
   log.record(stop('after close'));
   const got = lines(path);
-  assert.equal(got.map((l) => l['event']), ['audit_dropped', 'server_stop']);
+  assert.equal(
+    got.map((l) => l['event']),
+    ['audit_dropped', 'server_stop'],
+  );
   assert.match(JSON.stringify(got[1]), /nested too deep/);
 });
 
@@ -209,7 +238,10 @@ test('close twice, at once: both wait for the queue, the file is closed once', a
   const [a, b] = [log.close(), log.close()];
   assert.is(a, b, 'the same promise');
   await a;
-  assert.equal(lines(path).map((l) => l['reason']), ['one']);
+  assert.equal(
+    lines(path).map((l) => l['reason']),
+    ['one'],
+  );
 });
 
 test('an existing file readable by others is made private', async () => {
@@ -245,7 +277,10 @@ test('whoOf names the principal, how it was recognised, its subject and peer, an
 
 test('a sampler at rate 0 never samples and at rate 1 always does, without drawing', () => {
   let draws = 0;
-  const random = (): number => (draws++, 0);
+  const random = (): number => {
+    draws++;
+    return 0;
+  };
   const never = makeSampler(0, random);
   const always = makeSampler(1, random);
   for (let i = 0; i < 100; i++) {

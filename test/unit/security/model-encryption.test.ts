@@ -23,7 +23,11 @@ const file = (data: Uint8Array | string): string => {
 const ring = (text: string): ModelKeyRing => loadModelKeys({ keyFile: file(text) }).ring!;
 const keys = ring(`# two keys\nk1:${k1.toString('base64')}\nk2:${k2.toString('hex')}\n`);
 const bytesOf = (sab: SharedArrayBuffer): Buffer => Buffer.from(new Uint8Array(sab));
-const failure = (p: Promise<unknown>): Promise<string> => p.then(() => 'no error', (e: Error) => e.message);
+const failure = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'no error',
+    (e: Error) => e.message,
+  );
 
 test('a key file holds base64 and hex keys by id, comments and blank lines ignored', () => {
   assert.equal(keys.ids, ['k1', 'k2']);
@@ -110,8 +114,10 @@ test('a flipped byte anywhere, header included, is refused; so is a cut file', a
 test('the reasons: altered or other key, unknown key id, no keys at all, not encrypted', async () => {
   const enc = encryptModel(randomBytes(64), 'k1', k1);
   const otherKeyUnderK1 = ring(`k1:${k2.toString('base64')}`);
-  assert.match(await failure(decryptModelFile(file(enc), '1/model.onnx.enc', otherKeyUnderK1)),
-    /1\/model\.onnx\.enc did not decrypt with key 'k1': the file was altered, or it was encrypted with another key under that id/);
+  assert.match(
+    await failure(decryptModelFile(file(enc), '1/model.onnx.enc', otherKeyUnderK1)),
+    /1\/model\.onnx\.enc did not decrypt with key 'k1': the file was altered, or it was encrypted with another key under that id/,
+  );
   const k9 = encryptModel(randomBytes(64), 'k9', k1);
   assert.match(await failure(decryptModelFile(file(k9), 'x', keys)), /encrypted with key 'k9', which is not among the model keys in f\d+/);
   assert.match(await failure(decryptModelFile(file(enc), 'x', undefined)), /given no model keys \(--model-key-file or --model-key-env\)/);
@@ -155,7 +161,10 @@ test('a key pasted where an id or a variable name belongs is refused without bei
 
 test('a file larger than the limit is refused before anything is allocated for it', async () => {
   const enc = encryptModel(randomBytes(5000), 'k1', k1);
-  assert.match(await failure(decryptModelFile(file(enc), '1/model.onnx.enc', keys, 4096)), /1\/model\.onnx\.enc is \d+ bytes; an encrypted model may be at most 4096 bytes/);
+  assert.match(
+    await failure(decryptModelFile(file(enc), '1/model.onnx.enc', keys, 4096)),
+    /1\/model\.onnx\.enc is \d+ bytes; an encrypted model may be at most 4096 bytes/,
+  );
   assert.is((await decryptModelFile(file(enc), 'x', keys, 5000)).byteLength, 5000, 'at the limit is fine');
 });
 

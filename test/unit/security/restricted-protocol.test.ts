@@ -51,7 +51,10 @@ test('the value is everything after the first = that follows the colon, = and : 
 
 test('each occurrence of the flag is one restriction', () => {
   const rs = parseRestrictions(['model-repository:admin=a', 'inference,metadata:user=b'], FLAG);
-  assert.equal(rs.map((r) => r.header), ['triton-grpc-protocol-admin', 'triton-grpc-protocol-user']);
+  assert.equal(
+    rs.map((r) => r.header),
+    ['triton-grpc-protocol-admin', 'triton-grpc-protocol-user'],
+  );
 });
 
 test('a value without a colon, without an = after it, or with no categories is refused with the form', () => {
@@ -61,7 +64,10 @@ test('a value without a colon, without an = after it, or with no categories is r
 });
 
 test('an unknown category is refused, and the two of ours Triton does not restrict too', () => {
-  assert.match(refused(['inferance:k=v']), /--grpc-restricted-protocol: 'inferance' is not a category; use health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace, logging$/);
+  assert.match(
+    refused(['inferance:k=v']),
+    /--grpc-restricted-protocol: 'inferance' is not a category; use health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace, logging$/,
+  );
   assert.match(refused(['reflection:k=v']), /'reflection' is not a category/);
   assert.match(refused(['metrics:k=v']), /'metrics' is not a category/);
   assert.match(refused(['health,:k=v']), /'' is not a category/);

@@ -76,7 +76,10 @@ test('every route has a known category', () => {
   for (const [route, spec] of Object.entries(ROUTES)) {
     assert.ok((CATEGORIES as readonly string[]).includes(spec.category), route);
   }
-  assert.equal(CATEGORIES.filter((c) => !(TRITON_CATEGORIES as readonly string[]).includes(c)), ['reflection', 'metrics']);
+  assert.equal(
+    CATEGORIES.filter((c) => !(TRITON_CATEGORIES as readonly string[]).includes(c)),
+    ['reflection', 'metrics'],
+  );
 });
 
 test("routes sit in tritonserver's categories", () => {

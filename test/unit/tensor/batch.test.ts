@@ -31,8 +31,14 @@ test('BYTES tensors concatenate and split on element boundaries', () => {
   const joined = concatRows([a, b]);
   assert.equal(joined.shape, [2, 2]);
   const [x, y] = splitRows(joined, [1, 1]);
-  assert.equal(splitBytes(x!.data).map((e) => new TextDecoder().decode(e)), ['a', 'bb']);
-  assert.equal(splitBytes(y!.data).map((e) => new TextDecoder().decode(e)), ['', 'dddd']);
+  assert.equal(
+    splitBytes(x!.data).map((e) => new TextDecoder().decode(e)),
+    ['a', 'bb'],
+  );
+  assert.equal(
+    splitBytes(y!.data).map((e) => new TextDecoder().decode(e)),
+    ['', 'dddd'],
+  );
 });
 
 test('a batch of one passes through with the same bytes', () => {
@@ -57,7 +63,10 @@ test('padded BYTES rows are empty strings', () => {
   const a = { datatype: 'BYTES' as const, shape: [1, 2], data: joinBytes([enc('a'), enc('bb')]) };
   const padded = concatRows([a], 2);
   assert.equal(padded.shape, [2, 2]);
-  assert.equal(splitBytes(padded.data).map((e) => new TextDecoder().decode(e)), ['a', 'bb', '', '']);
+  assert.equal(
+    splitBytes(padded.data).map((e) => new TextDecoder().decode(e)),
+    ['a', 'bb', '', ''],
+  );
 });
 
 test.run();

@@ -36,19 +36,31 @@ test('BYTES elements round-trip through length-prefixed form', () => {
   const raw = joinBytes(parts);
   assert.is(raw.byteLength, 4 + 5 + 4 + 0 + 4 + 6);
   checkBytesRaw(raw, 3, 'x');
-  assert.equal(splitBytes(raw).map((p) => new TextDecoder().decode(p)), ['hello', '', 'wörld']);
+  assert.equal(
+    splitBytes(raw).map((p) => new TextDecoder().decode(p)),
+    ['hello', '', 'wörld'],
+  );
 });
 
 test('a BYTES length prefix that runs past the buffer is rejected with where it happened', () => {
   const raw = joinBytes([enc('abc')]);
   new DataView(raw.buffer).setUint32(0, 50, true);
-  assert.match(invalidMessage(() => checkBytesRaw(raw, 1, "input 'T'")), /input 'T': BYTES element 0 declares 50 bytes at byte 0 but only 3 remain/);
+  assert.match(
+    invalidMessage(() => checkBytesRaw(raw, 1, "input 'T'")),
+    /input 'T': BYTES element 0 declares 50 bytes at byte 0 but only 3 remain/,
+  );
 });
 
 test('a truncated BYTES prefix and a wrong element count are rejected', () => {
   const raw = new Uint8Array([3, 0, 0, 0, 97, 98, 99, 1, 0]);
-  assert.match(invalidMessage(() => checkBytesRaw(raw, 2, 'x')), /element 1 has a truncated 4-byte length prefix at byte 7/);
-  assert.match(invalidMessage(() => checkBytesRaw(joinBytes([enc('a')]), 2, 'x')), /expected 2 BYTES elements for its shape, got 1/);
+  assert.match(
+    invalidMessage(() => checkBytesRaw(raw, 2, 'x')),
+    /element 1 has a truncated 4-byte length prefix at byte 7/,
+  );
+  assert.match(
+    invalidMessage(() => checkBytesRaw(joinBytes([enc('a')]), 2, 'x')),
+    /expected 2 BYTES elements for its shape, got 1/,
+  );
 });
 
 test('typed contents encode to little-endian raw bytes for every typed datatype', () => {
@@ -78,9 +90,18 @@ test('typed contents encode to little-endian raw bytes for every typed datatype'
 
 test('typed contents in the wrong field, of the wrong length, or for FP16 are rejected', () => {
   const int32 = datatypeByName('INT32')!;
-  assert.match(invalidMessage(() => typedToRaw(int32, { fp32Contents: [1] }, 1, "input 'A'")), /input 'A': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/);
-  assert.match(invalidMessage(() => typedToRaw(int32, { intContents: [1, 2] }, 3, 'A')), /expected 3 elements in contents.int_contents for its shape, got 2/);
-  assert.match(invalidMessage(() => typedToRaw(datatypeByName('FP16')!, { fp32Contents: [1] }, 1, 'H')), /FP16 has no typed contents field; send it in raw_input_contents/);
+  assert.match(
+    invalidMessage(() => typedToRaw(int32, { fp32Contents: [1] }, 1, "input 'A'")),
+    /input 'A': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/,
+  );
+  assert.match(
+    invalidMessage(() => typedToRaw(int32, { intContents: [1, 2] }, 3, 'A')),
+    /expected 3 elements in contents.int_contents for its shape, got 2/,
+  );
+  assert.match(
+    invalidMessage(() => typedToRaw(datatypeByName('FP16')!, { fp32Contents: [1] }, 1, 'H')),
+    /FP16 has no typed contents field; send it in raw_input_contents/,
+  );
 });
 
 test('ownedCopy gives a buffer that starts at offset 0 and owns all of it', () => {
