@@ -63,6 +63,17 @@ test('@grpc/grpc-js is imported only by frontend/', () => {
   }
 });
 
+test('find-my-way is imported only by frontend/http/, and core/ knows no transport', () => {
+  for (const f of all) {
+    const rel = relative(src, f);
+    if (imports.get(f)!.includes('find-my-way')) assert.ok(rel.startsWith(join('frontend', 'http')), rel);
+    if (moduleOf(f) === 'core') {
+      assert.not.ok(imports.get(f)!.some((x) => x === 'node:http' || x === 'node:https' || x.startsWith('@grpc/')), rel);
+      assert.not.ok(localTargets(f).some((t) => moduleOf(t) === 'frontend'), rel);
+    }
+  }
+});
+
 test('piscina and onnxruntime-node are imported only by execution/', () => {
   for (const f of all) {
     if (imports.get(f)!.some((s) => s === 'piscina' || s === 'onnxruntime-node')) assert.is(moduleOf(f), 'execution', relative(src, f));

@@ -16,19 +16,9 @@ import type {
   ModelInferRequest_InferRequestedOutputTensor,
 } from '../../generated/inference/grpc_service.js';
 import { Code, ServeError } from '../../errors.js';
-import { LIMITS, type Limits } from '../../limits.js';
+import { WireReader, type RequestWireLimits } from './wire-reader.js';
 
-/** What one request may hold (src/limits.ts has the flags and defaults). */
-export type RequestWireLimits = Pick<
-  Limits,
-  'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements' | 'maxUnknownFields'
->;
-
-/** Longest model name, version, tensor name, datatype or parameter key accepted. */
-export const MAX_NAME_CHARS = 1024;
-
-/** Thrown for bytes that are not a ModelInferRequest; the caller maps it to INVALID_ARGUMENT. */
-class Malformed extends Error {}
+export { MAX_NAME_CHARS, type RequestWireLimits } from './wire-reader.js';
 
 export function decodeInferRequestWire(bytes: Uint8Array, limits: RequestWireLimits): ModelInferRequest {
   const d = new Decoder(bytes, limits);
@@ -62,21 +52,8 @@ export function peekRequestId(bytes: Uint8Array): string {
   return id.length <= 1024 ? id : '';
 }
 
-class Decoder {
-  private readonly r: BinaryReader;
-  private readonly buf: Uint8Array;
+class Decoder extends WireReader {
   private parameters = 0;
-  private elements = 0;
-  private bytesElements = 0;
-  private unknown = 0;
-
-  constructor(
-    bytes: Uint8Array,
-    private readonly limits: RequestWireLimits,
-  ) {
-    this.buf = bytes;
-    this.r = new BinaryReader(bytes);
-  }
 
   request(): ModelInferRequest {
     const r = this.r;
@@ -257,87 +234,4 @@ class Decoder {
       into[key] = value;
     });
   }
-
-  /**
-   * A repeated scalar, packed (one length-delimited run) or not (one tag per element).
-   * Each element is counted against its limit before it is added.
-   */
-  private repeated<T>(wt: WireType, scalar: WireType, into: T[], read: () => T, limit: keyof RequestWireLimits, what: string, isElement = false): void {
-    const r = this.r;
-    const add = (): void => {
-      const n = isElement ? this.elements++ : into.length;
-      this.count(n, limit, what);
-      into.push(read());
-    };
-    if (wt === WireType.LengthDelimited) {
-      const end = this.end();
-      while (r.pos < end) add();
-      if (r.pos !== end) throw new Malformed('a packed field overruns its length');
-    } else {
-      this.expect(wt, scalar);
-      add();
-    }
-  }
-
-  /** Unknown fields are skipped, as protobuf says, but each one is counted: skipping is work too. */
-  private skip(wt: WireType, no: number): void {
-    this.count(this.unknown++, 'maxUnknownFields', 'unknown fields');
-    this.r.skip(wt, no, 8);
-  }
-
-  private sub<T>(wt: WireType, body: (end: number) => T): T {
-    this.expect(wt, WireType.LengthDelimited);
-    const end = this.end();
-    const value = body(end);
-    if (this.r.pos !== end) throw new Malformed('a nested message overruns its length');
-    return value;
-  }
-
-  /** Reads a length prefix and returns where the field ends, inside the message. */
-  private end(): number {
-    const len = this.r.uint32();
-    const end = this.r.pos + len;
-    if (end > this.r.len) throw new Malformed('a length-delimited field runs past the end of the message');
-    return end;
-  }
-
-  private string(wt: WireType): string {
-    this.expect(wt, WireType.LengthDelimited);
-    return this.r.string();
-  }
-
-  /** Names and keys are echoed in messages and looked up in maps: bounded, not a limit flag. */
-  private name(wt: WireType, what: string): string {
-    const s = this.string(wt);
-    if (s.length > MAX_NAME_CHARS) throw new ServeError(Code.INVALID_ARGUMENT, `${what} is longer than ${MAX_NAME_CHARS} characters`);
-    return s;
-  }
-
-  private bytesView(wt: WireType): Uint8Array {
-    this.expect(wt, WireType.LengthDelimited);
-    const end = this.end();
-    const start = this.r.pos;
-    this.r.pos = end;
-    return this.buf.subarray(start, end);
-  }
-
-  private expect(wt: WireType, want: WireType): void {
-    if (wt !== want) throw new Malformed(`wire type ${wt} where ${want} was expected`);
-  }
-
-  private countBytesElements(n: number): void {
-    this.bytesElements += n;
-    if (this.bytesElements > this.limits.maxBytesElements) {
-      throw exhausted(`more than ${this.limits.maxBytesElements} BYTES elements`, 'maxBytesElements');
-    }
-  }
-
-  /** `n` is how many are already there; one more must fit. */
-  private count(n: number, limit: keyof RequestWireLimits, what: string): void {
-    if (n >= this.limits[limit]) throw exhausted(`more than ${this.limits[limit]} ${what}`, limit);
-  }
-}
-
-function exhausted(what: string, limit: keyof RequestWireLimits): ServeError {
-  return new ServeError(Code.RESOURCE_EXHAUSTED, `the request holds ${what}; the server's limit is set by --${LIMITS[limit].flag}`);
 }
