@@ -148,6 +148,9 @@ export class InferenceServer {
           port: opts.httpPort,
           maxBodyBytes: opts.httpMaxInputBytes,
           access: security.access,
+          maxConnections: opts.limits.httpMaxConnections,
+          headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
+          requestTimeoutMs: opts.limits.httpRequestTimeoutMs,
         })
       : undefined;
   }

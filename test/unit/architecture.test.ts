@@ -68,8 +68,14 @@ test('find-my-way is imported only by frontend/http/, and core/ knows no transpo
     const rel = relative(src, f);
     if (imports.get(f)!.includes('find-my-way')) assert.ok(rel.startsWith(join('frontend', 'http')), rel);
     if (moduleOf(f) === 'core') {
-      assert.not.ok(imports.get(f)!.some((x) => x === 'node:http' || x === 'node:https' || x.startsWith('@grpc/')), rel);
-      assert.not.ok(localTargets(f).some((t) => moduleOf(t) === 'frontend'), rel);
+      assert.not.ok(
+        imports.get(f)!.some((x) => x === 'node:http' || x === 'node:https' || x.startsWith('@grpc/')),
+        rel,
+      );
+      assert.not.ok(
+        localTargets(f).some((t) => moduleOf(t) === 'frontend'),
+        rel,
+      );
     }
   }
 });

@@ -27,6 +27,10 @@ export interface HttpServerOptions {
   /** tritonserver's --http-max-input-size: the largest request body, after inflating. */
   maxBodyBytes: number;
   access?: AccessControl | undefined;
+  /** Connections open at once; slow headers and bodies (src/limits.ts). */
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 export class HttpFrontend {
@@ -46,7 +50,19 @@ export class HttpFrontend {
       this.router.on(method as 'GET', path, () => undefined, { key, handler });
       this.known.add(path);
     }
-    this.server = createServer({ requireHostHeader: false }, (req, res) => void this.handle(req, res));
+    this.server = createServer(
+      {
+        requireHostHeader: false,
+        headersTimeout: opts.headersTimeoutMs,
+        requestTimeout: opts.requestTimeoutMs,
+        maxHeaderSize: 16 * 1024,
+        // How often Node looks for requests past those timeouts (its default, 30 s, would let them run long).
+        connectionsCheckingInterval: Math.max(100, Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 5),
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server.maxConnections = opts.maxConnections;
+    this.server.maxHeadersCount = 100;
   }
 
   listen(): Promise<number> {

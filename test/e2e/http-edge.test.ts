@@ -1,0 +1,128 @@
+// The HTTP edge under attack: connections capped at accept, headers that never finish and
+// bodies that never end closed by the server's timers, oversized and repeated headers,
+// hostile paths; the gRPC bad-input cases asked over HTTP get Triton's statuses.
+
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+
+const test = suite('the HTTP edge under attack');
+let server: ServerProcess;
+
+test.before(async () => {
+  server = await startServer([
+    '--model-control-mode=explicit',
+    '--load-model=simple',
+    '--http-max-connections=3',
+    '--http-headers-timeout=500',
+    '--http-request-timeout=1500',
+  ]);
+});
+
+test.after(async () => {
+  await server?.stop();
+});
+
+/** A raw TCP connection to the HTTP port; resolves with what the server sent once it closed. */
+function rawConnection(port = server.httpPort): { socket: Socket; closed: Promise<string> } {
+  const socket = tcpConnect(port, '127.0.0.1');
+  let got = '';
+  socket.on('data', (d) => (got += d.toString('latin1')));
+  const closed = new Promise<string>((resolve) => {
+    socket.on('close', () => resolve(got));
+    socket.on('error', () => undefined);
+  });
+  return { socket, closed };
+}
+
+const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, { method: 'POST', body: JSON.stringify(body), headers });
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as { error?: string } };
+};
+
+test('headers that never finish: the server answers 408 and closes the connection', async () => {
+  const c = rawConnection();
+  c.socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+  const got = await c.closed;
+  assert.match(got, /^HTTP\/1\.1 408/);
+});
+
+test('a body that never ends: 408 and closed, after the request timeout', async () => {
+  const c = rawConnection();
+  c.socket.write('POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"inputs":');
+  const got = await c.closed;
+  assert.match(got, /HTTP\/1\.1 408/);
+});
+
+test('more than 100 headers, or an oversized header, is refused (431) without reaching a route', async () => {
+  const many: Record<string, string> = {};
+  for (let i = 0; i < 150; i++) many[`x-h${i}`] = 'v';
+  const c = rawConnection();
+  c.socket.write(`GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  assert.match(await c.closed, /^HTTP\/1\.1 431/);
+  // Past maxHeadersCount Node drops the extra headers; the request still answers.
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/health/live`, { headers: many });
+  assert.is(res.status, 200);
+});
+
+test('hostile paths and model names: traversal, encoded slashes, control characters, a huge name', async () => {
+  for (const path of ['/v2/models/..%2F..%2Fetc/ready', '/v2/models/%00/config', '/v2/models/a%0Ab/config', `/v2/models/${'x'.repeat(600)}/config`]) {
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`);
+    assert.ok([400, 404].includes(res.status), `${path}: ${res.status}`);
+    const text = await res.text();
+    assert.not.match(text, /\n/, 'no raw control characters echoed');
+  }
+});
+
+test('the gRPC bad-input cases over HTTP: statuses as Triton gives them', async () => {
+  const input = (over: object = {}) => ({ name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: Array(16).fill(1), ...over });
+  const second = { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', data: Array(16).fill(1) };
+  const cases: Array<[string, object, number]> = [
+    ['unknown version', { inputs: [input(), second] }, 404],
+    ['missing input', { inputs: [input()] }, 400],
+    ['extra input', { inputs: [input(), second, { ...second, name: 'INPUT9' }] }, 400],
+    ['wrong datatype', { inputs: [input({ datatype: 'FP32', data: Array(16).fill(1.5) }), second] }, 400],
+    ['wrong rank', { inputs: [input({ shape: [16] }), second] }, 400],
+    ['batch too large', { inputs: [input({ shape: [9, 16], data: Array(144).fill(1) }), { ...second, shape: [9, 16], data: Array(144).fill(1) }] }, 400],
+    ['unknown datatype', { inputs: [input({ datatype: 'INT4' }), second] }, 400],
+    ['reserved parameter', { inputs: [input(), second], parameters: { triton_nonsense: 1 } }, 400],
+    ['mistyped priority', { inputs: [input(), second], parameters: { priority: 'high' } }, 400],
+    ['unknown output', { inputs: [input(), second], outputs: [{ name: 'NOPE' }] }, 400],
+    ['shape over the element limit', { inputs: [input({ shape: [1, 2 ** 40], data: [] }), second] }, 400],
+  ];
+  for (const [what, body, status] of cases) {
+    const path = what === 'unknown version' ? '/v2/models/simple/versions/7/infer' : '/v2/models/simple/infer';
+    const r = await post(path, body);
+    assert.is(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
+    assert.ok(typeof r.body.error === 'string' && r.body.error.length > 0, `${what} says why`);
+  }
+  const bad = await post('/v2/models/bad name!/infer', {});
+  assert.is(bad.status, 400);
+});
+
+test.run();
+
+// A server of its own: nothing else may hold one of its few connections.
+const cap = suite('HTTP connections capped at accept');
+let capped: ServerProcess;
+cap.before(async () => {
+  capped = await startServer(['--model-control-mode=explicit', '--http-max-connections=3']);
+});
+cap.after(async () => {
+  await capped?.stop();
+});
+
+cap('connections past --http-max-connections are closed at accept; the ones open still serve', async () => {
+  const held = [rawConnection(capped.httpPort), rawConnection(capped.httpPort), rawConnection(capped.httpPort)];
+  // Each held connection starts a request so the server has surely accepted it.
+  for (const h of held) h.socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+  await Promise.all(held.map((h) => new Promise((r) => h.socket.once('data', r))));
+  const extra = rawConnection(capped.httpPort);
+  const got = await extra.closed;
+  assert.is(got, '', 'the fourth connection is closed without an answer');
+  for (const h of held) h.socket.destroy();
+  await Promise.all(held.map((h) => h.closed));
+});
+
+cap.run();
