@@ -177,6 +177,24 @@ test('FP16 travels only as binary data; JSON FP16 is refused with 400', async ()
   assert.ok(ok.raw.subarray(Number(ok.headers.get('inference-header-content-length'))).equals(raw));
 });
 
+test('a raw binary request (Inference-Header-Content-Length: 0) feeds the one input; outputs come back binary', async () => {
+  const raw = Buffer.from(new Float32Array([1.5, -2, 3]).buffer);
+  const r = await http('POST', '/v2/models/id_fp32/infer', raw, { 'inference-header-content-length': '0', 'content-type': 'application/octet-stream' });
+  assert.is(r.status, 200, r.raw.toString());
+  const hl = Number(r.headers.get('inference-header-content-length'));
+  const head = JSON.parse(r.raw.subarray(0, hl).toString()) as { outputs: Array<{ shape: number[]; parameters: { binary_data_size: number } }> };
+  assert.equal(head.outputs[0]!.shape, [1, 3], 'batch 1, the rest from the model');
+  assert.ok(r.raw.subarray(hl).equals(raw));
+  const two = await http('POST', '/v2/models/simple/infer', Buffer.alloc(64), { 'inference-header-content-length': '0' });
+  assert.is(two.status, 400);
+  assert.match((two.json as { error: string }).error, /needs a model with one input; 'simple' has 2/);
+  const bytes = await http('POST', '/v2/models/id_bytes/infer', Buffer.from('abc'), { 'inference-header-content-length': '0' });
+  assert.is(bytes.status, 400);
+  assert.match((bytes.json as { error: string }).error, /must have input shape \[1\]/);
+  const ragged = await http('POST', '/v2/models/id_fp32/infer', Buffer.alloc(10), { 'inference-header-content-length': '0' });
+  assert.is(ragged.status, 400, 'ten bytes are not FP32 elements of the model\'s shape');
+});
+
 test('gzip both ways: a compressed request, and a compressed answer when accepted', async () => {
   const body = gzipSync(Buffer.from(JSON.stringify({ inputs: simpleInputs(1, 1) })));
   const r = await fetch(`${base}/v2/models/simple/infer`, { method: 'POST', body, headers: { 'content-encoding': 'gzip' } });

@@ -9,8 +9,9 @@ import { invalid } from '../../errors.js';
 import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
 import type { Principal } from '../../security/access-control.js';
-import { HttpError, readBody } from './body.js';
+import { readBody } from './body.js';
 import { inferResponseBody, parseInferBody } from './infer-json.js';
+import { rawInferRequest } from './raw-request.js';
 
 export interface RouteCall {
   req: IncomingMessage;
@@ -128,13 +129,11 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
   if (h !== undefined) {
     if (!/^[0-9]{1,15}$/.test(h.trim())) throw invalid('Inference-Header-Content-Length must be a non-negative integer');
     headerLength = Number(h);
-    if (headerLength === 0)
-      throw new HttpError(
-        501,
-        'a request body of raw binary data (Inference-Header-Content-Length: 0) is not supported by this server yet; send a JSON header',
-      );
   }
-  const parsed = parseInferBody(raw, headerLength, model(c), version(c));
+  const parsed =
+    headerLength === 0 || (headerLength === undefined && raw.length === 0)
+      ? rawInferRequest(core, raw, model(c), version(c))
+      : parseInferBody(raw, headerLength, model(c), version(c));
   const res = await core.infer(parsed.request, { caller: c.caller, deadlineAtMs: undefined, cancel: c.cancel, source: c.req.socket.remoteAddress ?? '' });
   const out = inferResponseBody(res, parsed.binary);
   if (out.headerLength === undefined) return { status: 200, body: out.body, headers: { 'content-type': 'application/json' } };
