@@ -192,7 +192,7 @@ test('a raw binary request (Inference-Header-Content-Length: 0) feeds the one in
   assert.is(bytes.status, 400);
   assert.match((bytes.json as { error: string }).error, /must have input shape \[1\]/);
   const ragged = await http('POST', '/v2/models/id_fp32/infer', Buffer.alloc(10), { 'inference-header-content-length': '0' });
-  assert.is(ragged.status, 400, 'ten bytes are not FP32 elements of the model\'s shape');
+  assert.is(ragged.status, 400, "ten bytes are not FP32 elements of the model's shape");
 });
 
 test('gzip both ways: a compressed request, and a compressed answer when accepted', async () => {
