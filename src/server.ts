@@ -148,6 +148,7 @@ export class InferenceServer {
           port: opts.httpPort,
           maxBodyBytes: opts.httpMaxInputBytes,
           access: security.access,
+          limits: opts.limits,
           maxConnections: opts.limits.httpMaxConnections,
           headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
           requestTimeoutMs: opts.limits.httpRequestTimeoutMs,

@@ -75,6 +75,23 @@ test('hostile paths and model names: traversal, encoded slashes, control charact
   }
 });
 
+test('the request-structure limits of gRPC hold over HTTP: inputs, outputs, parameters, rank, elements (413 naming the flag)', async () => {
+  const one = { name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: Array(16).fill(1) };
+  const params = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`p${i}`, i]));
+  const cases: Array<[object, RegExp]> = [
+    [{ inputs: Array.from({ length: 130 }, (_, i) => ({ ...one, name: `I${i}` })) }, /more than 128 inputs; .* --max-request-inputs/],
+    [{ inputs: [one], outputs: Array.from({ length: 130 }, (_, i) => ({ name: `O${i}` })) }, /more than 128 outputs; .* --max-request-outputs/],
+    [{ inputs: [one], parameters: params }, /more than 64 parameters; .* --max-request-parameters/],
+    [{ inputs: [{ ...one, shape: Array(40).fill(1), data: [1] }] }, /more than 32 dimensions .* --max-tensor-rank/],
+    [{ inputs: [{ ...one, shape: [5_000_000], data: [1] }] }, /more than 4194304 elements of JSON tensor data; .* --max-request-elements/],
+  ];
+  for (const [body, text] of cases) {
+    const r = await post('/v2/models/simple/infer', body);
+    assert.is(r.status, 413, JSON.stringify(r.body).slice(0, 200));
+    assert.match(String(r.body.error), text);
+  }
+});
+
 test('the gRPC bad-input cases over HTTP: statuses as Triton gives them', async () => {
   const input = (over: object = {}) => ({ name: 'INPUT0', shape: [1, 16], datatype: 'INT32', data: Array(16).fill(1), ...over });
   const second = { name: 'INPUT1', shape: [1, 16], datatype: 'INT32', data: Array(16).fill(1) };
@@ -89,7 +106,7 @@ test('the gRPC bad-input cases over HTTP: statuses as Triton gives them', async 
     ['reserved parameter', { inputs: [input(), second], parameters: { triton_nonsense: 1 } }, 400],
     ['mistyped priority', { inputs: [input(), second], parameters: { priority: 'high' } }, 400],
     ['unknown output', { inputs: [input(), second], outputs: [{ name: 'NOPE' }] }, 400],
-    ['shape over the element limit', { inputs: [input({ shape: [1, 2 ** 40], data: [] }), second] }, 400],
+    ['shape over the element limit', { inputs: [input({ shape: [1, 2 ** 40], data: [] }), second] }, 413],
   ];
   for (const [what, body, status] of cases) {
     const path = what === 'unknown version' ? '/v2/models/simple/versions/7/infer' : '/v2/models/simple/infer';

@@ -10,7 +10,7 @@ import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
 import type { Principal } from '../../security/access-control.js';
 import { readBody } from './body.js';
-import { inferResponseBody, parseInferBody } from './infer-json.js';
+import { type InferBodyLimits, inferResponseBody, parseInferBody } from './infer-json.js';
 import { rawInferRequest } from './raw-request.js';
 
 export interface RouteCall {
@@ -22,6 +22,8 @@ export interface RouteCall {
   /** Server clock, for deadlines. */
   now: () => number;
   maxBodyBytes: number;
+  /** The request-structure bounds gRPC applies too. */
+  limits: InferBodyLimits;
 }
 
 export interface RouteAnswer {
@@ -133,7 +135,7 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
   const parsed =
     headerLength === 0 || (headerLength === undefined && raw.length === 0)
       ? rawInferRequest(core, raw, model(c), version(c))
-      : parseInferBody(raw, headerLength, model(c), version(c));
+      : parseInferBody(raw, headerLength, model(c), version(c), c.limits);
   const res = await core.infer(parsed.request, { caller: c.caller, deadlineAtMs: undefined, cancel: c.cancel, source: c.req.socket.remoteAddress ?? '' });
   const out = inferResponseBody(res, parsed.binary);
   if (out.headerLength === undefined) return { status: 200, body: out.body, headers: { 'content-type': 'application/json' } };

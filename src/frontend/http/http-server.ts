@@ -14,6 +14,7 @@ import type { Logger } from '../../log.js';
 import type { AccessControl, Credentials, Principal } from '../../security/access-control.js';
 import { routeSpec } from '../../security/routes.js';
 import { HANDLERS, type RouteAnswer } from './http-routes.js';
+import type { InferBodyLimits } from './infer-json.js';
 import { errorAnswer } from './status.js';
 
 const gzipAsync = promisify(gzip);
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   /** tritonserver's --http-max-input-size: the largest request body, after inflating. */
   maxBodyBytes: number;
   access?: AccessControl | undefined;
+  /** Request-structure bounds, the same as gRPC's (src/limits.ts). */
+  limits: InferBodyLimits;
   /** Connections open at once; slow headers and bodies (src/limits.ts). */
   maxConnections: number;
   headersTimeoutMs: number;
@@ -103,7 +106,7 @@ export class HttpFrontend {
       const { key, handler } = found.store as { key: string; handler: (typeof HANDLERS)[string] };
       const params = found.params as Record<string, string | undefined>;
       const caller = this.admit(key, req, params);
-      const answer = await handler(this.core, { req, params, caller, cancel, now: this.now, maxBodyBytes: this.opts.maxBodyBytes });
+      const answer = await handler(this.core, { req, params, caller, cancel, now: this.now, maxBodyBytes: this.opts.maxBodyBytes, limits: this.opts.limits });
       await this.send(req, res, answer);
     } catch (err) {
       const { status, message, headers: extra } = errorAnswer(err, this.log, where);

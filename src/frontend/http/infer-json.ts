@@ -7,6 +7,8 @@
 // before the core's own checks; failures are INVALID_ARGUMENT naming the field.
 
 import { invalid } from '../../errors.js';
+import { LIMITS, type Limits } from '../../limits.js';
+import { HttpError } from './body.js';
 import type { InferParameter, ModelInferRequest, ModelInferResponse } from '../../generated/inference/grpc_service.js';
 import { datatypeByName } from '../../tensor/datatype.js';
 import { jsonToRaw, rawToJson } from './json-tensors.js';
@@ -19,8 +21,15 @@ export interface ParsedInfer {
   binary: { all: boolean; names: Set<string>; listed: Set<string> };
 }
 
+/** The bounds a request's structure is held to, the same as over gRPC (src/limits.ts). */
+export type InferBodyLimits = Pick<Limits, 'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements'>;
+
+function over(limit: keyof InferBodyLimits, limits: InferBodyLimits, what: string): HttpError {
+  return new HttpError(413, `the request holds more than ${limits[limit]} ${what}; the server's limit is set by --${LIMITS[limit].flag}`);
+}
+
 /** `headerLength`: Inference-Header-Content-Length, when the request has binary data. */
-export function parseInferBody(body: Buffer, headerLength: number | undefined, model: string, version: string): ParsedInfer {
+export function parseInferBody(body: Buffer, headerLength: number | undefined, model: string, version: string, limits: InferBodyLimits): ParsedInfer {
   const jsonEnd = headerLength ?? body.length;
   if (jsonEnd > body.length) throw invalid(`Inference-Header-Content-Length (${jsonEnd}) is larger than the body (${body.length} bytes)`);
   let doc: unknown;
@@ -36,6 +45,15 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
   const parameters = parametersOf(top['parameters'], "'parameters'");
   const inputsRaw = top['inputs'];
   if (!Array.isArray(inputsRaw)) throw invalid("the request needs 'inputs', an array");
+  if (inputsRaw.length > limits.maxInputs) throw over('maxInputs', limits, 'inputs');
+  let parameterCount = Object.keys(parameters).length;
+  let elements = 0;
+  let bytesElements = 0;
+  const countParameters = (n: number): void => {
+    parameterCount += n;
+    if (parameterCount > limits.maxParameters) throw over('maxParameters', limits, 'parameters');
+  };
+  countParameters(0);
   const inputs: ModelInferRequest['inputs'] = [];
   const raws: Buffer[] = [];
   for (const [i, raw] of inputsRaw.entries()) {
@@ -45,7 +63,9 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     const what = `input '${name.slice(0, 200)}'`;
     const datatype = requiredString(t['datatype'], `${what}: 'datatype'`);
     const shape = shapeOf(t['shape'], what);
+    if (shape.length > limits.maxShapeRank) throw over('maxShapeRank', limits, `dimensions in the shape of ${what}`);
     const params = parametersOf(t['parameters'], `${what}: 'parameters'`);
+    countParameters(Object.keys(params).length);
     const size = params['binary_data_size'];
     let data: Buffer;
     if (size !== undefined) {
@@ -59,8 +79,16 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
       cursor += n;
     } else {
       const d = datatypeByName(datatype);
+      const count = elementCount(shape, what);
+      if (d?.name === 'BYTES') {
+        bytesElements += count;
+        if (bytesElements > limits.maxBytesElements) throw over('maxBytesElements', limits, 'BYTES elements');
+      } else {
+        elements += count;
+        if (elements > limits.maxElements) throw over('maxElements', limits, 'elements of JSON tensor data');
+      }
       // An unknown datatype is the core's to refuse, with the model's expected type.
-      data = d ? Buffer.from(jsonToRaw(t['data'], d, elementCount(shape, what), what)) : Buffer.alloc(0);
+      data = d ? Buffer.from(jsonToRaw(t['data'], d, count, what)) : Buffer.alloc(0);
     }
     // The extension's own parameters are consumed here; the core sees the data they carried.
     delete params['binary_data_size'];
@@ -73,10 +101,12 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
   const listed = new Set<string>();
   if (top['outputs'] !== undefined) {
     if (!Array.isArray(top['outputs'])) throw invalid("'outputs' must be an array");
+    if (top['outputs'].length > limits.maxOutputs) throw over('maxOutputs', limits, 'outputs');
     for (const [i, raw] of top['outputs'].entries()) {
       const o = object(raw, `output ${i}`);
       const name = requiredString(o['name'], `output ${i}: 'name'`);
       const params = parametersOf(o['parameters'], `output '${name.slice(0, 200)}': 'parameters'`);
+      countParameters(Object.keys(params).length);
       const b = params['binary_data']?.parameterChoice;
       listed.add(name);
       if (b?.$case === 'boolParam' && b.value) names.add(name);
