@@ -117,6 +117,22 @@ export const LIMITS = {
     unit: 'connections',
     text: 'HTTP/REST connections open at once; more are closed at accept',
   },
+  httpMaxBufferedBytes: {
+    flag: 'http-max-buffered-bytes',
+    default: 1024 * 1024 * 1024,
+    min: 1024 * 1024,
+    max: 2 ** 40,
+    unit: 'bytes',
+    text: 'HTTP request bodies held in memory at once, over all connections, counted as they stream in and inflate; past it 503 and the connection closed',
+  },
+  httpMaxJsonBytes: {
+    flag: 'http-max-json-size',
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    max: 2 ** 31 - 1,
+    unit: 'bytes',
+    text: 'the JSON part of an HTTP request (binary tensor data after it is not counted): a parsed JSON document costs many times its size; past it 413',
+  },
   httpHeadersTimeoutMs: {
     flag: 'http-headers-timeout',
     default: 10_000,

@@ -149,6 +149,8 @@ export class InferenceServer {
           maxBodyBytes: opts.httpMaxInputBytes,
           access: security.access,
           limits: opts.limits,
+          maxBufferedBytes: opts.limits.httpMaxBufferedBytes,
+          maxJsonBytes: opts.limits.httpMaxJsonBytes,
           maxConnections: opts.limits.httpMaxConnections,
           headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
           requestTimeoutMs: opts.limits.httpRequestTimeoutMs,

@@ -63,7 +63,13 @@ test.before(async () => {
     'simple_batched/config.pbtxt',
     `${(await import('node:fs')).readFileSync(`${repo.root}/simple_batched/config.pbtxt`, 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 50000 }\n`,
   );
-  server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=*', '--http-max-input-size=65536']);
+  server = await startServer([
+    `--model-repository=${repo.root}`,
+    '--model-control-mode=explicit',
+    '--load-model=*',
+    '--http-max-input-size=65536',
+    '--http-max-json-size=32768',
+  ]);
   base = `http://127.0.0.1:${server.httpPort}`;
   grpc = connect(server.address);
 });
@@ -250,6 +256,9 @@ test("bad requests get Triton's statuses and say what is wrong", async () => {
   const br = await http('POST', '/v2/models/simple/infer', Buffer.from('{}'), { 'content-encoding': 'br' });
   assert.is(br.status, 501);
   assert.is(br.headers.get('accept-encoding'), 'gzip, deflate');
+  const bigJson = await http('POST', '/v2/models/simple/infer', { id: 'x'.repeat(40_000), inputs: simpleInputs(1, 1) });
+  assert.is(bigJson.status, 413);
+  assert.match((bigJson.json as { error: string }).error, /JSON part of the request is larger than 32768 bytes \(--http-max-json-size\)/);
   const lying = Buffer.from(JSON.stringify({ inputs: simpleInputs(1, 1) }));
   const r = await http('POST', '/v2/models/simple/infer', lying, { 'inference-header-content-length': String(lying.length + 5) });
   assert.is(r.status, 400);

@@ -18,7 +18,45 @@ export class HttpError extends Error {
   }
 }
 
-export function readBody(req: IncomingMessage, maxBytes: number, flag: string): Promise<Buffer> {
+/**
+ * The bytes of request bodies held at once over every connection. Each request takes a
+ * hold; its bytes count from the chunk that brings them until its answer is sent.
+ */
+export class BodyBudget {
+  private held = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  hold(): BodyHold {
+    let mine = 0;
+    return {
+      take: (n) => {
+        if (this.held + n > this.maxBytes) return false;
+        this.held += n;
+        mine += n;
+        return true;
+      },
+      release: () => {
+        this.held -= mine;
+        mine = 0;
+      },
+    };
+  }
+
+  get inUse(): number {
+    return this.held;
+  }
+}
+
+export interface BodyHold {
+  /** Counts `n` more bytes; false (nothing counted) when the server holds too much already. */
+  take(n: number): boolean;
+  release(): void;
+}
+
+export function readBody(req: IncomingMessage, maxBytes: number, flag: string, hold: BodyHold): Promise<Buffer> {
+  const busy = (): HttpError =>
+    new HttpError(503, 'the server holds too many request bodies at once (--http-max-buffered-bytes); retry later', { 'retry-after': '1' });
   const tooLarge = (): HttpError => new HttpError(413, `the request body is larger than ${maxBytes} bytes (${flag})`);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) return Promise.reject(tooLarge());
@@ -57,6 +95,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, flag: string): 
     source.on('data', (c: Buffer) => {
       if (done) return;
       size += c.length;
+      if (!hold.take(c.length)) return fail(busy());
       if (size > maxBytes) return fail(inflater ? new HttpError(413, `the request body inflates to more than ${maxBytes} bytes (${flag})`) : tooLarge());
       chunks.push(c);
     });

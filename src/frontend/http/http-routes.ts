@@ -9,7 +9,7 @@ import { invalid } from '../../errors.js';
 import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
 import type { Principal } from '../../security/access-control.js';
-import { readBody } from './body.js';
+import { type BodyHold, HttpError, readBody } from './body.js';
 import { type InferBodyLimits, inferResponseBody, parseInferBody } from './infer-json.js';
 import { rawInferRequest } from './raw-request.js';
 
@@ -24,6 +24,10 @@ export interface RouteCall {
   maxBodyBytes: number;
   /** The request-structure bounds gRPC applies too. */
   limits: InferBodyLimits;
+  /** This request's share of the server's buffered-body budget. */
+  hold: BodyHold;
+  /** The largest JSON part of a request (--http-max-json-size). */
+  maxJsonBytes: number;
 }
 
 export interface RouteAnswer {
@@ -47,10 +51,11 @@ function modelHealth(core: InferenceCore, c: RouteCall): RouteAnswer {
 }
 const version = (c: RouteCall): string => c.params['version'] ?? '';
 const model = (c: RouteCall): string => c.params['model'] ?? '';
-const body = (c: RouteCall): Promise<Buffer> => readBody(c.req, c.maxBodyBytes, '--http-max-input-size');
+const body = (c: RouteCall): Promise<Buffer> => readBody(c.req, c.maxBodyBytes, '--http-max-input-size', c.hold);
 
 async function jsonBody(c: RouteCall): Promise<Record<string, unknown>> {
   const b = await body(c);
+  checkJsonSize(b.length, c);
   if (b.length === 0) return {};
   let v: unknown;
   try {
@@ -60,6 +65,11 @@ async function jsonBody(c: RouteCall): Promise<Record<string, unknown>> {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('the request body must be a JSON object');
   return v as Record<string, unknown>;
+}
+
+function checkJsonSize(n: number, c: RouteCall): void {
+  if (n > c.maxJsonBytes)
+    throw new HttpError(413, `the JSON part of the request is larger than ${c.maxJsonBytes} bytes (--http-max-json-size); send tensors as binary data`);
 }
 
 const notYet =
@@ -132,6 +142,7 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
     if (!/^[0-9]{1,15}$/.test(h.trim())) throw invalid('Inference-Header-Content-Length must be a non-negative integer');
     headerLength = Number(h);
   }
+  if (headerLength !== 0) checkJsonSize(headerLength ?? raw.length, c);
   const parsed =
     headerLength === 0 || (headerLength === undefined && raw.length === 0)
       ? rawInferRequest(core, raw, model(c), version(c))

@@ -13,6 +13,7 @@ import type { InferenceCore } from '../../core/inference-core.js';
 import type { Logger } from '../../log.js';
 import type { AccessControl, Credentials, Principal } from '../../security/access-control.js';
 import { routeSpec } from '../../security/routes.js';
+import { BodyBudget } from './body.js';
 import { HANDLERS, type RouteAnswer } from './http-routes.js';
 import type { InferBodyLimits } from './infer-json.js';
 import { errorAnswer } from './status.js';
@@ -28,6 +29,9 @@ export interface HttpServerOptions {
   /** tritonserver's --http-max-input-size: the largest request body, after inflating. */
   maxBodyBytes: number;
   access?: AccessControl | undefined;
+  /** Bodies held at once over all connections; the largest JSON part (src/limits.ts). */
+  maxBufferedBytes: number;
+  maxJsonBytes: number;
   /** Request-structure bounds, the same as gRPC's (src/limits.ts). */
   limits: InferBodyLimits;
   /** Connections open at once; slow headers and bodies (src/limits.ts). */
@@ -41,6 +45,7 @@ export class HttpFrontend {
   private readonly router = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 512 });
   private readonly known = new Set<string>();
   private draining = false;
+  private readonly bodies: BodyBudget;
 
   constructor(
     private readonly core: InferenceCore,
@@ -62,9 +67,17 @@ export class HttpFrontend {
         // How often Node looks for requests past those timeouts (its default, 30 s, would let them run long).
         connectionsCheckingInterval: Math.max(100, Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 5),
       },
-      (req, res) => void this.handle(req, res),
+      (req, res) =>
+        this.handle(req, res).catch((err: unknown) => {
+          this.log.error('HTTP answer failed (a bug)', { error: String(err) });
+          res.destroy();
+        }),
     );
     this.server.maxConnections = opts.maxConnections;
+    // A socket idle this long (a client that stopped reading its answer) is closed; longer than
+    // the request timeout, so a slow body still gets its 408 first.
+    this.server.timeout = 2 * opts.requestTimeoutMs;
+    this.bodies = new BodyBudget(opts.maxBufferedBytes);
     this.server.maxHeadersCount = 100;
   }
 
@@ -94,9 +107,14 @@ export class HttpFrontend {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const cancel = new CallCancellation();
+    const hold = this.bodies.hold();
     res.on('close', () => {
+      hold.release();
       if (!res.writableFinished) cancel.fire();
     });
+    if (this.draining) {
+      return this.send(req, res, { status: 503, json: { error: 'the server is shutting down' }, headers: { connection: 'close' } });
+    }
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;
     const where = `${method} ${path.slice(0, 200)}`;
@@ -106,7 +124,17 @@ export class HttpFrontend {
       const { key, handler } = found.store as { key: string; handler: (typeof HANDLERS)[string] };
       const params = found.params as Record<string, string | undefined>;
       const caller = this.admit(key, req, params);
-      const answer = await handler(this.core, { req, params, caller, cancel, now: this.now, maxBodyBytes: this.opts.maxBodyBytes, limits: this.opts.limits });
+      const answer = await handler(this.core, {
+        req,
+        params,
+        caller,
+        cancel,
+        now: this.now,
+        maxBodyBytes: this.opts.maxBodyBytes,
+        limits: this.opts.limits,
+        hold,
+        maxJsonBytes: this.opts.maxJsonBytes,
+      });
       await this.send(req, res, answer);
     } catch (err) {
       const { status, message, headers: extra } = errorAnswer(err, this.log, where);

@@ -62,8 +62,7 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     const name = requiredString(t['name'], `${where}: 'name'`);
     const what = `input '${name.slice(0, 200)}'`;
     const datatype = requiredString(t['datatype'], `${what}: 'datatype'`);
-    const shape = shapeOf(t['shape'], what);
-    if (shape.length > limits.maxShapeRank) throw over('maxShapeRank', limits, `dimensions in the shape of ${what}`);
+    const shape = shapeOf(t['shape'], what, limits);
     const params = parametersOf(t['parameters'], `${what}: 'parameters'`);
     countParameters(Object.keys(params).length);
     const size = params['binary_data_size'];
@@ -167,7 +166,7 @@ export function parametersOf(v: unknown, what: string): Record<string, InferPara
 }
 
 export function parametersToJson(p: Record<string, InferParameter>): Json {
-  const out: Json = {};
+  const out: Json = Object.create(null) as Json;
   for (const [k, v] of Object.entries(p)) {
     const c = v.parameterChoice;
     if (!c) continue;
@@ -190,8 +189,9 @@ function optionalString(v: unknown, what: string): string | undefined {
   return v === undefined ? undefined : requiredString(v, what);
 }
 
-function shapeOf(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || v.length > 64) throw invalid(`${what}: 'shape' must be an array of at most 64 dimensions`);
+function shapeOf(v: unknown, what: string, limits: InferBodyLimits): number[] {
+  if (!Array.isArray(v)) throw invalid(`${what}: 'shape' must be an array of dimensions`);
+  if (v.length > limits.maxShapeRank) throw over('maxShapeRank', limits, `dimensions in the shape of ${what}`);
   return v.map((d, i) => {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw invalid(`${what}: shape dimension ${i} must be a non-negative integer`);
     return d;

@@ -19,14 +19,15 @@ const INT_RANGE: Record<string, [number, number]> = {
   UINT32: [0, 2 ** 32 - 1],
 };
 
-/** Flattens `data` (nested arrays of scalars) into `out`, refusing anything else. */
-function flatten(data: unknown, out: unknown[], what: string, depth = 0): void {
+/** Flattens `data` (nested arrays of scalars) into `out`, stopping as soon as it holds more than `max`. */
+function flatten(data: unknown, out: unknown[], max: number, what: string, depth = 0): void {
   if (!Array.isArray(data)) {
     out.push(data);
+    if (out.length > max) throw invalid(`${what}: 'data' holds more elements than its shape (${max})`);
     return;
   }
   if (depth >= MAX_DEPTH) throw invalid(`${what}: 'data' nests arrays deeper than ${MAX_DEPTH}`);
-  for (const x of data) flatten(x, out, what, depth + 1);
+  for (const x of data) flatten(x, out, max, what, depth + 1);
 }
 
 /** The bytes of a JSON `data` value for datatype `d`, with `count` elements expected. */
@@ -34,7 +35,7 @@ export function jsonToRaw(data: unknown, d: DatatypeInfo, count: number, what: s
   if (d.name === 'FP16') throw invalid(`${what}: FP16 data cannot be sent as JSON; send it as binary data (binary_data_size)`);
   if (!Array.isArray(data)) throw invalid(`${what}: 'data' must be an array`);
   const flat: unknown[] = [];
-  flatten(data, flat, what);
+  flatten(data, flat, count, what);
   if (flat.length !== count) throw invalid(`${what}: 'data' holds ${flat.length} elements, but its shape has ${count}`);
   if (d.name === 'BYTES') {
     return joinBytes(
