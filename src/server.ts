@@ -1,6 +1,7 @@
 // Composition root: builds the registry, repository, replica pools and the gRPC
 // frontend, and owns startup and graceful shutdown.
 
+import { formatModelTable, modelStates, type ModelStateRow } from './model/model-table.js';
 import { HttpFrontend } from './frontend/http/http-server.js';
 import { InferenceCore } from './core/inference-core.js';
 import { BatchingServingVersion } from './core/serving-version.js';
@@ -248,25 +249,14 @@ export class InferenceServer {
     return true;
   }
 
-  /** One row per model version: name, version ('-' when none loaded), state with reason. */
-  modelStates(): Array<{ model: string; version: string; status: string }> {
-    const out: Array<{ model: string; version: string; status: string }> = [];
-    for (const m of this.registry.all()) {
-      if (m.versions.size === 0) out.push({ model: m.name, version: '-', status: `${m.state ?? 'UNAVAILABLE'}${m.reason ? `: ${m.reason}` : ''}` });
-      for (const v of [...m.versions.values()].sort((a, b) => a.version - b.version)) {
-        out.push({ model: m.name, version: String(v.version), status: `${v.state}${v.reason ? `: ${v.reason}` : ''}` });
-      }
-    }
-    return out;
+  /** One row per model version (src/model/model-table.ts). */
+  modelStates(): ModelStateRow[] {
+    return modelStates(this.registry);
   }
 
-  /** tritonserver's startup table: one row per model version with its state. */
+  /** tritonserver's startup table. */
   modelTable(): string {
-    const rows: string[][] = [['Model', 'Version', 'Status'], ...this.modelStates().map((r) => [r.model, r.version, r.status])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    const line = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-    const fmt = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-    return [line, fmt(rows[0]!), line, ...rows.slice(1).map(fmt), line].join('\n');
+    return formatModelTable(modelStates(this.registry));
   }
 
   /**
