@@ -8,7 +8,7 @@
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { startServer } from '../test/helpers/server-process.js';
-import { summarize, table } from './percentiles.js';
+import { mean, spread, summarize, table } from './percentiles.js';
 import { measureModels } from './session.js';
 
 const { values: v } = parseArgs({
@@ -116,8 +116,6 @@ try {
   await server.stop();
 }
 
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-const spread = (xs: number[]): string => `${((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(0)}%`;
 console.log(`gRPC vs HTTP JSON vs HTTP binary: ${rounds} rounds interleaved, ${interval} ms per step; mean of the rounds, spread = max/min - 1 of throughput`);
 const rows: Array<Array<string | number>> = [];
 for (const load of loads) {

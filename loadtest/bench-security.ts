@@ -13,7 +13,7 @@ import { hashApiKey, newApiKey } from '../src/security/api-key.js';
 import { makeCerts } from '../test/helpers/certs.js';
 import { startServer } from '../test/helpers/server-process.js';
 import { connection, type Connection } from './connection.js';
-import { table } from './percentiles.js';
+import { mean, spread, table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
 
 const { values: v } = parseArgs({
@@ -98,8 +98,6 @@ for (let r = 0; r < rounds; r++) {
 rmSync(dir, { recursive: true, force: true });
 rmSync(certs.dir, { recursive: true, force: true });
 
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-const spread = (xs: number[]): string => `${((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(0)}%`;
 console.log(
   `TLS and access-check cost: ${rounds} rounds interleaved (${sides.map((s) => s.name).join(' / ')}), ${interval} ms per step; mean of the rounds, spread = max/min - 1 across rounds`,
 );

@@ -40,3 +40,13 @@ function fmt(n: number): string {
   if (Number.isInteger(n)) return String(n);
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(3);
 }
+
+/** The mean of repeated measurements. */
+export function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** How far apart repeated measurements are: max/min - 1, as a percentage. */
+export function spread(xs: readonly number[]): string {
+  return `${((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(0)}%`;
+}

@@ -144,7 +144,7 @@ export class InferenceServer {
       access: security.access,
     });
     this.http = opts.allowHttp
-      ? new HttpFrontend(core, log, () => clock.now(), {
+      ? new HttpFrontend(core, log, {
           host: opts.httpHost,
           port: opts.httpPort,
           maxBodyBytes: opts.httpMaxInputBytes,

@@ -19,8 +19,6 @@ export interface RouteCall {
   caller: Principal | undefined;
   /** Fires when the client goes away before the answer. */
   cancel: CallCancellation;
-  /** Server clock, for deadlines. */
-  now: () => number;
   maxBodyBytes: number;
   /** The request-structure bounds gRPC applies too. */
   limits: InferBodyLimits;

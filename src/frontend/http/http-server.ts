@@ -50,7 +50,6 @@ export class HttpFrontend {
   constructor(
     private readonly core: InferenceCore,
     private readonly log: Logger,
-    private readonly now: () => number,
     private readonly opts: HttpServerOptions,
   ) {
     for (const [key, handler] of Object.entries(HANDLERS)) {
@@ -129,7 +128,6 @@ export class HttpFrontend {
         params,
         caller,
         cancel,
-        now: this.now,
         maxBodyBytes: this.opts.maxBodyBytes,
         limits: this.opts.limits,
         hold,

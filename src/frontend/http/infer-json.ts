@@ -87,7 +87,9 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
         if (elements > limits.maxElements) throw over('maxElements', limits, 'elements of JSON tensor data');
       }
       // An unknown datatype is the core's to refuse, with the model's expected type.
-      data = d ? Buffer.from(jsonToRaw(t['data'], d, count, what)) : Buffer.alloc(0);
+      const bytes = d ? jsonToRaw(t['data'], d, count, what) : new Uint8Array(0);
+      // A view, not a copy: the bytes were made for this request.
+      data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     // The extension's own parameters are consumed here; the core sees the data they carried.
     delete params['binary_data_size'];
