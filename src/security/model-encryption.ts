@@ -96,7 +96,7 @@ export async function decryptModelFile(
       );
     }
     const key = ring.get(header.keyId);
-    if (!key) throw new ModelDecryptError(`${shown} is encrypted with key '${header.keyId}', which is not among the model keys in ${ring.source}`);
+    if (!key) throw new ModelDecryptError(`${shown} is encrypted with key '${header.keyId}', which is not among the server's model keys`);
     const tag = Buffer.alloc(TAG_BYTES);
     await readFully(fh, tag, size - TAG_BYTES, shown);
     const decipher = createDecipheriv('aes-256-gcm', key, header.iv, { authTagLength: TAG_BYTES });

@@ -107,7 +107,7 @@ test('wrong key, tampered file, unknown key id, not encrypted, both forms: each 
     /^UNAVAILABLE: .*1\/model\.onnx\.enc did not decrypt with key 'k1': the file was altered, or it was encrypted with another key/,
   );
   assert.match(r.get('enc_tampered')!, /^UNAVAILABLE: .*1\/model\.onnx\.enc did not decrypt with key 'k1'/);
-  assert.match(r.get('enc_unknown_id')!, /^UNAVAILABLE: .*encrypted with key 'k9', which is not among the model keys in model-keys\.txt/);
+  assert.match(r.get('enc_unknown_id')!, /^UNAVAILABLE: .*encrypted with key 'k9', which is not among the server's model keys/);
   assert.match(r.get('enc_not_really')!, /^UNAVAILABLE: .*1\/model\.onnx\.enc is not an encrypted model/);
   assert.match(r.get('enc_both')!, /^UNAVAILABLE: .*both 1\/model\.onnx and 1\/model\.onnx\.enc exist; keep one/);
   for (const m of ['enc_wrong_key', 'enc_tampered', 'enc_unknown_id', 'enc_not_really', 'enc_both']) {

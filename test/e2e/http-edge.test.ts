@@ -6,6 +6,8 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { TempRepo } from '../helpers/temp-repo.js';
+import { identityModel } from '../../scripts/onnx-builder.js';
 
 const test = suite('the HTTP edge under attack');
 let server: ServerProcess;
@@ -143,3 +145,55 @@ cap('connections past --http-max-connections are closed at accept; the ones open
 });
 
 cap.run();
+
+// A client that never reads its answer must not keep the server's body budget.
+const slow = suite('a client that never reads its answer');
+let slowServer: ServerProcess;
+let slowRepo: TempRepo;
+const ROW = 8 * 1024 * 1024;
+slow.before(async () => {
+  slowRepo = new TempRepo();
+  slowRepo.write('big/1/model.onnx', identityModel('big', 'UINT8', ['batch', ROW]));
+  slowServer = await startServer([`--model-repository=${slowRepo.root}`, '--http-max-input-size=16777216', `--http-max-buffered-bytes=${12 * 1024 * 1024}`]);
+});
+slow.after(async () => {
+  await slowServer?.stop();
+  slowRepo?.dispose();
+});
+
+function bigRequest(): { head: Buffer; body: Buffer } {
+  const head = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'INPUT0', shape: [1, ROW], datatype: 'UINT8', parameters: { binary_data_size: ROW } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  return { head, body: Buffer.concat([head, Buffer.alloc(ROW, 7)]) };
+}
+
+async function inferenceCount(): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${slowServer.httpPort}/v2/models/big/stats`);
+  return ((await res.json()) as { model_stats: Array<{ inference_count: number }> }).model_stats[0]?.inference_count ?? 0;
+}
+
+slow('its body bytes are released once the model has answered, so the next request is served', async () => {
+  const { head, body } = bigRequest();
+  const before = await inferenceCount();
+  const a = rawConnection(slowServer.httpPort);
+  a.socket.pause();
+  a.socket.write(`POST /v2/models/big/infer HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nInference-Header-Content-Length: ${head.length}\r\n\r\n`);
+  a.socket.write(body);
+  // Each stats call is an answered request; the loop ends when A's inference is counted.
+  while ((await inferenceCount()) === before);
+  const b = await fetch(`http://127.0.0.1:${slowServer.httpPort}/v2/models/big/infer`, {
+    method: 'POST',
+    body,
+    headers: { 'inference-header-content-length': String(head.length) },
+  });
+  assert.is(b.status, 200, 'the 8 MiB still unread by A are not counted against the 12 MiB budget');
+  await b.arrayBuffer();
+  a.socket.destroy();
+  await a.closed;
+});
+
+slow.run();

@@ -145,8 +145,13 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
     headerLength === 0 || (headerLength === undefined && raw.length === 0)
       ? rawInferRequest(core, raw, model(c), version(c))
       : parseInferBody(raw, headerLength, model(c), version(c), c.limits);
-  const res = await core.infer(parsed.request, { caller: c.caller, deadlineAtMs: undefined, cancel: c.cancel, source: c.req.socket.remoteAddress ?? '' });
-  const out = inferResponseBody(res, parsed.binary);
+  const res = await core.infer(parsed.request, {
+    caller: c.caller,
+    deadlineAtMs: undefined,
+    cancel: c.cancel,
+    source: `${c.req.socket.remoteAddress ?? ''}:${c.req.socket.remotePort ?? ''}`,
+  });
+  const out = inferResponseBody(res, parsed.binary, c.limits.maxElements);
   if (out.headerLength === undefined) return { status: 200, body: out.body, headers: { 'content-type': 'application/json' } };
   return { status: 200, body: out.body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(out.headerLength) } };
 }

@@ -133,8 +133,12 @@ export class HttpFrontend {
         hold,
         maxJsonBytes: this.opts.maxJsonBytes,
       });
+      // The body is no longer needed once the core has answered; a client slow to read the
+      // answer must not hold the server's body budget.
+      hold.release();
       await this.send(req, res, answer);
     } catch (err) {
+      hold.release();
       const { status, message, headers: extra } = errorAnswer(err, this.log, where);
       const headers: Record<string, string> = { ...extra, ...(status === 401 ? { 'www-authenticate': 'Bearer realm="inference"' } : {}) };
       // A body the server stopped reading cannot leave the connection reusable.

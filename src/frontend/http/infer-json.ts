@@ -126,8 +126,13 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
 }
 
 /** The response: JSON, then the binary outputs in order; headerLength set when there are any. */
-export function inferResponseBody(res: ModelInferResponse, binary: ParsedInfer['binary']): { body: Buffer; headerLength: number | undefined } {
+export function inferResponseBody(
+  res: ModelInferResponse,
+  binary: ParsedInfer['binary'],
+  maxJsonElements: number,
+): { body: Buffer; headerLength: number | undefined } {
   const parts: Buffer[] = [];
+  let jsonElements = 0;
   const outputs = res.outputs.map((o, i) => {
     const raw = res.rawOutputContents[i] ?? Buffer.alloc(0);
     const shape = o.shape.map(Number);
@@ -138,6 +143,13 @@ export function inferResponseBody(res: ModelInferResponse, binary: ParsedInfer['
       return { name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } };
     }
     const d = datatypeByName(o.datatype);
+    // An answer as JSON costs many times its bytes: bounded as requests are (--max-request-elements).
+    jsonElements += o.shape.reduce((a, x) => a * Number(x), 1);
+    if (jsonElements > maxJsonElements) {
+      throw invalid(
+        `the outputs hold more than ${maxJsonElements} elements to write as JSON (--max-request-elements); ask for them as binary data ("binary_data": true)`,
+      );
+    }
     const data = d ? rawToJson(raw, d) : undefined;
     if (!data) throw invalid(`output '${o.name}' (${o.datatype}) cannot be written exactly as JSON; ask for it as binary data ("binary_data": true)`);
     return { name: o.name, datatype: o.datatype, shape, data };

@@ -119,7 +119,7 @@ test('the reasons: altered or other key, unknown key id, no keys at all, not enc
     /1\/model\.onnx\.enc did not decrypt with key 'k1': the file was altered, or it was encrypted with another key under that id/,
   );
   const k9 = encryptModel(randomBytes(64), 'k9', k1);
-  assert.match(await failure(decryptModelFile(file(k9), 'x', keys)), /encrypted with key 'k9', which is not among the model keys in f\d+/);
+  assert.match(await failure(decryptModelFile(file(k9), 'x', keys)), /encrypted with key 'k9', which is not among the server's model keys$/);
   assert.match(await failure(decryptModelFile(file(enc), 'x', undefined)), /given no model keys \(--model-key-file or --model-key-env\)/);
   const onnx = readFileSync(new URL('../../../model-repo/simple/1/model.onnx', import.meta.url));
   assert.match(await failure(decryptModelFile(file(onnx), 'x', keys)), /is not an encrypted model/);
