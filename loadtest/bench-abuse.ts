@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient, ModelInferRequest } from '../src/generated/inference/grpc_service.js';
-import { startServer, repoRoot } from '../test/helpers/server-process.js';
+import { startServerProcess, repoRoot } from '../test/helpers/server-process.js';
 import { simpleRequest } from './bundled-requests.js';
 import { inferOnce, type Client } from './closed-loop.js';
 
@@ -21,7 +21,7 @@ const { values: v } = parseArgs({ args: process.argv.slice(3), options: { case: 
 const caseMs = Number(v.seconds) * 1000;
 const FIRST_REQUEST_TIMEOUT_MS = 3000;
 
-const server = await startServer([
+const server = await startServerProcess([
   `--grpc-first-request-timeout=${FIRST_REQUEST_TIMEOUT_MS}`,
   ...(process.env['ABUSE_SERVER_ARGS'] ?? '').split(' ').filter(Boolean),
 ]);

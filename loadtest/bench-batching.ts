@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { repoRoot, startServer } from '../test/helpers/server-process.js';
+import { repoRoot, startServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { summarize, table } from './percentiles.js';
 import { throughputLatencySvg } from './plot.js';
@@ -64,7 +64,7 @@ async function inProcess(batch: number, runs: number): Promise<{ rowsPerSec: num
 const ceiling: Record<number, { rowsPerSec: number; p50Ms: number; p99Ms: number }> = {};
 for (const b of levels) ceiling[b] = await inProcess(b, Math.max(20, Math.round(2000 / b)));
 
-const server = await startServer([`--model-repository=${repo.root}`]);
+const server = await startServerProcess([`--model-repository=${repo.root}`]);
 let results: StepResult[];
 try {
   results = await measureModels(server.address, ['cls_unbatched', 'cls_batched'], levels, interval);

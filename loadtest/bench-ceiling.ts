@@ -20,7 +20,7 @@ import {
   type ModelStatistics,
   type ModelStatisticsResponse,
 } from '../src/generated/inference/grpc_service.js';
-import { repoRoot, startServer } from '../test/helpers/server-process.js';
+import { repoRoot, startServerProcess } from '../test/helpers/server-process.js';
 import { measureStep, type Client, type StepPoint } from './closed-loop.js';
 import { ocrRequest, simpleRequest } from './bundled-requests.js';
 import { startPeer, stopPeer } from './peers/spawn.js';
@@ -122,7 +122,7 @@ const ours: Record<number, StepPoint> = {};
 let oursSimple: StepPoint;
 let simpleStats: { requests: number; serverMs: number; queueMs: number; inputMs: number; inferMs: number; outputMs: number };
 {
-  const server = await startServer(['--allow-metrics=false']);
+  const server = await startServerProcess(['--allow-metrics=false']);
   try {
     const client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
     const stats = () =>

@@ -7,7 +7,7 @@
 
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { startServer } from '../test/helpers/server-process.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { mean, spread, summarize, table } from './percentiles.js';
 import { measureModels } from './session.js';
 
@@ -95,7 +95,7 @@ async function httpLoop(port: number, load: Load, binary: boolean, ms: number): 
   return { throughput: samples.length / (ms / 1000), p50Ms: s.p50Ms, p99Ms: s.p99Ms, errors };
 }
 
-const server = await startServer(['--allow-metrics=false']);
+const server = await startServerProcess(['--allow-metrics=false']);
 const loads = [simpleLoad(), ocrLoad()];
 const sides = ['gRPC', 'HTTP JSON', 'HTTP binary'] as const;
 const results = new Map<string, Array<{ throughput: number; p50Ms: number; p99Ms: number; errors: number }>>();

@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot, startServer } from '../test/helpers/server-process.js';
+import { repoRoot, startServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { table } from './percentiles.js';
 import { throughputLatencySvg } from './plot.js';
@@ -53,7 +53,7 @@ const repo = new TempRepo();
 for (const x of variants) repo.write(`${x.name}/1/model.onnx`, file).write(`${x.name}/config.pbtxt`, x.config);
 
 const passed = (r: StepResult): boolean => r.p99Ms <= targetMs && r.errors === 0 && r.dropped === 0;
-const server = await startServer([`--model-repository=${repo.root}`, '--allow-metrics=false']);
+const server = await startServerProcess([`--model-repository=${repo.root}`, '--allow-metrics=false']);
 const results = new Map<string, StepResult[]>(variants.map((x) => [x.name, []]));
 try {
   const sessions = new Map<string, LoadSession>();

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GRPCInferenceServiceClient, type ModelInferRequest } from '../src/generated/inference/grpc_service.js';
-import { startServer, repoRoot } from '../test/helpers/server-process.js';
+import { startServerProcess, repoRoot } from '../test/helpers/server-process.js';
 import { inferOnce, type Client } from './closed-loop.js';
 import { summarize, table, type LatencySummary } from './percentiles.js';
 
@@ -117,7 +117,7 @@ async function serverLive(client: Client): Promise<LatencySummary> {
   return summarize(lat);
 }
 
-const server = await startServer();
+const server = await startServerProcess();
 const client: Client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
 const rows: Array<Array<string | number>> = [];
 const results: Record<string, { inProcess: LatencySummary; server: LatencySummary }> = {};

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient } from '../src/generated/inference/grpc_service.js';
-import { startServer } from '../test/helpers/server-process.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { simpleRequest } from './bundled-requests.js';
 import { closedLoop, type Client } from './closed-loop.js';
 
@@ -25,7 +25,7 @@ const concurrency = Number(v.concurrency);
 
 const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
-const server = await startServer(['--allow-metrics=false']);
+const server = await startServerProcess(['--allow-metrics=false']);
 const client: Client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
 const req = simpleRequest(3, 4);
 try {

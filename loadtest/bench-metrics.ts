@@ -5,7 +5,7 @@
 
 import { get } from 'node:http';
 import { parseArgs } from 'node:util';
-import { startServer } from '../test/helpers/server-process.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
 
@@ -21,7 +21,7 @@ const interval = Number(v.interval);
 const models = ['simple', 'ocr_cls'];
 
 async function run(metricsOn: boolean): Promise<{ results: StepResult[]; scrapes: number }> {
-  const server = await startServer(metricsOn ? [] : ['--allow-metrics=false']);
+  const server = await startServerProcess(metricsOn ? [] : ['--allow-metrics=false']);
   let scrapes = 0;
   let timer: NodeJS.Timeout | undefined;
   if (metricsOn) {

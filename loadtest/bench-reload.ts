@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
 import { addModel } from '../scripts/onnx-builder.js';
-import { startServer } from '../test/helpers/server-process.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { inferOnce } from './closed-loop.js';
 import { LoadSession } from './session.js';
@@ -27,7 +27,7 @@ const concurrency = Number(v.concurrency);
 const CONFIG =
   'max_batch_size: 8\ndynamic_batching { }\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const repo = new TempRepo().write('live/config.pbtxt', CONFIG).write('live/1/model.onnx', addModel(1));
-const server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2']);
+const server = await startServerProcess([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2']);
 const session = new LoadSession(server.address, 'live');
 const client = session.client;
 

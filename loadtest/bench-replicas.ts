@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot, startServer } from '../test/helpers/server-process.js';
+import { repoRoot, startServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
@@ -33,7 +33,7 @@ const repo = new TempRepo()
   .write('cls_2x/1/model.onnx', modelFile)
   .write('cls_2x/config.pbtxt', config(2));
 
-const server = await startServer([`--model-repository=${repo.root}`]);
+const server = await startServerProcess([`--model-repository=${repo.root}`]);
 let results: StepResult[];
 try {
   results = await measureModels(server.address, ['cls_1x', 'cls_2x'], levels, interval);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashApiKey, newApiKey } from '../src/security/api-key.js';
 import { makeCerts } from '../test/helpers/certs.js';
-import { startServer } from '../test/helpers/server-process.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
 import { connection, type Connection } from './connection.js';
 import { mean, spread, table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
@@ -82,7 +82,7 @@ async function measured(pid: number, model: string, concurrency: number, conn: C
 }
 
 async function run(side: Side): Promise<Measured[]> {
-  const server = await startServer(['--allow-metrics=false', ...side.flags]);
+  const server = await startServerProcess(['--allow-metrics=false', ...side.flags]);
   try {
     const pid = server.child.pid!;
     return [await measured(pid, 'simple', 1, side.conn, server.address), await measured(pid, 'ocr_cls', 64, side.conn, server.address)];

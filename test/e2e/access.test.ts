@@ -15,7 +15,7 @@ import { hashApiKey, newApiKey } from '../../src/security/api-key.js';
 import { CATEGORIES, ROUTES, routeSpec } from '../../src/security/routes.js';
 import { int32Buffer } from '../helpers/client.js';
 import { bearer, probeRoute, type ProbeResult } from '../helpers/route-probe.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const test = suite('access policy: who may call what on which model');
 const dir = mkdtempSync(join(tmpdir(), 'triton-ts-access-'));
@@ -56,7 +56,7 @@ let client: grpc.Client;
 
 test.before(async () => {
   writeFileSync(policyFile, policy('[inference, metadata, statistics, model-repository, metrics]'));
-  server = await startServer([
+  server = await startServerProcess([
     '--model-control-mode=explicit',
     '--load-model=simple',
     '--load-model=add_version',

@@ -10,11 +10,11 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest, type ModelInferResponse, type ModelStatistics } from '../../src/generated/inference/grpc_service.js';
 import { spinModel } from '../../scripts/onnx-builder.js';
 import { call, callError, connect, float32Buffer, readFloat32, type InferenceClient } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('dynamic batching');
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 let repo: TempRepo;
 

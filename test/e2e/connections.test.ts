@@ -10,11 +10,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { call, callError, connect, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 
 const test = suite('connection and request limits');
 const FIRST_REQUEST_MS = 500;
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 
 test.before(async () => {

@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { identityModel, type OnnxTypeName } from '../../scripts/onnx-builder.js';
 import { call, connect, type InferenceClient } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('datatypes');
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 let repo: TempRepo;
 

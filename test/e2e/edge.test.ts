@@ -12,11 +12,11 @@ import { ModelInferRequest, ModelStreamInferResponse, type ModelInferRequest as 
 import { identityModel } from '../../scripts/onnx-builder.js';
 import { call, callError, connect, healthClient, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
 import { encode, rawInferClient } from '../helpers/fuzz-requests.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('the edge under attack');
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 let repo: TempRepo;
 

@@ -12,14 +12,14 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { encryptModel } from '../../src/security/model-encryption.js';
 import { call, callError, connect, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
-import { repoRoot, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { repoRoot, startServer, startServerProcess, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('models encrypted at rest');
 const key = randomBytes(32);
 const onnx = readFileSync(join(repoRoot, 'model-repo', 'simple', '1', 'model.onnx'));
 let repo: TempRepo;
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 
 /** A copy of the bundled "simple" under another name, its model file as given. */
@@ -160,7 +160,7 @@ test('a RepositoryModelLoad upload may be encrypted; a tampered upload is refuse
 });
 
 async function startFailure(args: string[], env: Record<string, string> = {}): Promise<string> {
-  return startServer([`--model-repository=${repo.root}`, '--model-control-mode=explicit', ...args], 30_000, env).then(
+  return startServerProcess([`--model-repository=${repo.root}`, '--model-control-mode=explicit', ...args], 30_000, env).then(
     async (s) => {
       await s.stop();
       return 'the server started';

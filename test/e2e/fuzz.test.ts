@@ -12,14 +12,14 @@ import { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from 
 import { seededRandom } from '../../loadtest/open-loop.js';
 import { encode, hostileRequest, rawInferClient, validRequests } from '../helpers/fuzz-requests.js';
 import { readInt32 } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 
 const COUNT = Number(process.env['FUZZ_REQUESTS'] ?? 10_000);
 const CONCURRENCY = 32;
 const DEADLINE_MS = 60_000;
 
 const test = suite('fuzzed requests');
-let server: ServerProcess;
+let server: TestServer;
 let raw: ReturnType<typeof rawInferClient>;
 const bases = validRequests();
 

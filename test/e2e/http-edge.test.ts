@@ -5,12 +5,12 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 import { identityModel } from '../../scripts/onnx-builder.js';
 
 const test = suite('the HTTP edge under attack');
-let server: ServerProcess;
+let server: TestServer;
 
 test.before(async () => {
   server = await startServer([
@@ -124,7 +124,7 @@ test.run();
 
 // A server of its own: nothing else may hold one of its few connections.
 const cap = suite('HTTP connections capped at accept');
-let capped: ServerProcess;
+let capped: TestServer;
 cap.before(async () => {
   capped = await startServer(['--model-control-mode=explicit', '--http-max-connections=3']);
 });
@@ -148,7 +148,7 @@ cap.run();
 
 // A client that never reads its answer must not keep the server's body budget.
 const slow = suite('a client that never reads its answer');
-let slowServer: ServerProcess;
+let slowServer: TestServer;
 let slowRepo: TempRepo;
 const ROW = 8 * 1024 * 1024;
 slow.before(async () => {

@@ -8,11 +8,11 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { identityModel, type OnnxTypeName } from '../../scripts/onnx-builder.js';
 import { call, connect, int32Buffer, type InferenceClient } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('HTTP/REST (KServe v2)');
-let server: ServerProcess;
+let server: TestServer;
 let repo: TempRepo;
 let grpc: InferenceClient;
 let base = '';

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { call, callError, connect, float32Buffer, healthClient, int32Buffer, readFloat32, readInt32, type InferenceClient } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 import { identityModel } from '../../scripts/onnx-builder.js';
 
@@ -18,7 +18,7 @@ let repo: TempRepo;
 
 test.before(async () => {
   repo = new TempRepo().copyBundled('simple').copyBundled('identity_fp32').copyBundled('add_version').copyBundled('ocr_cls');
-  server = await startServer([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=simple', '--exit-timeout-secs=60']);
+  server = await startServerProcess([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=simple', '--exit-timeout-secs=60']);
   client = connect(server.address);
 });
 

@@ -1,15 +1,16 @@
 // The README's curl examples, run exactly as written (the block between its
 // "curl-examples" markers) against a real server, with H pointing at its HTTP port.
 
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { repoRoot, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { repoRoot, startServer, type TestServer } from '../helpers/server-process.js';
 
 const test = suite("the README's curl examples");
-let server: ServerProcess;
+let server: TestServer;
 
 test.before(async () => {
   server = await startServer(['--model-control-mode=explicit', '--load-model=simple']);
@@ -26,10 +27,15 @@ function examples(): string {
   return m![1]!;
 }
 
-test('every example succeeds and answers what the README shows', () => {
+test('every example succeeds and answers what the README shows', async () => {
   const block = examples();
   assert.ok(block.split('\n').filter((l) => l.startsWith('curl ')).length >= 6, 'the examples are there');
-  const out = execFileSync('sh', ['-e', '-c', block], { env: { ...process.env, H: `127.0.0.1:${server.httpPort}` }, encoding: 'utf8', timeout: 30_000 });
+  // Asynchronously: the server answers from this process's event loop.
+  const { stdout: out } = await promisify(execFile)('sh', ['-e', '-c', block], {
+    env: { ...process.env, H: `127.0.0.1:${server.httpPort}` },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   const lines = out.split('\n');
   assert.is(lines[0], '200');
   assert.match(out, /"name":"simple","versions":\["1"\]/);

@@ -9,11 +9,11 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { spinModel } from '../../scripts/onnx-builder.js';
 import { call, callError, connect, float32Buffer, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('replicas');
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 let repo: TempRepo;
 

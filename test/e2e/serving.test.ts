@@ -20,10 +20,10 @@ import {
   readInt32,
   type InferenceClient,
 } from '../helpers/client.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
 
 const test = suite('serving the bundled model repository');
-let server: ServerProcess;
+let server: TestServer;
 let client: InferenceClient;
 
 test.before(async () => {

@@ -16,7 +16,7 @@ import { ModelInferRequest, ModelStreamInferResponse } from '../../src/generated
 import { makeCerts, type Pair } from '../helpers/certs.js';
 import { int32Buffer } from '../helpers/client.js';
 import { bearer, probeRoute } from '../helpers/route-probe.js';
-import { repoRoot, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { repoRoot, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const certs = makeCerts();
 const dir = mkdtempSync(join(tmpdir(), 'triton-ts-tls-'));
@@ -60,7 +60,7 @@ const tls = suite('TLS: server certificate, optional client certificates naming 
 let server: ServerProcess;
 
 tls.before(async () => {
-  server = await startServer([
+  server = await startServerProcess([
     '--model-control-mode=explicit',
     '--load-model=simple',
     '--grpc-use-ssl=true',
@@ -268,7 +268,7 @@ const mtls = suite('mutual TLS: a client certificate from the CA is required; re
 let mserver: ServerProcess;
 
 mtls.before(async () => {
-  mserver = await startServer([
+  mserver = await startServerProcess([
     '--model-control-mode=explicit',
     '--load-model=simple',
     '--allow-metrics=false',
@@ -329,7 +329,7 @@ startup.after(() => rmSync(certs.dir, { recursive: true, force: true }));
 
 startup('a missing or mismatched certificate or key fails start-up with exit 2 and names the file', async () => {
   const fails = (args: string[]): Promise<string> =>
-    startServer(['--model-control-mode=explicit', '--grpc-use-ssl=true', ...args], 30_000).then(
+    startServerProcess(['--model-control-mode=explicit', '--grpc-use-ssl=true', ...args], 30_000).then(
       async (s) => {
         await s.stop();
         return 'the server started';

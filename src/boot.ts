@@ -1,0 +1,43 @@
+// Builds and starts a server from parsed flags: security first (start-up fails on a bad
+// file), then the server, its start-up table and the "ready:" line. src/cli.ts wraps it
+// with signals and exit codes; tests call it to run a server inside their own process.
+
+import type { CliOptions } from './cli-options.js';
+import type { Logger } from './log.js';
+import { packageVersion } from './package-root.js';
+import { Security } from './security/security.js';
+import { securityWarnings } from './security/warnings.js';
+import { InferenceServer } from './server.js';
+
+export interface Booted {
+  server: InferenceServer;
+  security: Security;
+}
+
+/**
+ * Builds the server without starting it. `args` are the flags as given, for the audit
+ * trail (restricted-protocol values redacted). Throws when the security settings are
+ * bad (the caller exits 2).
+ */
+export function build(opts: Readonly<CliOptions>, log: Logger, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Booted {
+  for (const flag of opts.ignored) log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
+  const security = new Security(opts.security, log, env);
+  for (const w of [...securityWarnings(opts), ...security.warnings]) log.warn(w);
+  if (security.modelKeys) log.info(`model keys from ${security.modelKeys.source}: ${security.modelKeys.ids.join(', ')}`);
+  security.audit?.record({ event: 'server_start', version: packageVersion(), pid: process.pid, args: redactedArgs(args) });
+  return { server: new InferenceServer(opts, log, security), security };
+}
+
+/** Listens, loads the models, prints tritonserver's start-up table and the "ready:" line. */
+export async function start(server: InferenceServer, opts: Readonly<CliOptions>, log: Logger, writeTable: (table: string) => void): Promise<void> {
+  log.info(`model repository ${opts.modelRepository}, control mode ${opts.controlMode}`);
+  await server.start();
+  if (opts.logFormat === 'json') log.info('models', { models: server.modelStates() });
+  else writeTable(server.modelTable());
+  log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
+}
+
+/** Flags for the audit trail, without restricted-protocol values (shared secrets). */
+function redactedArgs(args: readonly string[]): string[] {
+  return args.map((a) => a.replace(/^(--grpc-restricted-protocol=[^:]*:[^=]*=).*$/s, '$1<redacted>'));
+}
