@@ -1,6 +1,10 @@
-// The one error type that crosses module boundaries. `code` is a gRPC status number
-// from our own table, so inner modules never import @grpc/grpc-js; frontend/grpc/status.ts (gRPC) and frontend/http/status.ts (HTTP)
-// are the only places that turn it into a status.
+// The error catalogue: the one error type that crosses module boundaries, its codes, and
+// the builders for every error that more than one module raises (so a kind of failure
+// reads the same wherever it happens). `code` is a gRPC status number from our own table,
+// so inner modules never import @grpc/grpc-js; frontend/grpc/status.ts (toServiceError)
+// and frontend/http/status.ts (httpStatusOf) are the only places that turn it into a
+// status. Errors raised in one place only (a JSON body's shape, a config rule) are built
+// there with invalid() and friends.
 
 export const Code = {
   OK: 0,
@@ -37,3 +41,48 @@ export class ServeError extends Error {
 export const invalid = (message: string): ServeError => new ServeError(Code.INVALID_ARGUMENT, message);
 export const notFound = (message: string): ServeError => new ServeError(Code.NOT_FOUND, message);
 export const unavailable = (message: string): ServeError => new ServeError(Code.UNAVAILABLE, message);
+export const exhausted = (message: string): ServeError => new ServeError(Code.RESOURCE_EXHAUSTED, message);
+export const internal = (message: string, cause?: unknown): ServeError => new ServeError(Code.INTERNAL, message, { cause });
+
+// Finding a model and its version (registry, core, repository, both frontends).
+
+export const modelNotFound = (model: string): ServeError => notFound(`model '${model}' is not in the model repository`);
+
+export const versionNotInteger = (model: string, version: string): ServeError => invalid(`model '${model}': version '${version}' is not a positive integer`);
+
+export const versionNotFound = (model: string, version: number | string, known: readonly number[] = []): ServeError =>
+  notFound(`model '${model}' has no version ${version}${known.length > 0 ? ` (versions: ${known.join(', ')})` : ''}`);
+
+export const versionNotReady = (model: string, version: number, state: string, reason?: string): ServeError =>
+  unavailable(`model '${model}' version ${version} is ${state}${reason ? `: ${reason}` : ''}`);
+
+export const modelLoading = (model: string): ServeError => unavailable(`model '${model}' is LOADING; retry when ModelReady says it is ready`);
+
+export const noReadyVersion = (model: string, why?: string): ServeError => unavailable(`model '${model}' has no ready version${why ? ` (${why})` : ''}`);
+
+export const notLoaded = (model: string): ServeError =>
+  unavailable(`model '${model}' is in the model repository but not loaded; load it with RepositoryModelLoad`);
+
+// A model going away, and requests that end before they ran.
+
+export const unloading = (): ServeError => unavailable('the model is unloading');
+
+export const cancelled = (when: string): ServeError => new ServeError(Code.CANCELLED, `the ${when}; not executed`);
+
+export const deadlineInQueue = (queuedUs: number): ServeError =>
+  new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round(queuedUs)} µs in the queue; not executed`);
+
+// Load the server sheds: retry later.
+
+export const queueFull = (level: number, maxQueueSize: number): ServeError =>
+  exhausted(`queue of priority level ${level} is full (max_queue_size ${maxQueueSize}); retry later`);
+
+export const everyReplicaOpen = (model: string): ServeError =>
+  unavailable(`model '${model}': every replica is out of rotation (circuit breakers open after failures); retry later`);
+
+/** A bound from src/limits.ts passed; `flag` names the tritonserver-style flag that sets it. */
+export const overLimit = (what: string, flag: string): ServeError => exhausted(`the request holds ${what}; the server's limit is set by --${flag}`);
+
+// What this server does not do (yet): UNIMPLEMENTED, never a silent fallback.
+
+export const notImplemented = (what: string): ServeError => new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`);

@@ -7,7 +7,7 @@
 // has room, so under load requests accumulate and batches grow by themselves.
 
 import type { Clock, Timer } from '../clock.js';
-import { Code, ServeError } from '../errors.js';
+import { Code, ServeError, deadlineInQueue, queueFull, unloading } from '../errors.js';
 import { LatencyTargetAdvisor } from './latency-target.js';
 import type { BatchingPolicy } from './policy.js';
 
@@ -107,7 +107,7 @@ export class DynamicBatcher<T> {
    * UNAVAILABLE after close().
    */
   submit(opts: SubmitOptions<T>): QueuedRequest<T> {
-    if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
+    if (this.closed) throw unloading();
     if (this.drainReason !== undefined) throw new ServeError(Code.UNAVAILABLE, this.drainReason);
     const p = this.policy;
     if (opts.rows > p.maxBatchSize) {
@@ -117,7 +117,7 @@ export class DynamicBatcher<T> {
     const qp = p.queuePolicies[level]!;
     const queue = this.levels[level]!;
     if (qp.maxQueueSize > 0 && queue.length >= qp.maxQueueSize) {
-      throw new ServeError(Code.RESOURCE_EXHAUSTED, `queue of priority level ${level} is full (max_queue_size ${qp.maxQueueSize}); retry later`);
+      throw queueFull(level, qp.maxQueueSize);
     }
     const now = this.clock.now();
     let timeoutUs = qp.defaultTimeoutUs;
@@ -209,10 +209,7 @@ export class DynamicBatcher<T> {
         const r = q[i]!;
         if (r.deadlineAtMs !== undefined && now >= r.deadlineAtMs) {
           q.splice(i, 1);
-          this.sink.reject(
-            r,
-            new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round((now - r.enqueuedAtMs) * 1000)} µs in the queue; not executed`),
-          );
+          this.sink.reject(r, deadlineInQueue((now - r.enqueuedAtMs) * 1000));
           continue;
         }
         if (!r.delayed && r.timeoutAtMs !== undefined && now >= r.timeoutAtMs) {

@@ -7,7 +7,7 @@
 // Pure logic: no timers, no I/O. Waiting requests are bounded by the server's connection,
 // stream and queued-byte limits.
 
-import { Code, ServeError } from '../errors.js';
+import { type ServeError, cancelled } from '../errors.js';
 import type { Cancellation } from '../model/types.js';
 
 interface Waiter {
@@ -71,7 +71,7 @@ export class FairGate {
       q.push(waiter);
       this.waiting++;
       stop = cancel?.onCancel(() => {
-        if (this.remove(source, waiter)) reject(new ServeError(Code.CANCELLED, 'the request was cancelled while waiting for its turn'));
+        if (this.remove(source, waiter)) reject(cancelled('request was cancelled while waiting for its turn'));
       });
     });
   }

@@ -11,7 +11,7 @@ import type {
   ModelStatistics,
   ServerMetadataResponse,
 } from '../generated/inference/grpc_service.js';
-import { Code, ServeError, invalid, notFound } from '../errors.js';
+import { Code, ServeError, modelNotFound, notFound, notImplemented, notLoaded, versionNotInteger } from '../errors.js';
 import type { ModelEntry } from '../model/registry.js';
 import { checkModelName } from '../model/model-name.js';
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
@@ -98,7 +98,7 @@ export class InferenceCore {
     checkModelName(name);
     const { registry } = this.ctx;
     const entry = registry.entry(name);
-    if (!entry || (entry.state === undefined && entry.versions.size === 0)) throw notFound(`model '${name}' is not in the model repository`);
+    if (!entry || (entry.state === undefined && entry.versions.size === 0)) throw modelNotFound(name);
     if (version !== '') registry.resolve(name, version);
     if (!entry.config) throw new ServeError(Code.UNAVAILABLE, `model '${name}' has no loaded config${entry.reason ? `: ${entry.reason}` : ''}`);
     return { config: entry.config };
@@ -140,7 +140,7 @@ export class InferenceCore {
     } else {
       checkModelName(name);
       const e = registry.entry(name);
-      if (!e || (e.state === undefined && e.versions.size === 0)) throw notFound(`model '${name}' is not in the model repository`);
+      if (!e || (e.state === undefined && e.versions.size === 0)) throw modelNotFound(name);
       models = [e];
     }
     checkVersion(name, version);
@@ -157,7 +157,7 @@ export class InferenceCore {
 
   /** For the protocol's routes this server does not serve yet. */
   notImplemented(what: string): never {
-    throw new ServeError(Code.UNIMPLEMENTED, `${what} is not implemented by this server yet`);
+    throw notImplemented(what);
   }
 
   /** Like registry.resolve, but a model that is in the repository and not loaded is UNAVAILABLE. */
@@ -174,7 +174,7 @@ export class InferenceCore {
         !registry.entry(name) &&
         this.ctx.repository.modelNames().includes(name)
       ) {
-        throw new ServeError(Code.UNAVAILABLE, `model '${name}' is in the model repository but not loaded; load it with RepositoryModelLoad`);
+        throw notLoaded(name);
       }
       throw err;
     }
@@ -213,7 +213,7 @@ export class InferenceCore {
 }
 
 function checkVersion(name: string, version: string): void {
-  if (version !== '' && !/^[0-9]+$/.test(version)) throw invalid(`model '${name}': version '${version}' is not a positive integer`);
+  if (version !== '' && !/^[0-9]+$/.test(version)) throw versionNotInteger(name, version);
 }
 
 function readyVersions(m: ModelEntry): number[] {

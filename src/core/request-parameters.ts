@@ -3,7 +3,7 @@
 // reserved prefix are refused, and other keys may be int64, bool or string. Every
 // message names the parameter and the type expected.
 
-import { Code, ServeError, invalid } from '../errors.js';
+import { invalid, notImplemented } from '../errors.js';
 import type { InferParameter } from '../generated/inference/grpc_service.js';
 
 type Case = NonNullable<InferParameter['parameterChoice']>['$case'];
@@ -105,13 +105,13 @@ export function checkOutputParameters(params: Record<string, InferParameter>, wh
   check(params, OUTPUT_KEYS, what);
   refuseSharedMemory(params, what);
   if (isSet(params['classification'])) {
-    throw new ServeError(Code.UNIMPLEMENTED, `${what}: the 'classification' output parameter is not implemented`);
+    throw notImplemented(`${what}: the 'classification' output parameter`);
   }
 }
 
 function refuseSharedMemory(params: Record<string, InferParameter>, what: string): void {
   for (const key of Object.keys(SHM_KEYS)) {
-    if (params[key]) throw new ServeError(Code.UNIMPLEMENTED, `${what}: parameter '${key}': shared memory is not implemented by this server yet`);
+    if (params[key]) throw notImplemented(`${what}: parameter '${key}': shared memory`);
   }
 }
 

@@ -13,7 +13,7 @@ import { ModelStats } from '../metrics/model-stats.js';
 import type { ServingVersion } from '../model/registry.js';
 import type { ServingOptions } from '../repository/serving-factory.js';
 import type { InferenceRequest, InferenceResult, Tensor } from '../model/types.js';
-import { Code, ServeError } from '../errors.js';
+import { Code, ServeError, cancelled, everyReplicaOpen } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createPicker } from '../scheduling/policies.js';
 import { ReplicaSet } from '../scheduling/replica-set.js';
@@ -109,10 +109,7 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   private allOpenError(): ServeError {
-    return new ServeError(
-      Code.UNAVAILABLE,
-      `model '${this.runner.modelName}': every replica is out of rotation (circuit breakers open after failures); retry later`,
-    );
+    return everyReplicaOpen(this.runner.modelName);
   }
 
   infer(request: InferenceRequest): Promise<InferenceResult> {
@@ -140,7 +137,7 @@ export class BatchingServingVersion implements ServingVersion {
       }
       pending.stopListening = request.cancel?.onCancel(() => {
         if (this.batcher.cancel(queued)) {
-          this.settle(pending, new ServeError(Code.CANCELLED, 'the call was cancelled while queued; not executed'));
+          this.settle(pending, cancelled('call was cancelled while queued'));
           this.notifyDrain();
         }
       });

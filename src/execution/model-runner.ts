@@ -3,7 +3,7 @@
 
 import { Piscina } from 'piscina';
 import { randomUUID } from 'node:crypto';
-import { Code, ServeError } from '../errors.js';
+import { Code, ServeError, unloading } from '../errors.js';
 import type { LoadResult, LoadTask, RunResult, SessionOptionsSpec, WireTensor, WorkerTask } from './protocol.js';
 import { cudaUnavailableReason } from './providers.js';
 
@@ -138,7 +138,7 @@ export class ModelRunner {
    * Input buffers are transferred to the worker and are detached afterwards.
    */
   async run(replicaIndex: number, inputs: WireTensor[], outputNames: string[], fault?: string): Promise<RunResult> {
-    if (this.closed) throw new ServeError(Code.UNAVAILABLE, 'the model is unloading');
+    if (this.closed) throw unloading();
     const replica = this.replicas[replicaIndex];
     if (!replica) throw new ServeError(Code.INTERNAL, `replica ${replicaIndex} does not exist (the model has ${this.replicas.length})`);
     if (replica.failRuns > 0) {

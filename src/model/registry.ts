@@ -2,7 +2,7 @@
 // ready version. The repository module writes it; the frontend only reads it.
 
 import type { ModelConfig } from '../generated/inference/model_config.js';
-import { Code, ServeError, invalid, notFound } from '../errors.js';
+import { modelLoading, modelNotFound, noReadyVersion, versionNotFound, versionNotInteger, versionNotReady } from '../errors.js';
 import type { ModelStats } from '../metrics/model-stats.js';
 import type { InferenceRequest, InferenceResult, ModelState } from './types.js';
 
@@ -108,25 +108,28 @@ export class ModelRegistry {
   resolve(name: string, version: string): Resolved {
     const model = this.models.get(name);
     if (!model || (model.versions.size === 0 && model.state === undefined)) {
-      throw notFound(`model '${name}' is not in the model repository`);
+      throw modelNotFound(name);
     }
     if (version !== '') {
       if (!/^[0-9]+$/.test(version)) {
-        throw invalid(`model '${name}': version '${version}' is not a positive integer`);
+        throw versionNotInteger(name, version);
       }
       const n = Number(version);
       const v = model.versions.get(n);
       if (!v) {
-        const known = [...model.versions.keys()].sort((a, b) => a - b).join(', ');
-        throw notFound(`model '${name}' has no version ${n}${known ? ` (versions: ${known})` : ''}`);
+        throw versionNotFound(
+          name,
+          n,
+          [...model.versions.keys()].sort((a, b) => a - b),
+        );
       }
       if (v.state !== 'READY' || !v.serving || !model.config) {
-        throw new ServeError(Code.UNAVAILABLE, `model '${name}' version ${n} is ${v.state}${v.reason ? `: ${v.reason}` : ''}`);
+        throw versionNotReady(name, n, v.state, v.reason);
       }
       return { model, config: model.config, version: v, serving: v.serving };
     }
     if (model.state === 'LOADING' && ![...model.versions.values()].some((v) => v.state === 'READY')) {
-      throw new ServeError(Code.UNAVAILABLE, `model '${name}' is LOADING; retry when ModelReady says it is ready`);
+      throw modelLoading(name);
     }
     let best: VersionEntry | undefined;
     for (const v of model.versions.values()) {
@@ -134,7 +137,7 @@ export class ModelRegistry {
     }
     if (!best || !model.config) {
       const why = model.reason || [...model.versions.values()].map((v) => `version ${v.version} ${v.state}${v.reason ? `: ${v.reason}` : ''}`).join('; ');
-      throw new ServeError(Code.UNAVAILABLE, `model '${name}' has no ready version${why ? ` (${why})` : ''}`);
+      throw noReadyVersion(name, why);
     }
     return { model, config: model.config, version: best, serving: best.serving! };
   }

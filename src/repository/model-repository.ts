@@ -6,7 +6,7 @@
 import type { ModelKeyRing } from '../security/model-keys.js';
 import { rmSync } from 'node:fs';
 import type { ModelConfig } from '../generated/inference/model_config.js';
-import { Code, ServeError } from '../errors.js';
+import { Code, ServeError, modelNotFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.js';
 import { ConfigError } from './config-file.js';
@@ -147,7 +147,7 @@ export class ModelRepository {
     const inRepository = readModelSource(this.opts.root, name) !== undefined;
     const staged = override?.files && Object.keys(override.files).length > 0 ? stageFiles(name, override) : undefined;
     if (!inRepository && !staged) {
-      throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository`);
+      throw modelNotFound(name);
     }
     const fingerprint = modelFingerprint(this.opts.root, name);
     if (fingerprint !== undefined) this.fingerprints.set(name, fingerprint);
@@ -168,7 +168,7 @@ export class ModelRepository {
     if (!source) {
       if (entry.versions.size === 0) entry.state = undefined;
       this.registry.forgetIfEmpty(name);
-      throw new ServeError(Code.NOT_FOUND, `model '${name}' is not in the model repository`);
+      throw modelNotFound(name);
     }
     const wasServing = [...entry.versions.values()].some((v) => v.state === 'READY');
     if (!wasServing) {

@@ -10,6 +10,7 @@ import { identityModel } from '../../scripts/onnx-builder.js';
 import { call, callError, connect, float32Buffer, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
+import { BAD_REQUESTS, asGrpc, missingNames } from '../helpers/bad-requests.js';
 
 const test = suite('bad input');
 const MAX_MESSAGE = 1024 * 1024;
@@ -62,85 +63,23 @@ async function stillServing(): Promise<void> {
   assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(2));
 }
 
-async function expectStatus(req: Req, code: number, pattern: RegExp): Promise<void> {
+async function expectStatus(req: Req, code: number, names: string[]): Promise<void> {
   const err = await callError(client, client.modelInfer, req);
   assert.is(err.code, code, `${status[code]} expected, got ${status[err.code]}: ${err.details}`);
-  assert.match(err.details, pattern);
+  for (const n of names) assert.ok(err.details.includes(n), `the message names ${n}: ${err.details}`);
   await stillServing();
 }
 
-test('unknown model and unknown version are NOT_FOUND', async () => {
-  await expectStatus(
-    simple((r) => (r.modelName = 'nope')),
-    status.NOT_FOUND,
-    /model 'nope' is not in the model repository/,
-  );
-  await expectStatus(
-    simple((r) => (r.modelVersion = '7')),
-    status.NOT_FOUND,
-    /model 'simple' has no version 7 \(versions: 1\)/,
-  );
+test('every bad request of the shared table gets its status and names what is wrong, and the server goes on', async () => {
+  for (const bad of BAD_REQUESTS) {
+    const err = await callError(client, client.modelInfer, asGrpc(bad));
+    assert.is(err.code, bad.grpcCode, `${bad.title}: ${status[bad.grpcCode]} expected, got ${status[err.code]}: ${err.details}`);
+    assert.is(missingNames(bad, err.details), undefined);
+  }
+  await stillServing();
 });
 
-test('a version that is not an integer is INVALID_ARGUMENT', async () => {
-  await expectStatus(
-    simple((r) => (r.modelVersion = 'latest')),
-    status.INVALID_ARGUMENT,
-    /model 'simple': version 'latest' is not a positive integer/,
-  );
-});
-
-test('missing and extra inputs are INVALID_ARGUMENT naming the input', async () => {
-  await expectStatus(
-    simple((r) => {
-      r.inputs.pop();
-      r.rawInputContents.pop();
-    }),
-    status.INVALID_ARGUMENT,
-    /model 'simple' expects input 'INPUT1', which the request does not send/,
-  );
-  await expectStatus(
-    simple((r) => {
-      r.inputs.push({ ...r.inputs[0]!, name: 'EXTRA' });
-      r.rawInputContents.push(int32Buffer(ones(16)));
-    }),
-    status.INVALID_ARGUMENT,
-    /model 'simple' has no input 'EXTRA'; its inputs are 'INPUT0', 'INPUT1'/,
-  );
-});
-
-test('wrong datatype, shape, rank and batch size are INVALID_ARGUMENT with what was expected', async () => {
-  await expectStatus(
-    simple((r) => (r.inputs[1]!.datatype = 'INT64')),
-    status.INVALID_ARGUMENT,
-    /input 'INPUT1' of model 'simple': datatype 'INT64' does not match the model, which expects INT32/,
-  );
-  await expectStatus(
-    simple((r) => (r.inputs[0]!.shape = [1n, 8n])),
-    status.INVALID_ARGUMENT,
-    /input 'INPUT0' of model 'simple': shape \[1,8\] does not match the model's \[-1,16\]/,
-  );
-  await expectStatus(
-    simple((r) => (r.inputs[0]!.shape = [16n])),
-    status.INVALID_ARGUMENT,
-    /input 'INPUT0' of model 'simple': shape \[16\] has rank 1, expected rank 2 \[-1,16\]/,
-  );
-  await expectStatus(
-    simple((r) => {
-      r.inputs.forEach((i) => (i.shape = [9n, 16n]));
-      r.rawInputContents = [int32Buffer(ones(144)), int32Buffer(ones(144))];
-    }),
-    status.INVALID_ARGUMENT,
-    /batch size 9 is outside 1\.\.8 \(max_batch_size of model 'simple'\)/,
-  );
-});
-
-test('raw byte size, raw-plus-typed and typed contents of the wrong type are INVALID_ARGUMENT', async () => {
-  await expectStatus(
-    simple((r) => (r.rawInputContents[0] = Buffer.alloc(63))),
-    status.INVALID_ARGUMENT,
-    /input 'INPUT0' of model 'simple': raw_input_contents holds 63 bytes, but shape \[1,16\] of INT32 needs 64/,
-  );
+test('raw-plus-typed and typed contents of the wrong type are INVALID_ARGUMENT', async () => {
   await expectStatus(
     simple(
       (r) =>
@@ -156,7 +95,7 @@ test('raw byte size, raw-plus-typed and typed contents of the wrong type are INV
         }),
     ),
     status.INVALID_ARGUMENT,
-    /input 'INPUT0' of model 'simple': has both typed contents and raw_input_contents/,
+    ['INPUT0', 'raw_input_contents'],
   );
   const typed = ModelInferRequest.fromPartial({
     modelName: 'simple',
@@ -165,25 +104,7 @@ test('raw byte size, raw-plus-typed and typed contents of the wrong type are INV
       { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], contents: { intContents: ones(16) } },
     ],
   });
-  await expectStatus(
-    typed,
-    status.INVALID_ARGUMENT,
-    /input 'INPUT0' of model 'simple': datatype INT32 travels in contents.int_contents, but the request set contents.fp32_contents/,
-  );
-});
-
-test('a BYTES element whose length prefix runs past the buffer is INVALID_ARGUMENT', async () => {
-  const raw = Buffer.from([2, 0, 0, 0, 104, 105, 255, 255, 0, 0, 120]);
-  const req = ModelInferRequest.fromPartial({
-    modelName: 'identity_bytes',
-    inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 2n] }],
-    rawInputContents: [raw],
-  });
-  await expectStatus(
-    req,
-    status.INVALID_ARGUMENT,
-    /input 'INPUT0' of model 'identity_bytes': BYTES element 1 declares 65535 bytes at byte 6 but only 1 remain/,
-  );
+  await expectStatus(typed, status.INVALID_ARGUMENT, ['INPUT0', 'int_contents', 'fp32_contents']);
 });
 
 test(`a message over --grpc-max-message-size (${MAX_MESSAGE} bytes here) is RESOURCE_EXHAUSTED`, async () => {
@@ -226,11 +147,7 @@ test('bytes that are not a ModelInferRequest get an error, not a crash', async (
 
 test('a corrupt model.onnx leaves that model UNAVAILABLE with the ORT error; the others serve', async () => {
   const repoRootPattern = new RegExp(repo.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  await expectStatus(
-    ModelInferRequest.fromPartial({ modelName: 'corrupt' }),
-    status.UNAVAILABLE,
-    /model 'corrupt' has no ready version \(failed to load 1\/model\.onnx: .*Protobuf parsing failed/,
-  );
+  await expectStatus(ModelInferRequest.fromPartial({ modelName: 'corrupt' }), status.UNAVAILABLE, ['corrupt', '1/model.onnx', 'Protobuf parsing failed']);
   const { models } = await call(client, client.repositoryIndex, { repositoryName: '', ready: false });
   const corrupt = models.find((m) => m.name === 'corrupt')!;
   assert.is(corrupt.version, '1');
@@ -249,11 +166,7 @@ test('a config.pbtxt error is UNAVAILABLE with the file, line and column', async
   const bad = models.find((m) => m.name === 'badconfig')!;
   assert.is(bad.state, 'UNAVAILABLE');
   assert.match(bad.reason, /badconfig\/config\.pbtxt:3:24: unknown field 'colour' in inference\.ModelInput/);
-  await expectStatus(
-    ModelInferRequest.fromPartial({ modelName: 'badconfig' }),
-    status.UNAVAILABLE,
-    /model 'badconfig' has no ready version \(.*unknown field 'colour'/,
-  );
+  await expectStatus(ModelInferRequest.fromPartial({ modelName: 'badconfig' }), status.UNAVAILABLE, ['badconfig', "unknown field 'colour'"]);
 });
 
 test('a config that disagrees with its ONNX model is UNAVAILABLE saying how', async () => {

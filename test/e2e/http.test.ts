@@ -10,6 +10,7 @@ import { identityModel, type OnnxTypeName } from '../../scripts/onnx-builder.js'
 import { call, connect, int32Buffer, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
+import { BAD_REQUESTS, asHttp, missingNames } from '../helpers/bad-requests.js';
 
 const test = suite('HTTP/REST (KServe v2)');
 let server: TestServer;
@@ -55,7 +56,7 @@ const TYPES: Array<{ type: OnnxTypeName; data: unknown[] }> = [
 ];
 
 test.before(async () => {
-  repo = new TempRepo().copyBundled('simple').copyBundled('identity_fp32');
+  repo = new TempRepo().copyBundled('simple').copyBundled('identity_fp32').copyBundled('identity_bytes');
   for (const t of [...TYPES.map((x) => x.type), 'FP16' as const]) repo.write(`id_${t.toLowerCase()}/1/model.onnx`, identityModel(`id_${t}`, t, ['batch', 3]));
   // simple with a queue delay, so concurrent requests from both frontends share batches.
   repo.copyBundled('simple', 'simple_batched');
@@ -221,6 +222,15 @@ test('gzip both ways: a compressed request, and a compressed answer when accepte
   assert.is(big.status, 413);
   assert.match((big.json as { error: string }).error, /inflates to more than 65536 bytes \(--http-max-input-size\)/);
   assert.is(gunzipSync(gzipSync(Buffer.from('x'))).toString(), 'x');
+});
+
+test("the gRPC bad-input table over HTTP: Triton's statuses, the same names in the message", async () => {
+  for (const bad of BAD_REQUESTS) {
+    const { path, body, headers } = asHttp(bad);
+    const r = await http('POST', path, body, headers);
+    assert.is(r.status, bad.httpStatus, `${bad.title}: ${r.raw.toString().slice(0, 300)}`);
+    assert.is(missingNames(bad, (r.json as { error: string }).error), undefined);
+  }
 });
 
 test("bad requests get Triton's statuses and say what is wrong", async () => {

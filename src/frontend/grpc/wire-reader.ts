@@ -4,7 +4,7 @@
 // Malformed for impossible encodings, ServeError RESOURCE_EXHAUSTED naming the limit's flag.
 
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { Code, ServeError } from '../../errors.js';
+import { Code, ServeError, overLimit } from '../../errors.js';
 import { LIMITS, type Limits } from '../../limits.js';
 
 /** What one request may hold (src/limits.ts has the flags and defaults). */
@@ -115,5 +115,5 @@ export class WireReader {
 }
 
 export function exhausted(what: string, limit: keyof RequestWireLimits): ServeError {
-  return new ServeError(Code.RESOURCE_EXHAUSTED, `the request holds ${what}; the server's limit is set by --${LIMITS[limit].flag}`);
+  return overLimit(what, LIMITS[limit].flag);
 }

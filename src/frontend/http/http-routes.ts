@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { CallCancellation } from '../../core/cancellation.js';
 import type { InferenceCore } from '../../core/inference-core.js';
-import { invalid } from '../../errors.js';
+import { invalid, modelNotFound } from '../../errors.js';
 import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
 import type { Principal } from '../../security/access-control.js';
@@ -44,7 +44,7 @@ const health = (up: boolean): RouteAnswer => ({ status: up ? 200 : 400 });
 /** Model readiness as Triton answers it: 200; 400 "not ready" for a model it knows; 404 for one it does not. */
 function modelHealth(core: InferenceCore, c: RouteCall): RouteAnswer {
   if (core.modelReady(model(c), version(c))) return { status: 200 };
-  if (!core.modelKnown(model(c))) return { status: 404, json: { error: `model '${model(c)}' is not in the model repository` } };
+  if (!core.modelKnown(model(c))) throw modelNotFound(model(c));
   return { status: 400, json: { error: `model '${model(c)}'${version(c) ? ` version ${version(c)}` : ''} is not ready` } };
 }
 const version = (c: RouteCall): string => c.params['version'] ?? '';
