@@ -39,5 +39,5 @@ export async function start(server: InferenceServer, opts: Readonly<CliOptions>,
 
 /** Flags for the audit trail, without restricted-protocol values (shared secrets). */
 function redactedArgs(args: readonly string[]): string[] {
-  return args.map((a) => a.replace(/^(--grpc-restricted-protocol=[^:]*:[^=]*=).*$/s, '$1<redacted>'));
+  return args.map((a) => a.replace(/^(--(?:grpc-restricted-protocol|http-restricted-api)=[^:]*:[^=]*=).*$/s, '$1<redacted>'));
 }

@@ -76,6 +76,8 @@ Security (README "Security"):
                                  calls of those categories need the header triton-grpc-protocol-KEY: VALUE
                                  (repeat it; categories: health, metadata, inference, shared-memory,
                                  model-config, model-repository, statistics, trace, logging)
+  --http-restricted-api=CATEGORY[,CATEGORY...]:KEY=VALUE
+                                 the same for HTTP/REST routes, with the header KEY: VALUE
   --access-policy=FILE           who may call what on which model (YAML or JSON); without it every
                                  caller may do everything. Re-read when it changes and on SIGHUP
   --audit-log=FILE               append-only JSON-lines audit trail (loads, unloads, denials, reloads)
@@ -140,6 +142,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'metrics-server-key': { type: 'string' },
         'metrics-root-cert': { type: 'string' },
         'grpc-restricted-protocol': { type: 'string', multiple: true },
+        'http-restricted-api': { type: 'string', multiple: true },
         'access-policy': { type: 'string' },
         'audit-log': { type: 'string' },
         'audit-log-infer-sample-rate': { type: 'string' },

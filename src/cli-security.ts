@@ -22,7 +22,10 @@ export function securityFrom(v: Record<string, string | string[] | boolean | und
   const metricsTls = metricsSsl ? tlsSettings('metrics', metricsFiles, metricsMutual) : undefined;
   let restrictions;
   try {
-    restrictions = parseRestrictions((v['grpc-restricted-protocol'] as string[] | undefined) ?? [], '--grpc-restricted-protocol');
+    restrictions = [
+      ...parseRestrictions((v['grpc-restricted-protocol'] as string[] | undefined) ?? [], '--grpc-restricted-protocol', 'grpc'),
+      ...parseRestrictions((v['http-restricted-api'] as string[] | undefined) ?? [], '--http-restricted-api', 'http'),
+    ];
   } catch (err) {
     throw new OptionError((err as Error).message);
   }

@@ -14,7 +14,7 @@ import type { AccessPolicy, Grant } from './access-policy.js';
 import { canonicalSubject } from './access-policy.js';
 import { bearerKey, matchKeyHash } from './api-key.js';
 import { restrictionFor, restrictionSatisfied, type Restriction } from './restricted-protocol.js';
-import { routeName, routeSpec, type Category } from './routes.js';
+import { routeName, routeSpec, routeTransport, type Category } from './routes.js';
 
 export interface Credentials {
   /** The `authorization` header values (more than one is refused). */
@@ -89,9 +89,12 @@ export class AccessControl {
     // Who a refusal before identification is recorded as: nobody the server has identified.
     const unidentified: Principal = { name: '', via: 'anonymous', peer: creds.peer, grants: [] };
     if (!spec) throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', `${routeName(route)} is not a route this server's access check knows`);
-    const r = restrictionFor(this.restrictions, spec.category);
+    const r = restrictionFor(this.restrictions, routeTransport(route), spec.category);
     if (r && !restrictionSatisfied(r, creds.header(r.header))) {
-      // tritonserver's words, so clients that look for them still find them.
+      // tritonserver's words, so clients that look for them still find them; over HTTP its
+      // status too (403). Over gRPC UNAUTHENTICATED, not its UNAVAILABLE, which clients retry.
+      if (r.transport === 'http')
+        throw this.deny(unidentified, route, undefined, 'PERMISSION_DENIED', `This API is restricted, expecting header '${r.header}'`);
       throw this.deny(unidentified, route, undefined, 'UNAUTHENTICATED', `This protocol is restricted, expecting header '${r.header}'`);
     }
     const policy = this.policy;

@@ -1,22 +1,40 @@
-// tritonserver's --grpc-restricted-protocol=<category,...>:<key>=<value>: a call to a route
-// of a listed category must carry the header `triton-grpc-protocol-<key>` with that value.
-// Unlisted categories stay open. The value is a shared secret: compared in constant time
+// tritonserver's --grpc-restricted-protocol=<category,...>:<key>=<value> and
+// --http-restricted-api (same form): a call to a route of a listed category on that
+// transport must carry the header `triton-grpc-protocol-<key>` (gRPC) or `<key>` (HTTP)
+// with that value. Unlisted categories stay open. The value is a shared secret: compared in constant time
 // (both sides hashed to equal length first) and never logged or echoed.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TRITON_CATEGORIES, type Category } from './routes.js';
 
+export type Transport = 'grpc' | 'http';
+
 export interface Restriction {
+  /** The frontend whose routes it covers (each flag covers one). */
+  readonly transport: Transport;
   readonly categories: ReadonlySet<Category>;
-  /** Lower-case header name, e.g. "triton-grpc-protocol-admin-key". */
+  /** Lower-case header name, e.g. "triton-grpc-protocol-admin-key" (gRPC) or "admin-key" (HTTP). */
   readonly header: string;
   readonly valueDigest: Buffer;
 }
 
 export const RESTRICTED_HEADER_PREFIX = 'triton-grpc-protocol-';
 
+/** Headers an HTTP restriction key may not be: the ones the server itself reads. */
+const HTTP_RESERVED = new Set([
+  'authorization',
+  'host',
+  'connection',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'transfer-encoding',
+  'accept-encoding',
+  'inference-header-content-length',
+]);
+
 /** Parses every occurrence of the flag; `flag` names it in messages. */
-export function parseRestrictions(values: readonly string[], flag: string): Restriction[] {
+export function parseRestrictions(values: readonly string[], flag: string, transport: Transport = 'grpc'): Restriction[] {
   const out: Restriction[] = [];
   const taken = new Map<Category, string>();
   for (const v of values) {
@@ -44,17 +62,18 @@ export function parseRestrictions(values: readonly string[], flag: string): Rest
     }
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(key))
       throw new Error(`${flag}: key '${key.slice(0, 80)}' must be 1-64 characters of a-z 0-9 _ - (it becomes a header name)`);
+    if (transport === 'http' && HTTP_RESERVED.has(key)) throw new Error(`${flag}: key '${key}' is a header the server reads itself; choose another`);
     if (value.length === 0 || value.length > 1024 || /[\u0000-\u001f\u007f]/.test(value)) {
       throw new Error(`${flag}: the value for key '${key}' must be 1-1024 printable characters (not shown)`);
     }
-    out.push(Object.freeze({ categories, header: RESTRICTED_HEADER_PREFIX + key, valueDigest: digest(value) }));
+    out.push(Object.freeze({ transport, categories, header: transport === 'grpc' ? RESTRICTED_HEADER_PREFIX + key : key, valueDigest: digest(value) }));
   }
   return out;
 }
 
-/** The restriction covering `category`, if any. */
-export function restrictionFor(restrictions: readonly Restriction[], category: Category): Restriction | undefined {
-  return restrictions.find((r) => r.categories.has(category));
+/** The restriction covering `category` on `transport`, if any. */
+export function restrictionFor(restrictions: readonly Restriction[], transport: Transport, category: Category): Restriction | undefined {
+  return restrictions.find((r) => r.transport === transport && r.categories.has(category));
 }
 
 /** Whether `presented` is the restriction's value, in time that does not depend on how much matches. */

@@ -120,6 +120,11 @@ export function routeSpec(route: string): RouteSpec | undefined {
   return Object.hasOwn(ROUTES, route) ? ROUTES[route] : undefined;
 }
 
+/** gRPC routes are method paths ("/service/method"); HTTP ones "METHOD /path". */
+export function routeTransport(route: string): 'grpc' | 'http' {
+  return route.startsWith('/') ? 'grpc' : 'http';
+}
+
 /** Short name for messages and the audit log: "ModelInfer", "Health/Check", "GET /metrics". */
 export function routeName(route: string): string {
   if (!route.startsWith('/')) return route;

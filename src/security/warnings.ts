@@ -30,7 +30,7 @@ export function securityWarnings(opts: ServerOptions): string[] {
   if (s.accessPolicyFile && opts.allowMetrics && !s.metricsTls && !isLoopback(opts.metricsHost)) {
     out.push('the metrics endpoint is plaintext HTTP: API keys sent to it are readable on the path; add --metrics-use-ssl=true');
   }
-  if (s.restrictions.length > 0 && !s.grpcTls && !isLoopback(opts.grpcHost)) {
+  if (s.restrictions.some((r) => r.transport === 'grpc') && !s.grpcTls && !isLoopback(opts.grpcHost)) {
     out.push('--grpc-restricted-protocol over plaintext gRPC: the header values cross the network readable; add --grpc-use-ssl=true');
   }
   return out;

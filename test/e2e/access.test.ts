@@ -13,9 +13,9 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest, ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
 import { hashApiKey, newApiKey } from '../../src/security/api-key.js';
 import { CATEGORIES, ROUTES, routeSpec } from '../../src/security/routes.js';
-import { int32Buffer } from '../helpers/client.js';
+import { call, callError, connect, int32Buffer } from '../helpers/client.js';
 import { bearer, probeRoute, type ProbeResult } from '../helpers/route-probe.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, startServerProcess, type ServerProcess, type TestServer } from '../helpers/server-process.js';
 
 const test = suite('access policy: who may call what on which model');
 const dir = mkdtempSync(join(tmpdir(), 'triton-ts-access-'));
@@ -405,3 +405,54 @@ test('the audit trail, field by field, written when the server stops', async () 
 });
 
 test.run();
+
+const restricted = suite("tritonserver's restricted headers, one flag per transport");
+let rserver: TestServer;
+
+restricted.before(async () => {
+  rserver = await startServer([
+    '--model-control-mode=explicit',
+    '--load-model=simple',
+    '--http-restricted-api=inference:infer-key=http-secret',
+    '--grpc-restricted-protocol=model-repository:admin-key=grpc-secret',
+  ]);
+});
+
+restricted.after(async () => {
+  await rserver?.stop();
+});
+
+const simpleJson = JSON.stringify({
+  inputs: ['INPUT0', 'INPUT1'].map((name) => ({ name, datatype: 'INT32', shape: [1, 16], data: Array(16).fill(1) })),
+});
+
+restricted('--http-restricted-api: HTTP inference needs the header (403 in Triton words without it); gRPC inference stays open', async () => {
+  const url = `http://127.0.0.1:${rserver.httpPort}/v2/models/simple/infer`;
+  const refused = await fetch(url, { method: 'POST', body: simpleJson });
+  assert.is(refused.status, 403);
+  assert.is(((await refused.json()) as { error: string }).error, "This API is restricted, expecting header 'infer-key'");
+  const wrong = await fetch(url, { method: 'POST', body: simpleJson, headers: { 'infer-key': 'http-secreT' } });
+  assert.is(wrong.status, 403);
+  await wrong.arrayBuffer();
+  const ok = await fetch(url, { method: 'POST', body: simpleJson, headers: { 'infer-key': 'http-secret' } });
+  assert.is(ok.status, 200, await ok.clone().text());
+  await ok.arrayBuffer();
+  const c = connect(rserver.address);
+  try {
+    const req = ModelInferRequest.fromPartial({
+      modelName: 'simple',
+      inputs: ['INPUT0', 'INPUT1'].map((name) => ({ name, datatype: 'INT32', shape: [1n, 16n] })),
+      rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(1))],
+    });
+    assert.is((await call(c, c.modelInfer, req)).outputs.length, 2, 'gRPC inference is not restricted by the HTTP flag');
+    const index = await callError(c, c.repositoryIndex, { repositoryName: '', ready: false });
+    assert.is(index.code, grpc.status.UNAUTHENTICATED);
+  } finally {
+    c.close();
+  }
+  const httpIndex = await fetch(`http://127.0.0.1:${rserver.httpPort}/v2/repository/index`, { method: 'POST' });
+  assert.is(httpIndex.status, 200, 'the gRPC flag does not restrict HTTP routes');
+  await httpIndex.arrayBuffer();
+});
+
+restricted.run();

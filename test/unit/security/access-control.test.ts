@@ -107,6 +107,24 @@ test('a restricted category needs its header with the right value; others stay o
   assert.is(access.authenticate(LIVE, creds()).via, 'open');
 });
 
+test("each transport's restrictions cover its own routes: HTTP refusals are PERMISSION_DENIED (Triton's 403) in its words", () => {
+  const restrictions = [
+    ...parseRestrictions(['inference:grpc-key=g'], '--grpc-restricted-protocol', 'grpc'),
+    ...parseRestrictions(['model-repository:admin-key=h'], '--http-restricted-api', 'http'),
+  ];
+  const access = new AccessControl({ policy: undefined, restrictions });
+  const HTTP_INDEX = 'POST /v2/repository/index';
+  const HTTP_INFER = 'POST /v2/models/:model/infer';
+  assert.is(
+    thrown(() => access.authenticate(HTTP_INDEX, creds()), Code.PERMISSION_DENIED),
+    "This API is restricted, expecting header 'admin-key'",
+  );
+  assert.is(access.authenticate(HTTP_INDEX, creds({ headers: { 'admin-key': 'h' } })).via, 'open');
+  assert.is(access.authenticate(HTTP_INFER, creds()).via, 'open', 'the gRPC restriction does not reach HTTP');
+  assert.is(access.authenticate(INDEX, creds()).via, 'open', 'the HTTP restriction does not reach gRPC');
+  thrown(() => access.authenticate(INFER, creds()), Code.UNAUTHENTICATED);
+});
+
 test('the restricted header is checked before the policy, even for a known key', () => {
   const restrictions = parseRestrictions(['inference:k=v'], '--grpc-restricted-protocol');
   const access = new AccessControl({ policy: parseAccessPolicy(POLICY, 'p.yaml'), restrictions });

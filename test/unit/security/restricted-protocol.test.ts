@@ -95,12 +95,25 @@ test('an empty, control-character or over-long value is refused without showing 
   assert.is(parseRestrictions([`health:k=${'s'.repeat(1024)}`], FLAG).length, 1);
 });
 
-test('restrictionFor finds the restriction covering a category, and none for an open one', () => {
+test('restrictionFor finds the restriction covering a category on its transport, and none for an open one', () => {
   const rs = parseRestrictions(['model-repository:admin=a', 'inference,metadata:user=b'], FLAG);
-  assert.is(restrictionFor(rs, 'model-repository'), rs[0]);
-  assert.is(restrictionFor(rs, 'metadata'), rs[1]);
-  assert.is(restrictionFor(rs, 'health'), undefined);
-  assert.is(restrictionFor([], 'inference'), undefined);
+  assert.is(restrictionFor(rs, 'grpc', 'model-repository'), rs[0]);
+  assert.is(restrictionFor(rs, 'grpc', 'metadata'), rs[1]);
+  assert.is(restrictionFor(rs, 'grpc', 'health'), undefined);
+  assert.is(restrictionFor(rs, 'http', 'model-repository'), undefined, '--grpc-restricted-protocol does not cover HTTP routes');
+  assert.is(restrictionFor([], 'grpc', 'inference'), undefined);
+});
+
+test('--http-restricted-api: the header is the key itself, and headers the server reads are refused as keys', () => {
+  const [r] = parseRestrictions(['inference:infer-key=v'], '--http-restricted-api', 'http');
+  assert.is(r!.header, 'infer-key');
+  assert.is(r!.transport, 'http');
+  assert.is(restrictionFor([r!], 'http', 'inference'), r);
+  assert.is(restrictionFor([r!], 'grpc', 'inference'), undefined);
+  for (const k of ['authorization', 'Content-Type', 'inference-header-content-length']) {
+    assert.throws(() => parseRestrictions([`inference:${k}=v`], '--http-restricted-api', 'http'), /a header the server reads itself/);
+  }
+  assert.is(parseRestrictions(['inference:authorization=v'], FLAG, 'grpc')[0]!.header, 'triton-grpc-protocol-authorization');
 });
 
 test('only the exact value satisfies a restriction', () => {
