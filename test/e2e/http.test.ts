@@ -182,6 +182,30 @@ test('FP16 travels only as binary data; JSON FP16 is refused with 400', async ()
   const ok = await http('POST', '/v2/models/id_fp16/infer', Buffer.concat([head, raw]), { 'inference-header-content-length': String(head.length) });
   assert.is(ok.status, 200);
   assert.ok(ok.raw.subarray(Number(ok.headers.get('inference-header-content-length'))).equals(raw));
+  // FP16 outputs asked for as JSON are refused before the model runs: the execution count stays.
+  const executions = async () =>
+    ((await http('GET', '/v2/models/id_fp16/stats')).json as { model_stats: Array<{ execution_count: number }> }).model_stats[0]!.execution_count;
+  const before = await executions();
+  const jsonOut = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: 'FP16', parameters: { binary_data_size: 6 } }] }));
+  const refused = await http('POST', '/v2/models/id_fp16/infer', Buffer.concat([jsonOut, raw]), { 'inference-header-content-length': String(jsonOut.length) });
+  assert.is(refused.status, 400);
+  assert.ok((refused.json as { error: string }).error.includes('OUTPUT0'), 'the refusal names the output');
+  assert.is(await executions(), before, 'the model did not run');
+});
+
+test('INT64 and UINT64 outputs beyond 2^53 are written as their exact digits', async () => {
+  const big = [9223372036854775807n, -9223372036854775808n, 9007199254740993n];
+  const raw = Buffer.alloc(24);
+  big.forEach((v, i) => raw.writeBigInt64LE(v, i * 8));
+  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: 'INT64', parameters: { binary_data_size: 24 } }] }));
+  const r = await http('POST', '/v2/models/id_int64/infer', Buffer.concat([head, raw]), { 'inference-header-content-length': String(head.length) });
+  assert.is(r.status, 200, r.raw.toString());
+  assert.ok(r.raw.toString().includes('"data":[9223372036854775807,-9223372036854775808,9007199254740993]'), r.raw.toString());
+  const u = Buffer.alloc(24);
+  [18446744073709551615n, 0n, 1n].forEach((v, i) => u.writeBigUInt64LE(v, i * 8));
+  const uhead = Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 3], datatype: 'UINT64', parameters: { binary_data_size: 24 } }] }));
+  const ur = await http('POST', '/v2/models/id_uint64/infer', Buffer.concat([uhead, u]), { 'inference-header-content-length': String(uhead.length) });
+  assert.ok(ur.raw.toString().includes('"data":[18446744073709551615,0,1]'), ur.raw.toString());
 });
 
 test('a raw binary request (Inference-Header-Content-Length: 0) feeds the one input; outputs come back binary', async () => {

@@ -14,7 +14,8 @@ export type RequestWireLimits = Pick<
 >;
 
 /** Longest model name, version, tensor name, datatype or parameter key accepted. */
-export const MAX_NAME_CHARS = 1024;
+export { MAX_NAME_CHARS } from '../../core/decode-request.js';
+import { MAX_NAME_CHARS } from '../../core/decode-request.js';
 
 /** Thrown for bytes that are not a ModelInferRequest; the caller maps it to INVALID_ARGUMENT. */
 export class Malformed extends Error {}

@@ -10,7 +10,7 @@ import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
 import type { Principal } from '../../security/access-control.js';
 import { type BodyHold, HttpError, readBody } from './body.js';
-import { type InferBodyLimits, inferResponseBody, parseInferBody } from './infer-json.js';
+import { type InferBodyLimits, inferResponseBody, parseInferBody, refuseJsonOnlyOutputs } from './infer-json.js';
 import { rawInferRequest } from './raw-request.js';
 
 export interface RouteCall {
@@ -145,6 +145,7 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
     headerLength === 0 || (headerLength === undefined && raw.length === 0)
       ? rawInferRequest(core, raw, model(c), version(c))
       : parseInferBody(raw, headerLength, model(c), version(c), c.limits);
+  refuseJsonOnlyOutputs(core.modelMetadata(model(c), version(c)).outputs, parsed.request.outputs, parsed.binary);
   const res = await core.infer(parsed.request, {
     caller: c.caller,
     deadlineAtMs: undefined,

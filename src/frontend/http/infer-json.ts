@@ -11,7 +11,8 @@ import { LIMITS, type Limits } from '../../limits.js';
 import { HttpError } from './body.js';
 import type { InferParameter, ModelInferRequest, ModelInferResponse } from '../../generated/inference/grpc_service.js';
 import { datatypeByName } from '../../tensor/datatype.js';
-import { jsonToRaw, rawToJson } from './json-tensors.js';
+import { MAX_NAME_CHARS } from '../../core/decode-request.js';
+import { jsonArray, jsonToRaw, rawToJson } from './json-tensors.js';
 
 type Json = Record<string, unknown>;
 
@@ -59,9 +60,9 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
   for (const [i, raw] of inputsRaw.entries()) {
     const where = `input ${i}`;
     const t = object(raw, where);
-    const name = requiredString(t['name'], `${where}: 'name'`);
+    const name = nameOf(t['name'], `${where}: 'name'`);
     const what = `input '${name.slice(0, 200)}'`;
-    const datatype = requiredString(t['datatype'], `${what}: 'datatype'`);
+    const datatype = nameOf(t['datatype'], `${what}: 'datatype'`);
     const shape = shapeOf(t['shape'], what, limits);
     const params = parametersOf(t['parameters'], `${what}: 'parameters'`);
     countParameters(Object.keys(params).length);
@@ -105,7 +106,7 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     if (top['outputs'].length > limits.maxOutputs) throw over('maxOutputs', limits, 'outputs');
     for (const [i, raw] of top['outputs'].entries()) {
       const o = object(raw, `output ${i}`);
-      const name = requiredString(o['name'], `output ${i}: 'name'`);
+      const name = nameOf(o['name'], `output ${i}: 'name'`);
       const params = parametersOf(o['parameters'], `output '${name.slice(0, 200)}': 'parameters'`);
       countParameters(Object.keys(params).length);
       const b = params['binary_data']?.parameterChoice;
@@ -125,6 +126,26 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
   };
 }
 
+const fp16Refusal = (name: string, datatype: string): string =>
+  `output '${name}' (${datatype}) cannot be written as JSON; ask for it as binary data ("binary_data": true)`;
+
+/**
+ * Before the model runs: an output the answer would carry as JSON whose datatype has no
+ * JSON form (FP16) is refused now, not after the work is done.
+ */
+export function refuseJsonOnlyOutputs(
+  modelOutputs: ReadonlyArray<{ name: string; datatype: string }>,
+  requested: ReadonlyArray<{ name: string }>,
+  binary: ParsedInfer['binary'],
+): void {
+  const names = requested.length > 0 ? new Set(requested.map((o) => o.name)) : undefined;
+  for (const o of modelOutputs) {
+    if (names && !names.has(o.name)) continue;
+    const asBinary = binary.names.has(o.name) || (binary.all && !binary.listed.has(o.name));
+    if (!asBinary && o.datatype === 'FP16') throw invalid(fp16Refusal(o.name, o.datatype));
+  }
+}
+
 /** The response: JSON, then the binary outputs in order; headerLength set when there are any. */
 export function inferResponseBody(
   res: ModelInferResponse,
@@ -140,7 +161,7 @@ export function inferResponseBody(
     const asBinary = binary.names.has(o.name) || (binary.all && !binary.listed.has(o.name));
     if (asBinary) {
       parts.push(raw);
-      return { name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } };
+      return JSON.stringify({ name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } });
     }
     const d = datatypeByName(o.datatype);
     // An answer as JSON costs many times its bytes: bounded as requests are (--max-request-elements).
@@ -151,15 +172,17 @@ export function inferResponseBody(
       );
     }
     const data = d ? rawToJson(raw, d) : undefined;
-    if (!data) throw invalid(`output '${o.name}' (${o.datatype}) cannot be written exactly as JSON; ask for it as binary data ("binary_data": true)`);
-    return { name: o.name, datatype: o.datatype, shape, data };
+    if (!data) throw invalid(fp16Refusal(o.name, o.datatype));
+    // The data array goes in last, written by jsonArray (exact 64-bit integers).
+    const text = JSON.stringify({ name: o.name, datatype: o.datatype, shape });
+    return `${text.slice(0, -1)},"data":${jsonArray(data)}}`;
   });
   const head: Json = { model_name: res.modelName, model_version: res.modelVersion };
   if (res.id !== '') head['id'] = res.id;
   const params = parametersToJson(res.parameters);
   if (Object.keys(params).length > 0) head['parameters'] = params;
-  head['outputs'] = outputs;
-  const json = Buffer.from(JSON.stringify(head));
+  const headText = JSON.stringify(head);
+  const json = Buffer.from(`${headText.slice(0, -1)},"outputs":[${outputs.join(',')}]}`);
   if (parts.length === 0) return { body: json, headerLength: undefined };
   return { body: Buffer.concat([json, ...parts]), headerLength: json.length };
 }
@@ -170,6 +193,7 @@ export function parametersOf(v: unknown, what: string): Record<string, InferPara
   const o = object(v, what);
   const out: Record<string, InferParameter> = Object.create(null) as Record<string, InferParameter>;
   for (const [k, x] of Object.entries(o)) {
+    if (k.length > MAX_NAME_CHARS) throw invalid(`${what}: a parameter name is longer than ${MAX_NAME_CHARS} characters`);
     if (typeof x === 'boolean') out[k] = { parameterChoice: { $case: 'boolParam', value: x } };
     else if (typeof x === 'string') out[k] = { parameterChoice: { $case: 'stringParam', value: x } };
     else if (typeof x === 'number' && Number.isSafeInteger(x)) out[k] = { parameterChoice: { $case: 'int64Param', value: BigInt(x) } };
@@ -197,6 +221,13 @@ function object(v: unknown, what: string): Json {
 function requiredString(v: unknown, what: string): string {
   if (typeof v !== 'string') throw invalid(`${what} must be a string`);
   return v;
+}
+
+/** Names are echoed in messages and looked up in maps: bounded as over gRPC. */
+function nameOf(v: unknown, what: string): string {
+  const s = requiredString(v, what);
+  if (s.length > MAX_NAME_CHARS) throw invalid(`${what} is longer than ${MAX_NAME_CHARS} characters`);
+  return s;
 }
 
 function optionalString(v: unknown, what: string): string | undefined {

@@ -62,6 +62,10 @@ function writeElement(buf: Buffer, i: number, v: unknown, d: DatatypeInfo, what:
     case 'FP32':
     case 'FP64':
       if (typeof v !== 'number') bad('a number');
+      // JSON.parse reads 1e400 as Infinity; a value FP32 cannot hold would become Infinity too.
+      if (!Number.isFinite(v) || (d.name === 'FP32' && !Number.isFinite(Math.fround(v as number)))) {
+        throw invalid(`${what}: element ${i} is beyond the range of ${d.name}`);
+      }
       if (d.name === 'FP32') buf.writeFloatLE(v as number, i * 4);
       else buf.writeDoubleLE(v as number, i * 8);
       return;
@@ -96,8 +100,8 @@ function writeElement(buf: Buffer, i: number, v: unknown, d: DatatypeInfo, what:
 }
 
 /**
- * Output bytes as a flat JSON array. INT64/UINT64 beyond ±2^53 cannot be exact in JSON, so
- * such an output asks for binary data instead (undefined: the caller says so).
+ * Output bytes as a flat array for JSON. INT64/UINT64 values beyond ±2^53 come back as
+ * bigint, for jsonArray() to write as exact digits; FP16 has no JSON form (undefined).
  */
 export function rawToJson(raw: Uint8Array, d: DatatypeInfo): unknown[] | undefined {
   const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -137,13 +141,21 @@ export function rawToJson(raw: Uint8Array, d: DatatypeInfo): unknown[] | undefin
       case 'INT64':
       case 'UINT64': {
         const big = d.name === 'INT64' ? b.readBigInt64LE(i * 8) : b.readBigUInt64LE(i * 8);
-        if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) return undefined;
-        out[i] = Number(big);
+        out[i] = big > MAX_SAFE || big < MIN_SAFE ? big : Number(big);
         break;
       }
     }
   }
   return out;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+/** A rawToJson() array as JSON text: bigint elements as their exact digits (JSON numbers have no size limit). */
+export function jsonArray(data: readonly unknown[]): string {
+  if (!data.some((x) => typeof x === 'bigint')) return JSON.stringify(data);
+  return `[${data.map((x) => (typeof x === 'bigint' ? x.toString() : JSON.stringify(x))).join(',')}]`;
 }
 
 /** NaN and ±Infinity have no JSON form; JSON.stringify would write null, so say so instead. */

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ModelInferResponse } from '../../../src/generated/inference/grpc_service.js';
-import { inferResponseBody } from '../../../src/frontend/http/infer-json.js';
+import { inferResponseBody, parseInferBody } from '../../../src/frontend/http/infer-json.js';
 
 const response = (elements: number): ModelInferResponse => ({
   modelName: 'm',
@@ -32,6 +32,28 @@ test('JSON outputs past the bound are refused before any JSON is built, naming t
 test('the same outputs as binary data are not bounded by it', () => {
   const out = inferResponseBody(response(1000), { ...none, all: true }, 100);
   assert.is(out.body.length - out.headerLength!, 1000);
+});
+
+test('names and parameter keys longer than 1024 characters are refused before they reach a message', () => {
+  const limits = { maxInputs: 16, maxOutputs: 16, maxParameters: 16, maxShapeRank: 8, maxElements: 1000, maxBytesElements: 1000 };
+  const long = 'N'.repeat(1025);
+  const body = (o: unknown) => Buffer.from(JSON.stringify(o));
+  const input = { name: 'A', datatype: 'INT32', shape: [1], data: [1] };
+  for (const o of [
+    { inputs: [{ ...input, name: long }] },
+    { inputs: [{ ...input, datatype: long }] },
+    { inputs: [input], outputs: [{ name: long }] },
+    { inputs: [input], parameters: { [long]: 1 } },
+  ]) {
+    let message = '';
+    try {
+      parseInferBody(body(o), undefined, 'm', '', limits);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    assert.match(message, /longer than 1024 characters/);
+    assert.ok(message.length < 300, 'the name is not echoed');
+  }
 });
 
 test.run();
