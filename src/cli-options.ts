@@ -9,6 +9,7 @@ import type { ServerOptions } from './server.js';
 import { LIMITS, type LimitName, type LimitSpec, type Limits } from './limits.js';
 import { OptionError, bool, int, metricsConfig, seconds } from './cli-values.js';
 import { securityFrom } from './cli-security.js';
+import { parseOrigin } from './frontend/http/cors.js';
 
 export { OptionError } from './cli-values.js';
 
@@ -54,6 +55,8 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --http-address=HOST            HTTP address (default 0.0.0.0)
   --http-port=N                  HTTP port (default 8000; 0 picks a free port)
   --http-max-input-size=BYTES    largest HTTP request body, after inflating (default 67108864, 64 MiB)
+  --http-cors-origin=ORIGIN      a web origin (https://app.example.com) whose pages may call the HTTP
+                                 API, with CORS headers; repeat it. Requests from other origins: 403
   --http-thread-count, --grpc-infer-allocation-pool-size, --grpc-http2-max-pings-without-data
                                  accepted for tritonserver compatibility; no effect (a warning says so:
                                  HTTP is served on the event loop, and grpc-js sends its keepalive pings
@@ -126,6 +129,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'allow-http': { type: 'string' },
         'http-address': { type: 'string' },
         'http-max-input-size': { type: 'string' },
+        'http-cors-origin': { type: 'string', multiple: true },
         'http-thread-count': { type: 'string' },
         'allow-metrics': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
@@ -187,6 +191,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     httpHost: v['http-address'] ?? '0.0.0.0',
     httpPort: int('http-port', v['http-port'], 8000, 0, 65535),
     httpMaxInputBytes: int('http-max-input-size', v['http-max-input-size'], 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
+    httpCorsOrigins: corsOrigins((v['http-cors-origin'] as string[] | undefined) ?? []),
     summaryLatencies: metricsConfig(v['metrics-config'] ?? []),
     metricsHost: v['metrics-address'] ?? '0.0.0.0',
     metricsPort: int('metrics-port', v['metrics-port'], 8002, 0, 65535),
@@ -215,4 +220,12 @@ function limitsFrom(values: Record<string, string | undefined>): Limits {
   const out = {} as Record<LimitName, number>;
   for (const [name, l] of Object.entries(LIMITS) as Array<[LimitName, LimitSpec]>) out[name] = int(l.flag, values[l.flag], l.default, l.min, l.max);
   return Object.freeze(out);
+}
+
+function corsOrigins(values: readonly string[]): string[] {
+  try {
+    return values.map(parseOrigin);
+  } catch (err) {
+    throw new OptionError((err as Error).message);
+  }
 }

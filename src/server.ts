@@ -55,6 +55,8 @@ export interface ServerOptions {
   httpHost: string;
   httpPort: number;
   httpMaxInputBytes: number;
+  /** --http-cors-origin: web origins whose pages may call the HTTP frontend. */
+  httpCorsOrigins: readonly string[];
 }
 
 export const SERVER_NAME = 'triton-ts';
@@ -155,6 +157,7 @@ export class InferenceServer {
           maxConnections: opts.limits.httpMaxConnections,
           headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
           requestTimeoutMs: opts.limits.httpRequestTimeoutMs,
+          corsOrigins: opts.httpCorsOrigins,
         })
       : undefined;
   }
@@ -274,7 +277,10 @@ export class InferenceServer {
         let t: NodeJS.Timeout | undefined;
         const done = await Promise.race([httpClosed.then(() => true), new Promise<false>((r) => (t = setTimeout(() => r(false), this.opts.exitTimeoutMs)))]);
         clearTimeout(t);
-        if (!done) this.http?.forceClose();
+        if (!done) {
+          this.http?.forceClose();
+          this.log.warn(`HTTP requests still running after ${this.opts.exitTimeoutMs} ms were cancelled`);
+        }
       }
       this.live = false;
       if (how === 'forced') this.log.warn(`in-flight calls still running after ${this.opts.exitTimeoutMs} ms were cancelled`);

@@ -19,6 +19,7 @@ test.before(async () => {
     '--http-max-connections=3',
     '--http-headers-timeout=500',
     '--http-request-timeout=1500',
+    '--http-cors-origin=http://app.example:3000',
   ]);
 });
 
@@ -66,6 +67,36 @@ test('more than 100 headers, or an oversized header, is refused (431) without re
   // Past maxHeadersCount Node drops the extra headers; the request still answers.
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/health/live`, { headers: many });
   assert.is(res.status, 200);
+});
+
+test('a web page from an origin not allowed cannot reach any route (403 before any work); an allowed one gets CORS headers', async () => {
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  for (const origin of ['https://evil.example', 'null', 'http://app.example:3001']) {
+    const unload = await fetch(`${base}/v2/repository/models/simple/unload`, { method: 'POST', headers: { origin, 'content-type': 'text/plain' }, body: '{}' });
+    assert.is(unload.status, 403, origin);
+    assert.match(((await unload.json()) as { error: string }).error, /--http-cors-origin/);
+    assert.is(unload.headers.get('access-control-allow-origin'), null);
+  }
+  assert.is((await fetch(`${base}/v2/models/simple/ready`)).status, 200, 'simple was not unloaded');
+  const allowed = 'http://app.example:3000';
+  const ready = await fetch(`${base}/v2/models/simple/ready`, { headers: { origin: allowed } });
+  assert.is(ready.status, 200);
+  assert.is(ready.headers.get('access-control-allow-origin'), allowed);
+  assert.match(ready.headers.get('access-control-expose-headers') ?? '', /inference-header-content-length/);
+  const preflight = await fetch(`${base}/v2/models/simple/infer`, {
+    method: 'OPTIONS',
+    headers: { origin: allowed, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+  });
+  assert.is(preflight.status, 204);
+  assert.is(preflight.headers.get('access-control-allow-origin'), allowed);
+  assert.is(preflight.headers.get('access-control-allow-methods'), 'GET, POST');
+  assert.is(preflight.headers.get('access-control-allow-headers'), 'content-type, authorization');
+  const other = await fetch(`${base}/v2/models/simple/infer`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+  });
+  assert.is(other.status, 403);
+  await other.arrayBuffer();
 });
 
 test('hostile paths and model names: traversal, encoded slashes, control characters, a huge name', async () => {

@@ -17,6 +17,7 @@ import { BodyBudget } from './body.js';
 import { HANDLERS, type RouteAnswer } from './http-routes.js';
 import type { InferBodyLimits } from './infer-json.js';
 import { errorAnswer } from './status.js';
+import { OriginGuard } from './cors.js';
 
 const gzipAsync = promisify(gzip);
 const deflateAsync = promisify(deflate);
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   maxConnections: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Web origins whose pages may call (--http-cors-origin); requests from any other are refused. */
+  corsOrigins: readonly string[];
 }
 
 export class HttpFrontend {
@@ -46,6 +49,7 @@ export class HttpFrontend {
   private readonly known = new Set<string>();
   private draining = false;
   private readonly bodies: BodyBudget;
+  private readonly origins: OriginGuard;
 
   constructor(
     private readonly core: InferenceCore,
@@ -77,6 +81,7 @@ export class HttpFrontend {
     // the request timeout, so a slow body still gets its 408 first.
     this.server.timeout = 2 * opts.requestTimeoutMs;
     this.bodies = new BodyBudget(opts.maxBufferedBytes);
+    this.origins = new OriginGuard(opts.corsOrigins);
     this.server.maxHeadersCount = 100;
   }
 
@@ -111,15 +116,16 @@ export class HttpFrontend {
       hold.release();
       if (!res.writableFinished) cancel.fire();
     });
-    if (this.draining) {
-      return this.send(req, res, { status: 503, json: { error: 'the server is shutting down' }, headers: { connection: 'close' } });
-    }
+    const cors = this.origins.check(req);
+    const send = (a: RouteAnswer): Promise<void> => this.send(req, res, { ...a, headers: { ...a.headers, ...cors.headers } });
+    if (cors.answer) return send(cors.answer);
+    if (this.draining) return send({ status: 503, json: { error: 'the server is shutting down' }, headers: { connection: 'close' } });
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;
     const where = `${method} ${path.slice(0, 200)}`;
     try {
       const found = this.router.find(method as 'GET', path);
-      if (!found) return this.send(req, res, this.noRoute(method, path));
+      if (!found) return send(this.noRoute(method, path));
       const { key, handler } = found.store as { key: string; handler: (typeof HANDLERS)[string] };
       const params = found.params as Record<string, string | undefined>;
       const caller = this.admit(key, req, params);
@@ -136,14 +142,14 @@ export class HttpFrontend {
       // The body is no longer needed once the core has answered; a client slow to read the
       // answer must not hold the server's body budget.
       hold.release();
-      await this.send(req, res, answer);
+      await send(answer);
     } catch (err) {
       hold.release();
       const { status, message, headers: extra } = errorAnswer(err, this.log, where);
       const headers: Record<string, string> = { ...extra, ...(status === 401 ? { 'www-authenticate': 'Bearer realm="inference"' } : {}) };
       // A body the server stopped reading cannot leave the connection reusable.
       if (!req.complete) headers['connection'] = 'close';
-      await this.send(req, res, { status, json: { error: message }, headers });
+      await send({ status, json: { error: message }, headers });
     }
   }
 

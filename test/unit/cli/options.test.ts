@@ -49,6 +49,25 @@ test('compatibility flags with no effect are collected so the CLI can warn', () 
   assert.is(parseCli([]).metricsPort, 8002);
 });
 
+test('--http-cors-origin takes exact origins only: no wildcard, no null, no path', () => {
+  assert.equal(parseCli(['--http-cors-origin=https://app.example.com', '--http-cors-origin=http://localhost:3000']).httpCorsOrigins, [
+    'https://app.example.com',
+    'http://localhost:3000',
+  ]);
+  assert.equal(parseCli([]).httpCorsOrigins, []);
+  for (const bad of [
+    '*',
+    'null',
+    'https://app.example.com/',
+    'https://app.example.com/path',
+    'ftp://x.example',
+    'app.example.com',
+    'https://APP.example.com',
+  ]) {
+    assert.match(refused([`--http-cors-origin=${bad}`]), /--http-cors-origin must be an exact origin/, bad);
+  }
+});
+
 test('bad values name the flag and the rule', () => {
   assert.is(refused(['--grpc-port=70000']), "--grpc-port must be an integer in 0..65535, got '70000'");
   assert.is(refused(['--model-control-mode=sometimes']), "--model-control-mode must be none, explicit or poll, got 'sometimes'");
