@@ -6,58 +6,21 @@ import { HttpFrontend } from './frontend/http/http-server.js';
 import { InferenceCore } from './core/inference-core.js';
 import { BatchingServingVersion } from './core/serving-version.js';
 import { GrpcFrontend } from './frontend/grpc/grpc-server.js';
-import type { ModelControlMode, ServiceContext } from './core/context.js';
+import type { ServiceContext } from './core/context.js';
+import type { ServerOptions } from './server-options.js';
+
+export type { ServerOptions } from './server-options.js';
 import type { Logger } from './log.js';
-import type { Limits } from './limits.js';
 import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { systemClock } from './clock.js';
 import { MetricsEndpoint } from './metrics/http-endpoint.js';
 import { PrometheusExporter, type VersionView } from './metrics/prometheus.js';
-import type { Security, SecurityOptions } from './security/security.js';
+import type { Security } from './security/security.js';
 import { metricsAdmission } from './security/http-admission.js';
 import { modelAuditFields } from './security/model-audit.js';
 import { SERVER_WHO } from './security/audit-log.js';
-
-export interface ServerOptions {
-  modelRepository: string;
-  grpcHost: string;
-  grpcPort: number;
-  allowMetrics: boolean;
-  /** nv_inference_*_summary_us (tritonserver's --metrics-config summary_latencies=true). */
-  summaryLatencies: boolean;
-  metricsHost: string;
-  metricsPort: number;
-  controlMode: ModelControlMode;
-  /** Poll mode: time between repository scans. */
-  repositoryPollMs: number;
-  /** Models to load at start in explicit mode; '*' loads all. */
-  loadModels: readonly string[];
-  strictReadiness: boolean;
-  autoComplete: boolean;
-  defaultMaxBatchSize: number;
-  maxMessageBytes: number;
-  /** How long shutdown waits for in-flight calls before cancelling them. */
-  exitTimeoutMs: number;
-  /** How long shutdown reports NOT_SERVING, still answering, before it stops accepting calls. */
-  drainMs: number;
-  /** Bounds on what clients send (src/limits.ts). */
-  limits: Limits;
-  /** tritonserver's --grpc-keepalive-permit-without-calls. */
-  keepalivePermitWithoutCalls: boolean;
-  /** Test-only fault switch (request parameter `test_fault`); on only with TRITON_TS_TEST_FAULTS=1. */
-  testFaults: boolean;
-  /** TLS, restricted protocol, access policy, audit log (src/security/security.ts). */
-  security: SecurityOptions;
-  /** KServe v2 over HTTP/REST (tritonserver's --allow-http, --http-address, --http-port, --http-max-input-size). */
-  allowHttp: boolean;
-  httpHost: string;
-  httpPort: number;
-  httpMaxInputBytes: number;
-  /** --http-cors-origin: web origins whose pages may call the HTTP frontend. */
-  httpCorsOrigins: readonly string[];
-}
 
 export const SERVER_NAME = 'triton-ts';
 

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { Code, ServeError, modelNotFound } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ModelEntry, ModelRegistry, VersionEntry } from '../model/registry.js';
+import type { ModelEntry, ModelRegistry } from '../model/registry.js';
 import { ConfigError } from './config-file.js';
 import type { CompleteOptions } from './complete-config.js';
 import { listModels, modelFingerprint, readModelSource } from './scan.js';
@@ -22,6 +22,7 @@ import type { StatsObserver } from '../metrics/model-stats.js';
 import { selectVersions } from './version-policy.js';
 import type { ConfigLimits } from './validate-config.js';
 import { planLoad, type LoadPlan } from './load-plan.js';
+import { failModel, swapIn } from './version-swap.js';
 
 export interface RepositoryOptions extends CompleteOptions {
   root: string;
@@ -225,67 +226,17 @@ export class ModelRepository {
       policy = batchingPolicy(name, completed.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(completed));
     }
 
-    // Swap in the new versions, then close the old ones (their in-flight requests finish first).
-    const old = [...entry.versions.values()];
-    const versions = new Map<number, VersionEntry>();
-    for (const l of loaded.sort((a, b) => a.version - b.version)) {
-      const previous = entry.versions.get(l.version);
-      if (l.runner) {
-        const serving = this.opts.makeServing(l.version, l.runner, completed, {
-          policy,
-          replicaPolicy: settings.replicaPolicy,
-          replicas: settings.replicaInfos,
-          breaker: settings.breaker,
-          testFaults: this.opts.testFaults,
-          observer: this.opts.observerFor?.(name, l.version),
-          stats: previous?.stats,
-          padBatches: settings.padBatches,
-        });
-        versions.set(l.version, { version: l.version, state: 'READY', reason: '', serving, stats: serving.stats });
-      } else {
-        versions.set(l.version, { version: l.version, state: 'UNAVAILABLE', reason: l.error, serving: undefined, stats: previous?.stats });
-      }
-    }
-    for (const o of old) {
-      if (!versions.has(o.version)) versions.set(o.version, { ...o, state: 'UNAVAILABLE', reason: 'unloaded', serving: undefined });
-    }
-    entry.config = completed;
-    entry.versions = versions;
-    entry.state = undefined;
-    entry.reason = '';
-    await Promise.all(old.map((o) => o.serving?.close()));
-    for (const v of versions.values()) {
-      if (v.state === 'READY') this.log.info(`successfully loaded '${name}' version ${v.version}`, { model: name, version: v.version });
-      else if (v.reason === 'unloaded') this.log.info(`unloaded '${name}' version ${v.version} (no longer selected)`, { model: name, version: v.version });
-      else this.log.error(`failed to load '${name}' version ${v.version}: ${v.reason}`, { model: name, version: v.version });
-    }
+    await swapIn(entry, name, loaded, completed, {
+      makeServing: this.opts.makeServing,
+      batching: { policy, replicaPolicy: settings.replicaPolicy, replicas: settings.replicaInfos, breaker: settings.breaker, padBatches: settings.padBatches },
+      testFaults: this.opts.testFaults,
+      observerFor: this.opts.observerFor,
+      log: this.log,
+    });
   }
 
-  /**
-   * Records a failed load. A model that was serving keeps serving its old versions (a
-   * failed reload changes nothing); otherwise the model, and each version tried, is
-   * UNAVAILABLE with its reason.
-   */
   private failModel(name: string, wasServing: boolean, reason: string, tried: LoadedVersion[] = []): never {
-    const entry = this.registry.ensure(name);
-    this.log.error(`failed to load '${name}': ${reason}`, { model: name });
-    if (wasServing) {
-      for (const v of entry.versions.values()) {
-        if (v.state === 'READY') v.reason = `serving the previously loaded model; reload failed: ${reason}`;
-      }
-    } else {
-      entry.state = 'UNAVAILABLE';
-      entry.reason = reason;
-      for (const v of entry.versions.values()) {
-        v.state = 'UNAVAILABLE';
-        v.reason = reason;
-      }
-      for (const t of tried) {
-        const previous = entry.versions.get(t.version);
-        entry.versions.set(t.version, { version: t.version, state: 'UNAVAILABLE', reason: t.error || reason, serving: undefined, stats: previous?.stats });
-      }
-    }
-    throw new ServeError(Code.UNAVAILABLE, `failed to load '${name}': ${reason}`);
+    return failModel(this.registry, this.log, name, wasServing, reason, tried);
   }
 
   private async doUnload(name: string): Promise<void> {
