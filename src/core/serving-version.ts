@@ -22,12 +22,14 @@ import { ownedCopy } from '../tensor/codec.js';
 import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/datatype.js';
 
 /**
- * Bytes that can be moved to a worker as they are: a Uint8Array that owns its whole
- * buffer (typed contents decode into one). Raw contents are views into the gRPC
- * message, unaligned and shared with the other inputs, so they are copied once here.
+ * Bytes that can be moved to a worker as they are: a view that spans its whole
+ * ArrayBuffer, so nothing else can see the buffer it detaches (typed contents and JSON
+ * data decode into one; Buffer.alloc never takes from Node's shared pool, and a pooled
+ * Buffer never spans the whole pool). Raw contents are views into the gRPC message or
+ * the HTTP body, shared with the other inputs, so they are copied once here.
  */
 function transferable(data: Uint8Array): Uint8Array {
-  const owns = !Buffer.isBuffer(data) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
   return owns ? data : ownedCopy(data);
 }
 
