@@ -20,7 +20,11 @@ export interface Booted {
  * bad (the caller exits 2).
  */
 export function build(opts: Readonly<CliOptions>, log: Logger, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Booted {
-  for (const flag of opts.ignored) log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
+  for (const flag of opts.ignored) {
+    // HTTP requests are answered on the event loop that decodes them; there is no HTTP thread pool to size.
+    if (flag === 'http-thread-count') log.info('--http-thread-count is accepted for tritonserver compatibility; HTTP is served on the event loop, so it sizes nothing');
+    else log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
+  }
   const security = new Security(opts.security, log, env);
   for (const w of [...securityWarnings(opts), ...security.warnings]) log.warn(w);
   if (security.modelKeys) log.info(`model keys from ${security.modelKeys.source}: ${security.modelKeys.ids.join(', ')}`);
