@@ -9,6 +9,11 @@ import { Security } from './security/security.js';
 import { securityWarnings } from './security/warnings.js';
 import { InferenceServer } from './server.js';
 
+/** Security settings that failed their checks at start: the CLI exits 2 with the message. */
+export class StartupRefused extends Error {
+  override readonly name = 'StartupRefused';
+}
+
 export interface Booted {
   server: InferenceServer;
   security: Security;
@@ -16,16 +21,22 @@ export interface Booted {
 
 /**
  * Builds the server without starting it. `args` are the flags as given, for the audit
- * trail (restricted-protocol values redacted). Throws when the security settings are
- * bad (the caller exits 2).
+ * trail (restricted-protocol values redacted). Throws StartupRefused when the security
+ * settings are bad (the caller exits 2); anything else thrown is a bug (exit 1).
  */
 export function build(opts: Readonly<CliOptions>, log: Logger, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Booted {
   for (const flag of opts.ignored) {
     // HTTP requests are answered on the event loop that decodes them; there is no HTTP thread pool to size.
-    if (flag === 'http-thread-count') log.info('--http-thread-count is accepted for tritonserver compatibility; HTTP is served on the event loop, so it sizes nothing');
+    if (flag === 'http-thread-count')
+      log.info('--http-thread-count is accepted for tritonserver compatibility; HTTP is served on the event loop, so it sizes nothing');
     else log.warn(`--${flag} is accepted for tritonserver compatibility but has no effect yet`);
   }
-  const security = new Security(opts.security, log, env);
+  let security: Security;
+  try {
+    security = new Security(opts.security, log, env);
+  } catch (err) {
+    throw new StartupRefused(err instanceof Error ? err.message : String(err));
+  }
   for (const w of [...securityWarnings(opts), ...security.warnings]) log.warn(w);
   if (security.modelKeys) log.info(`model keys from ${security.modelKeys.source}: ${security.modelKeys.ids.join(', ')}`);
   security.audit?.record({ event: 'server_start', version: packageVersion(), pid: process.pid, args: redactedArgs(args) });
@@ -41,7 +52,13 @@ export async function start(server: InferenceServer, opts: Readonly<CliOptions>,
   log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
 }
 
-/** Flags for the audit trail, without restricted-protocol values (shared secrets). */
-function redactedArgs(args: readonly string[]): string[] {
-  return args.map((a) => a.replace(/^(--(?:grpc-restricted-protocol|http-restricted-api)=[^:]*:[^=]*=).*$/s, '$1<redacted>'));
+const SECRET_FLAG = /^--(?:grpc-restricted-protocol|http-restricted-api)$/;
+
+/** Flags for the audit trail, without restricted-protocol values (shared secrets), in `--flag=v` and `--flag v` forms. */
+export function redactedArgs(args: readonly string[]): string[] {
+  return args.map((a, i) =>
+    i > 0 && SECRET_FLAG.test(args[i - 1]!)
+      ? a.replace(/^([^:]*:[^=]*=).*$/s, '$1<redacted>')
+      : a.replace(/^(--(?:grpc-restricted-protocol|http-restricted-api)=[^:]*:[^=]*=).*$/s, '$1<redacted>'),
+  );
 }

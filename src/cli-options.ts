@@ -5,11 +5,10 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import type { ModelControlMode } from './core/context.js';
 import { packageRoot } from './package-root.js';
-import type { ServerOptions } from './server.js';
+import type { ServerOptions } from './server-options.js';
 import { LIMITS, type LimitName, type LimitSpec, type Limits } from './limits.js';
 import { OptionError, bool, int, metricsConfig, seconds } from './cli-values.js';
 import { securityFrom } from './cli-security.js';
-import { parseOrigin } from './frontend/http/cors.js';
 
 export { OptionError } from './cli-values.js';
 
@@ -57,10 +56,12 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --http-max-input-size=BYTES    largest HTTP request body, after inflating (default 67108864, 64 MiB)
   --http-cors-origin=ORIGIN      a web origin (https://app.example.com) whose pages may call the HTTP
                                  API, with CORS headers; repeat it. Requests from other origins: 403
+  --http-allowed-host=NAME       when given (repeat it), the only DNS names the HTTP Host header may
+                                 carry (IP literals and localhost always pass): stops DNS rebinding
   --http-thread-count, --grpc-infer-allocation-pool-size, --grpc-http2-max-pings-without-data
-                                 accepted for tritonserver compatibility; no effect (a warning says so:
-                                 HTTP is served on the event loop, and grpc-js sends its keepalive pings
-                                 whether or not data flows)
+                                 accepted for tritonserver compatibility; no effect (the start-up log says
+                                 so: HTTP is served on the event loop, and grpc-js sends its keepalive
+                                 pings whether or not data flows)
   --help                         this text
 
 Security (README "Security"):
@@ -130,6 +131,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'http-address': { type: 'string' },
         'http-max-input-size': { type: 'string' },
         'http-cors-origin': { type: 'string', multiple: true },
+        'http-allowed-host': { type: 'string', multiple: true },
         'http-thread-count': { type: 'string' },
         'allow-metrics': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
@@ -191,7 +193,6 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     httpHost: v['http-address'] ?? '0.0.0.0',
     httpPort: int('http-port', v['http-port'], 8000, 0, 65535),
     httpMaxInputBytes: int('http-max-input-size', v['http-max-input-size'], 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
-    httpCorsOrigins: corsOrigins((v['http-cors-origin'] as string[] | undefined) ?? []),
     summaryLatencies: metricsConfig(v['metrics-config'] ?? []),
     metricsHost: v['metrics-address'] ?? '0.0.0.0',
     metricsPort: int('metrics-port', v['metrics-port'], 8002, 0, 65535),
@@ -220,12 +221,4 @@ function limitsFrom(values: Record<string, string | undefined>): Limits {
   const out = {} as Record<LimitName, number>;
   for (const [name, l] of Object.entries(LIMITS) as Array<[LimitName, LimitSpec]>) out[name] = int(l.flag, values[l.flag], l.default, l.min, l.max);
   return Object.freeze(out);
-}
-
-function corsOrigins(values: readonly string[]): string[] {
-  try {
-    return values.map(parseOrigin);
-  } catch (err) {
-    throw new OptionError((err as Error).message);
-  }
 }

@@ -2,6 +2,7 @@
 // restricted protocol, the access policy, the audit log and the model keys.
 
 import { parseRestrictions } from './security/restricted-protocol.js';
+import { parseHostName, parseOrigin } from './security/origin-policy.js';
 import type { SecurityOptions, TlsSettings } from './security/security.js';
 import { OptionError, bool, envName, path } from './cli-values.js';
 
@@ -29,6 +30,14 @@ export function securityFrom(v: Record<string, string | string[] | boolean | und
   } catch (err) {
     throw new OptionError((err as Error).message);
   }
+  let httpCorsOrigins;
+  let httpAllowedHosts;
+  try {
+    httpCorsOrigins = ((v['http-cors-origin'] as string[] | undefined) ?? []).map(parseOrigin);
+    httpAllowedHosts = ((v['http-allowed-host'] as string[] | undefined) ?? []).map(parseHostName);
+  } catch (err) {
+    throw new OptionError((err as Error).message);
+  }
   const modelKeys = { keyFile: path(str('model-key-file')), keyEnv: envName(str('model-key-env')) };
   const requireEncryptedModels = bool('require-encrypted-models', str('require-encrypted-models'), false);
   if (requireEncryptedModels && !modelKeys.keyFile && !modelKeys.keyEnv) {
@@ -48,6 +57,8 @@ export function securityFrom(v: Record<string, string | string[] | boolean | und
     auditInferSampleRate: rate === undefined ? 0 : Number(rate),
     modelKeys,
     requireEncryptedModels,
+    httpCorsOrigins,
+    httpAllowedHosts,
   };
 }
 

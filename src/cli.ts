@@ -4,7 +4,7 @@
 
 import { OptionError, parseCli, usage } from './cli-options.js';
 import { createLogger } from './log.js';
-import { build, start, type Booted } from './boot.js';
+import { build, start, StartupRefused, type Booted } from './boot.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   try {
     booted = build(opts, log, args);
   } catch (err) {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (!(err instanceof StartupRefused)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
     process.exit(2);
   }
   const { server, security } = booted;

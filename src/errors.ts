@@ -42,7 +42,6 @@ export const invalid = (message: string): ServeError => new ServeError(Code.INVA
 export const notFound = (message: string): ServeError => new ServeError(Code.NOT_FOUND, message);
 export const unavailable = (message: string): ServeError => new ServeError(Code.UNAVAILABLE, message);
 export const exhausted = (message: string): ServeError => new ServeError(Code.RESOURCE_EXHAUSTED, message);
-export const internal = (message: string, cause?: unknown): ServeError => new ServeError(Code.INTERNAL, message, { cause });
 
 // Finding a model and its version (registry, core, repository, both frontends).
 
@@ -67,7 +66,8 @@ export const notLoaded = (model: string): ServeError =>
 
 export const unloading = (): ServeError => unavailable('the model is unloading');
 
-export const cancelled = (when: string): ServeError => new ServeError(Code.CANCELLED, `the ${when}; not executed`);
+/** `what` says what was cancelled and when: 'the call was cancelled while queued'. */
+export const cancelled = (what: string): ServeError => new ServeError(Code.CANCELLED, `${what}; not executed`);
 
 export const deadlineInQueue = (queuedUs: number): ServeError =>
   new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round(queuedUs)} µs in the queue; not executed`);

@@ -12,6 +12,12 @@ export interface LimitSpec {
   text: string;
 }
 
+/**
+ * Input, output and parameter names: echoed in messages and used as map keys, so bounded
+ * by every frontend. A fixed bound, not a flag.
+ */
+export const MAX_NAME_CHARS = 1024;
+
 export const LIMITS = {
   maxInputs: {
     flag: 'max-request-inputs',

@@ -39,6 +39,4 @@ export interface ServerOptions {
   httpHost: string;
   httpPort: number;
   httpMaxInputBytes: number;
-  /** --http-cors-origin: web origins whose pages may call the HTTP frontend. */
-  httpCorsOrigins: readonly string[];
 }

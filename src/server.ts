@@ -8,8 +8,6 @@ import { BatchingServingVersion } from './core/serving-version.js';
 import { GrpcFrontend } from './frontend/grpc/grpc-server.js';
 import type { ServiceContext } from './core/context.js';
 import type { ServerOptions } from './server-options.js';
-
-export type { ServerOptions } from './server-options.js';
 import type { Logger } from './log.js';
 import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
@@ -120,7 +118,6 @@ export class InferenceServer {
           maxConnections: opts.limits.httpMaxConnections,
           headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
           requestTimeoutMs: opts.limits.httpRequestTimeoutMs,
-          corsOrigins: opts.httpCorsOrigins,
         })
       : undefined;
   }
@@ -149,6 +146,8 @@ export class InferenceServer {
     }
     for (const n of names) this.startupModels.add(n);
     await this.repository.loadAll(names);
+    // A stop during loading (a signal, a start-up timeout) unloads what loaded; nothing more starts.
+    if (this.stopping) return;
     for (const n of names) this.auditModel('model_load', n);
     this.security.watch();
     this.started = true;

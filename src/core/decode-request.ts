@@ -154,9 +154,6 @@ function testFault(p: InferParameter | undefined, model: string): string | undef
  */
 const MAX_ELEMENTS_PER_TENSOR = 2 ** 31 - 1;
 
-/** Input, output and parameter names: echoed in messages and used as map keys, so bounded by every frontend. */
-export const MAX_NAME_CHARS = 1024;
-
 /** A shape from the wire (int64, any value) as numbers; every dimension in 0..2^31-1. */
 function dimsOf(shape: readonly bigint[], what: string): number[] {
   const out: number[] = [];

@@ -71,7 +71,7 @@ export class FairGate {
       q.push(waiter);
       this.waiting++;
       stop = cancel?.onCancel(() => {
-        if (this.remove(source, waiter)) reject(cancelled('request was cancelled while waiting for its turn'));
+        if (this.remove(source, waiter)) reject(cancelled('the request was cancelled while waiting for its turn'));
       });
     });
   }

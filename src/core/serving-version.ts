@@ -23,10 +23,11 @@ import { datatypeByConfigEnum, datatypeByName, type Datatype } from '../tensor/d
 
 /**
  * Bytes that can be moved to a worker as they are: a view that spans its whole
- * ArrayBuffer, so nothing else can see the buffer it detaches (typed contents and JSON
- * data decode into one; Buffer.alloc never takes from Node's shared pool, and a pooled
- * Buffer never spans the whole pool). Raw contents are views into the gRPC message or
- * the HTTP body, shared with the other inputs, so they are copied once here.
+ * ArrayBuffer (typed contents and JSON data decode into one; Buffer.alloc never takes
+ * from Node's shared pool, and a pooled Buffer never spans the whole pool), so no other
+ * tensor shares the buffer it detaches; nothing reads a submitted request's inputs again
+ * (Tensor.data in model/types.ts). Raw contents are views into the gRPC message or the
+ * HTTP body, shared with the other inputs, so they are copied once here.
  */
 function transferable(data: Uint8Array): Uint8Array {
   const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
@@ -139,7 +140,7 @@ export class BatchingServingVersion implements ServingVersion {
       }
       pending.stopListening = request.cancel?.onCancel(() => {
         if (this.batcher.cancel(queued)) {
-          this.settle(pending, cancelled('call was cancelled while queued'));
+          this.settle(pending, cancelled('the call was cancelled while queued'));
           this.notifyDrain();
         }
       });

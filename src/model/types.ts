@@ -9,7 +9,11 @@ export interface Tensor {
   name: string;
   datatype: Datatype;
   shape: number[];
-  /** May be a view into the request message; batch assembly copies it once. */
+  /**
+   * May be a view into the request message; batch assembly copies it once, or moves a
+   * buffer the view spans whole to the worker. So once a request is submitted its input
+   * bytes may be detached: nothing may read them after that.
+   */
   data: Uint8Array;
 }
 

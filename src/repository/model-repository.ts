@@ -15,7 +15,7 @@ import { listModels, modelFingerprint, readModelSource } from './scan.js';
 import { checkOverrideFiles, configFromJson, refusePlaintextUpload, stageFiles, type LoadOverride } from './load-override.js';
 import { checkModelName } from '../model/model-name.js';
 import type { ServingFactory } from './serving-factory.js';
-import { latencyTargetUs, reasonOf, startVersions, type LoadedVersion } from './version-loader.js';
+import { latencyTargetUs, reasonOf, startVersions } from './version-loader.js';
 import { batchingPolicy } from '../batching/policy.js';
 import type { Clock } from '../clock.js';
 import type { StatsObserver } from '../metrics/model-stats.js';
@@ -182,14 +182,16 @@ export class ModelRepository {
     try {
       plan = planLoad(name, source.configText, overrideConfig, this.opts);
     } catch (err) {
-      return this.failModel(name, wasServing, reasonOf(err));
+      return failModel(this.registry, this.log, name, wasServing, reasonOf(err));
     }
     const { config, settings } = plan;
     let policy = plan.policy;
 
     const selection = selectVersions(config.versionPolicy, source.versions);
     if (selection.load.length === 0) {
-      return this.failModel(
+      return failModel(
+        this.registry,
+        this.log,
         name,
         wasServing,
         `no version folder with a model to serve in model '${name}' (version_policy picks none of [${source.versions.join(', ')}])`,
@@ -218,7 +220,7 @@ export class ModelRepository {
     if (!completed || loaded.every((l) => !l.runner)) {
       const why = loaded.map((l) => (loaded.length > 1 ? `version ${l.version}: ${l.error}` : l.error)).join('; ');
       for (const l of loaded) await l.runner?.close();
-      return this.failModel(name, wasServing, why, loaded);
+      return failModel(this.registry, this.log, name, wasServing, why, loaded);
     }
     if (config.maxBatchSize === 0 && completed.maxBatchSize > 0) {
       // Auto-complete found a batch dimension: the policy follows the completed max_batch_size.
@@ -228,15 +230,11 @@ export class ModelRepository {
 
     await swapIn(entry, name, loaded, completed, {
       makeServing: this.opts.makeServing,
-      batching: { policy, replicaPolicy: settings.replicaPolicy, replicas: settings.replicaInfos, breaker: settings.breaker, padBatches: settings.padBatches },
+      serving: { policy, replicaPolicy: settings.replicaPolicy, replicas: settings.replicaInfos, breaker: settings.breaker, padBatches: settings.padBatches },
       testFaults: this.opts.testFaults,
       observerFor: this.opts.observerFor,
       log: this.log,
     });
-  }
-
-  private failModel(name: string, wasServing: boolean, reason: string, tried: LoadedVersion[] = []): never {
-    return failModel(this.registry, this.log, name, wasServing, reason, tried);
   }
 
   private async doUnload(name: string): Promise<void> {

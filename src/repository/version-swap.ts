@@ -12,8 +12,8 @@ import type { LoadedVersion } from './version-loader.js';
 
 export interface SwapOptions {
   makeServing: ServingFactory;
-  /** Batching and replica settings shared by every version of the model. */
-  batching: Omit<ServingOptions, 'testFaults' | 'observer' | 'stats'>;
+  /** Batching, replica, breaker and padding settings shared by every version of the model. */
+  serving: Omit<ServingOptions, 'testFaults' | 'observer' | 'stats'>;
   testFaults: boolean;
   observerFor?: ((model: string, version: number) => StatsObserver) | undefined;
   log: Logger;
@@ -27,7 +27,7 @@ export async function swapIn(entry: ModelEntry, name: string, loaded: LoadedVers
     const previous = entry.versions.get(l.version);
     if (l.runner) {
       const serving = o.makeServing(l.version, l.runner, completed, {
-        ...o.batching,
+        ...o.serving,
         testFaults: o.testFaults,
         observer: o.observerFor?.(name, l.version),
         stats: previous?.stats,

@@ -4,7 +4,7 @@
 // the replica out of rotation until a half-open trial batch succeeds.
 
 import CircuitBreaker from 'opossum';
-import { Code, ServeError } from '../errors.js';
+import { Code, ServeError, everyReplicaOpen, unavailable } from '../errors.js';
 import type { RunResult, WireTensor } from '../execution/protocol.js';
 import type { ReplicaPicker, ReplicaState } from './policies.js';
 
@@ -124,10 +124,8 @@ export class ReplicaSet {
   run(rows: number, inputs: WireTensor[], outputNames: string[], fault?: string): { replica: string; done: Promise<RunResult> } {
     const i = this.picker.pick(this.replicas.map((r) => r.state));
     if (i < 0) {
-      const why = this.allOpen()
-        ? `every replica of model '${this.model}' is out of rotation (circuit breakers open after failures)`
-        : `no replica of model '${this.model}' has room`;
-      return { replica: '', done: Promise.reject(new ServeError(Code.UNAVAILABLE, why)) };
+      const err = this.allOpen() ? everyReplicaOpen(this.model) : unavailable(`no replica of model '${this.model}' has room`);
+      return { replica: '', done: Promise.reject(err) };
     }
     const r = this.replicas[i]!;
     r.state.inFlightBatches++;

@@ -6,7 +6,9 @@
 // an access policy, who the caller is (API key, else verified client certificate, else
 // anonymous) and whether a grant of theirs (or an anonymous grant) covers the route's
 // category and model. No credentials, or credentials the policy does not know, is
-// UNAUTHENTICATED; a known principal without the grant is PERMISSION_DENIED. Messages name
+// UNAUTHENTICATED; a known principal without the grant is PERMISSION_DENIED, as is a
+// missing --http-restricted-api header (tritonserver's 403) and, over HTTP, a web page
+// from an origin the operator did not allow (origin-policy.ts). Messages name
 // the route, the category and the model, never a secret.
 
 import { Code, ServeError } from '../errors.js';
@@ -15,6 +17,7 @@ import { canonicalSubject } from './access-policy.js';
 import { bearerKey, matchKeyHash } from './api-key.js';
 import { restrictionFor, restrictionSatisfied, type Restriction } from './restricted-protocol.js';
 import { routeName, routeSpec, routeTransport, type Category } from './routes.js';
+import { OriginPolicy } from './origin-policy.js';
 
 export interface Credentials {
   /** The `authorization` header values (more than one is refused). */
@@ -51,6 +54,8 @@ export interface Denial {
 export interface AccessControlOptions {
   policy: AccessPolicy | undefined;
   restrictions: readonly Restriction[];
+  /** Which web pages may call the HTTP API (--http-cors-origin, --http-allowed-host). */
+  origins?: OriginPolicy | undefined;
   onDenied?: (d: Denial) => void;
 }
 
@@ -58,11 +63,22 @@ export class AccessControl {
   private policy: AccessPolicy | undefined;
   private readonly restrictions: readonly Restriction[];
   private readonly onDenied: (d: Denial) => void;
+  private readonly origins: OriginPolicy;
 
   constructor(opts: AccessControlOptions) {
     this.policy = opts.policy;
     this.restrictions = opts.restrictions;
     this.onDenied = opts.onDenied ?? (() => undefined);
+    this.origins = opts.origins ?? new OriginPolicy();
+  }
+
+  /**
+   * HTTP, before anything else: a request from a web page (an Origin header) whose origin
+   * the operator did not allow, or a Host outside --http-allowed-host, is PERMISSION_DENIED.
+   */
+  admitBrowser(route: string, origins: readonly string[] | undefined, host: string | undefined, peer: string): void {
+    const why = this.origins.hostRefusal(host) ?? this.origins.refusal(origins);
+    if (why) throw this.deny({ name: '', via: 'anonymous', peer, grants: [] }, route, undefined, 'PERMISSION_DENIED', why);
   }
 
   /** Whether any check can refuse anything (else frontends may skip calling). */

@@ -31,6 +31,14 @@ const HTTP_RESERVED = new Set([
   'transfer-encoding',
   'accept-encoding',
   'inference-header-content-length',
+  'origin',
+  'access-control-request-method',
+  'access-control-request-headers',
+  'expect',
+  'upgrade',
+  'te',
+  'keep-alive',
+  'proxy-authorization',
 ]);
 
 /** Parses every occurrence of the flag; `flag` names it in messages. */
@@ -63,8 +71,9 @@ export function parseRestrictions(values: readonly string[], flag: string, trans
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(key))
       throw new Error(`${flag}: key '${key.slice(0, 80)}' must be 1-64 characters of a-z 0-9 _ - (it becomes a header name)`);
     if (transport === 'http' && HTTP_RESERVED.has(key)) throw new Error(`${flag}: key '${key}' is a header the server reads itself; choose another`);
-    if (value.length === 0 || value.length > 1024 || /[\u0000-\u001f\u007f]/.test(value)) {
-      throw new Error(`${flag}: the value for key '${key}' must be 1-1024 printable characters (not shown)`);
+    // Header values arrive trimmed and as latin1: a value with surrounding spaces or other characters could never match.
+    if (value.length > 1024 || !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) {
+      throw new Error(`${flag}: the value for key '${key}' must be 1-1024 printable ASCII characters, not starting or ending with a space (not shown)`);
     }
     out.push(Object.freeze({ transport, categories, header: transport === 'grpc' ? RESTRICTED_HEADER_PREFIX + key : key, valueDigest: digest(value) }));
   }

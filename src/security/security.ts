@@ -13,6 +13,7 @@ import { makeSampler, openAuditLog, whoOf, type AuditLog } from './audit-log.js'
 import { watchFiles } from './file-watch.js';
 import type { Restriction } from './restricted-protocol.js';
 import { TlsMaterialSource, type TlsFiles } from './tls-material.js';
+import { OriginPolicy } from './origin-policy.js';
 import { loadModelKeys, type ModelKeyRing, type ModelKeySources } from './model-keys.js';
 
 export interface TlsSettings extends TlsFiles {
@@ -32,6 +33,10 @@ export interface SecurityOptions {
   modelKeys?: ModelKeySources | undefined;
   /** Serve only models stored encrypted (--require-encrypted-models). */
   requireEncryptedModels?: boolean | undefined;
+  /** --http-cors-origin: web origins whose pages may call the HTTP API. */
+  httpCorsOrigins?: readonly string[] | undefined;
+  /** --http-allowed-host: when given, the only DNS names an HTTP Host header may carry. */
+  httpAllowedHosts?: readonly string[] | undefined;
   /** How often watched files are stat()ed (tests make it short). */
   watchIntervalMs?: number;
 }
@@ -62,7 +67,12 @@ export class Security {
     this.warnings = keys.warnings;
     this.audit = opts.auditLogFile ? openAuditLog(opts.auditLogFile) : undefined;
     const policy = opts.accessPolicyFile ? readPolicy(opts.accessPolicyFile) : undefined;
-    this.access = new AccessControl({ policy, restrictions: opts.restrictions, onDenied: (d) => this.denied(d) });
+    this.access = new AccessControl({
+      policy,
+      restrictions: opts.restrictions,
+      origins: new OriginPolicy(opts.httpCorsOrigins, opts.httpAllowedHosts),
+      onDenied: (d) => this.denied(d),
+    });
     this.grpcTls = opts.grpcTls ? new TlsMaterialSource(opts.grpcTls, 'gRPC TLS') : undefined;
     const sameFiles = opts.metricsTls && opts.grpcTls && sameTlsFiles(opts.metricsTls, opts.grpcTls);
     this.metricsTls = opts.metricsTls ? (sameFiles ? this.grpcTls : new TlsMaterialSource(opts.metricsTls, 'metrics TLS')) : undefined;

@@ -1,7 +1,7 @@
 // Start-up warnings for set-ups that are open to whoever can reach the port.
 
 import { isIP } from 'node:net';
-import type { ServerOptions } from '../server.js';
+import type { ServerOptions } from '../server-options.js';
 
 function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -19,7 +19,7 @@ export function securityWarnings(opts: ServerOptions): string[] {
       `no --access-policy: anyone who can reach ${opts.grpcHost}:${opts.grpcPort}${opts.allowHttp ? ` or ${opts.httpHost}:${opts.httpPort}` : ''} may infer on, reconfigure and read every model (README "Security")`,
     );
   }
-  if ((s.accessPolicyFile || s.restrictions.length > 0) && httpExposed) {
+  if ((s.accessPolicyFile || s.restrictions.some((r) => r.transport === 'http')) && httpExposed) {
     out.push(
       'HTTP/REST is plaintext (TLS on it is not built yet): API keys and restricted-protocol headers sent to it are readable on the path; put a TLS proxy in front or --allow-http=false',
     );

@@ -180,7 +180,7 @@ test('a key file that cannot be read, or a bad key in the environment, fails sta
 });
 
 test('--require-encrypted-models: plaintext model files are refused at load and as uploads; encrypted ones serve', async () => {
-  const strict = await startServer([
+  const strict = await startServerProcess([
     `--model-repository=${repo.root}`,
     `--model-key-file=${join(repo.root, 'model-keys.txt')}`,
     '--require-encrypted-models=true',

@@ -2,6 +2,7 @@
 // bodies that never end closed by the server's timers, oversized and repeated headers,
 // hostile paths; the gRPC bad-input cases asked over HTTP get Triton's statuses.
 
+import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,6 +21,7 @@ test.before(async () => {
     '--http-headers-timeout=500',
     '--http-request-timeout=1500',
     '--http-cors-origin=http://app.example:3000',
+    '--http-allowed-host=inference.example.com',
   ]);
 });
 
@@ -46,14 +48,14 @@ const post = async (path: string, body: unknown, headers: Record<string, string>
 
 test('headers that never finish: the server answers 408 and closes the connection', async () => {
   const c = rawConnection();
-  c.socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+  c.socket.write('GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
   const got = await c.closed;
   assert.match(got, /^HTTP\/1\.1 408/);
 });
 
 test('a body that never ends: 408 and closed, after the request timeout', async () => {
   const c = rawConnection();
-  c.socket.write('POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"inputs":');
+  c.socket.write('POST /v2/models/simple/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{"inputs":');
   const got = await c.closed;
   assert.match(got, /HTTP\/1\.1 408/);
 });
@@ -62,7 +64,7 @@ test('more than 100 headers, or an oversized header, is refused (431) without re
   const many: Record<string, string> = {};
   for (let i = 0; i < 150; i++) many[`x-h${i}`] = 'v';
   const c = rawConnection();
-  c.socket.write(`GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  c.socket.write(`GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
   assert.match(await c.closed, /^HTTP\/1\.1 431/);
   // Past maxHeadersCount Node drops the extra headers; the request still answers.
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/health/live`, { headers: many });
@@ -97,6 +99,33 @@ test('a web page from an origin not allowed cannot reach any route (403 before a
   });
   assert.is(other.status, 403);
   await other.arrayBuffer();
+  // A compressed answer keeps Vary: origin next to accept-encoding.
+  const inputs = ['INPUT0', 'INPUT1'].map((name) => ({ name, datatype: 'INT32', shape: [1, 16], data: Array(16).fill(1) }));
+  const config = await fetch(`${base}/v2/models/simple/infer`, {
+    method: 'POST',
+    body: JSON.stringify({ id: 'x'.repeat(2000), inputs }),
+    headers: { origin: allowed, 'accept-encoding': 'gzip' },
+  });
+  assert.is(config.status, 200);
+  await config.arrayBuffer();
+  assert.is(config.headers.get('content-encoding'), 'gzip');
+  assert.is(config.headers.get('vary'), 'origin, accept-encoding');
+});
+
+test('--http-allowed-host: a Host a rebound DNS name would carry is refused (403); IP literals, localhost and listed names are served', async () => {
+  const get = (host: string) =>
+    new Promise<number>((resolve, reject) => {
+      const r = httpRequest({ host: '127.0.0.1', port: server.httpPort, path: '/v2/models/simple/config', headers: { host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      r.on('error', reject);
+      r.end();
+    });
+  assert.is(await get('rebound.attacker.example:8000'), 403);
+  assert.is(await get('inference.example.com'), 200);
+  assert.is(await get('localhost:8000'), 200);
+  assert.is(await get(`127.0.0.1:${server.httpPort}`), 200);
 });
 
 test('hostile paths and model names: traversal, encoded slashes, control characters, a huge name', async () => {
@@ -166,7 +195,7 @@ cap.after(async () => {
 cap('connections past --http-max-connections are closed at accept; the ones open still serve', async () => {
   const held = [rawConnection(capped.httpPort), rawConnection(capped.httpPort), rawConnection(capped.httpPort)];
   // Each held connection starts a request so the server has surely accepted it.
-  for (const h of held) h.socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+  for (const h of held) h.socket.write('GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
   await Promise.all(held.map((h) => new Promise((r) => h.socket.once('data', r))));
   const extra = rawConnection(capped.httpPort);
   const got = await extra.closed;
@@ -212,7 +241,9 @@ slow('its body bytes are released once the model has answered, so the next reque
   const before = await inferenceCount();
   const a = rawConnection(slowServer.httpPort);
   a.socket.pause();
-  a.socket.write(`POST /v2/models/big/infer HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nInference-Header-Content-Length: ${head.length}\r\n\r\n`);
+  a.socket.write(
+    `POST /v2/models/big/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nInference-Header-Content-Length: ${head.length}\r\n\r\n`,
+  );
   a.socket.write(body);
   // Each stats call is an answered request; the loop ends when A's inference is counted.
   while ((await inferenceCount()) === before);

@@ -36,7 +36,15 @@ const simple = (patch: (inputs: BadTensor[]) => BadTensor[]): BadTensor[] => pat
 
 export const BAD_REQUESTS: BadRequest[] = [
   { title: 'an unknown model', model: 'nope', inputs: simpleInputs(), grpcCode: status.NOT_FOUND, httpStatus: 404, names: ['nope'] },
-  { title: 'an unknown version', model: 'simple', version: '7', inputs: simpleInputs(), grpcCode: status.NOT_FOUND, httpStatus: 404, names: ['simple', '7'] },
+  {
+    title: 'an unknown version',
+    model: 'simple',
+    version: '7',
+    inputs: simpleInputs(),
+    grpcCode: status.NOT_FOUND,
+    httpStatus: 404,
+    names: ['simple', 'version 7'],
+  },
   {
     title: 'a version that is not an integer',
     model: 'simple',
@@ -100,7 +108,7 @@ export const BAD_REQUESTS: BadRequest[] = [
     inputs: simple((i) => i.map((t) => ({ ...t, shape: [9, 16], raw: ones(144) }))),
     grpcCode: status.INVALID_ARGUMENT,
     httpStatus: 400,
-    names: ['9', '8'],
+    names: ['batch size 9', '1..8'],
   },
   {
     title: 'inputs of different batch sizes',
@@ -108,7 +116,7 @@ export const BAD_REQUESTS: BadRequest[] = [
     inputs: simple(([a, b]) => [a!, { ...b!, shape: [2, 16], raw: ones(32) }]),
     grpcCode: status.INVALID_ARGUMENT,
     httpStatus: 400,
-    names: ['INPUT1', '2', '1'],
+    names: ['INPUT1', 'batch size 2', 'batch size 1'],
   },
   {
     title: 'raw data one byte short',
@@ -116,7 +124,7 @@ export const BAD_REQUESTS: BadRequest[] = [
     inputs: simple(([a, b]) => [{ ...a!, raw: Buffer.alloc(63) }, b!]),
     grpcCode: status.INVALID_ARGUMENT,
     httpStatus: 400,
-    names: ['INPUT0', '63', '64'],
+    names: ['INPUT0', '63 bytes', 'needs 64'],
   },
   {
     title: 'a BYTES element whose length prefix runs past the data',

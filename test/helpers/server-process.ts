@@ -38,14 +38,25 @@ export interface ServerProcess extends TestServer {
 
 const LOCAL = ['--grpc-address=127.0.0.1', '--grpc-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0', '--http-address=127.0.0.1', '--http-port=0'];
 
+/** In-process servers running now: one with `env` must run alone (it changes process.env). */
+let running = 0;
+let envHeld = false;
+
 /**
  * The server inside this process. `env` is set in process.env while it runs (worker
- * threads copy it when they start) and put back when it stops.
+ * threads copy it when they start) and put back when it stops; a server started while
+ * it runs sees it too, so a server with `env` cannot share the process with another.
  */
 export async function startServer(args: string[] = [], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<TestServer> {
+  const withEnv = Object.keys(env).length > 0;
+  if (envHeld || (withEnv && running > 0)) throw new Error('an in-process server with env must run alone; stop the other one first, or use startServerProcess');
+  running++;
+  envHeld = withEnv;
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   const restoreEnv = (): void => {
+    running--;
+    if (withEnv) envHeld = false;
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -61,11 +72,13 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
     built = build(opts, logger, all);
     const { server } = built;
     const stop = (): Promise<number | null> => {
-      stopped ??= server.stop().then(() => {
-        restoreEnv();
-        log.end('server stopped');
-        return 0;
-      });
+      stopped ??= server
+        .stop()
+        .finally(() => {
+          restoreEnv();
+          log.end('server stopped');
+        })
+        .then(() => 0);
       return stopped;
     };
     let timer: NodeJS.Timeout | undefined;

@@ -18,7 +18,7 @@ import type {
 import { Code, ServeError } from '../../errors.js';
 import { WireReader, type RequestWireLimits } from './wire-reader.js';
 
-export { MAX_NAME_CHARS, type RequestWireLimits } from './wire-reader.js';
+export type { RequestWireLimits } from './wire-reader.js';
 
 export function decodeInferRequestWire(bytes: Uint8Array, limits: RequestWireLimits): ModelInferRequest {
   const d = new Decoder(bytes, limits);

@@ -5,7 +5,7 @@
 
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { Code, ServeError, overLimit } from '../../errors.js';
-import { LIMITS, type Limits } from '../../limits.js';
+import { LIMITS, MAX_NAME_CHARS, type Limits } from '../../limits.js';
 
 /** What one request may hold (src/limits.ts has the flags and defaults). */
 export type RequestWireLimits = Pick<
@@ -14,8 +14,6 @@ export type RequestWireLimits = Pick<
 >;
 
 /** Longest model name, version, tensor name, datatype or parameter key accepted. */
-export { MAX_NAME_CHARS } from '../../core/decode-request.js';
-import { MAX_NAME_CHARS } from '../../core/decode-request.js';
 
 /** Thrown for bytes that are not a ModelInferRequest; the caller maps it to INVALID_ARGUMENT. */
 export class Malformed extends Error {}
@@ -105,16 +103,16 @@ export class WireReader {
   protected countBytesElements(n: number): void {
     this.bytesElements += n;
     if (this.bytesElements > this.limits.maxBytesElements) {
-      throw exhausted(`more than ${this.limits.maxBytesElements} BYTES elements`, 'maxBytesElements');
+      throw overWireLimit(`more than ${this.limits.maxBytesElements} BYTES elements`, 'maxBytesElements');
     }
   }
 
   /** `n` is how many are already there; one more must fit. */
   protected count(n: number, limit: keyof RequestWireLimits, what: string): void {
-    if (n >= this.limits[limit]) throw exhausted(`more than ${this.limits[limit]} ${what}`, limit);
+    if (n >= this.limits[limit]) throw overWireLimit(`more than ${this.limits[limit]} ${what}`, limit);
   }
 }
 
-export function exhausted(what: string, limit: keyof RequestWireLimits): ServeError {
+function overWireLimit(what: string, limit: keyof RequestWireLimits): ServeError {
   return overLimit(what, LIMITS[limit].flag);
 }

@@ -145,7 +145,7 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
     headerLength === 0 || (headerLength === undefined && raw.length === 0)
       ? rawInferRequest(core, raw, model(c), version(c))
       : parseInferBody(raw, headerLength, model(c), version(c), c.limits);
-  refuseJsonOnlyOutputs(core.modelMetadata(model(c), version(c)).outputs, parsed.request.outputs, parsed.binary);
+  refuseJsonOnlyOutputs(core.modelConfig(model(c), version(c)).config?.output ?? [], parsed.request.outputs, parsed.binary);
   const res = await core.infer(parsed.request, {
     caller: c.caller,
     deadlineAtMs: undefined,

@@ -1,7 +1,8 @@
 // KServe v2 over HTTP/REST (tritonserver's port 8000): node:http for keep-alive
 // connections and streaming bodies, find-my-way for Triton's routes. Every request passes
-// the same access check as gRPC, on the route's category and the model in its path, before
-// its body is read; answers are JSON (or JSON plus binary tensor data), gzip- or
+// the access check before its body is read: first whether a web page may call at all
+// (Origin, Host: security/origin-policy.ts; CORS headers for allowed origins), then the
+// same check as gRPC, on the route's category and the model in its path; answers are JSON (or JSON plus binary tensor data), gzip- or
 // deflate-compressed when the client accepts it.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,7 +18,7 @@ import { BodyBudget } from './body.js';
 import { HANDLERS, type RouteAnswer } from './http-routes.js';
 import type { InferBodyLimits } from './infer-json.js';
 import { errorAnswer } from './status.js';
-import { OriginGuard } from './cors.js';
+import { corsAnswer } from './cors.js';
 
 const gzipAsync = promisify(gzip);
 const deflateAsync = promisify(deflate);
@@ -29,7 +30,7 @@ export interface HttpServerOptions {
   port: number;
   /** tritonserver's --http-max-input-size: the largest request body, after inflating. */
   maxBodyBytes: number;
-  access?: AccessControl | undefined;
+  access: AccessControl;
   /** Bodies held at once over all connections; the largest JSON part (src/limits.ts). */
   maxBufferedBytes: number;
   maxJsonBytes: number;
@@ -39,8 +40,6 @@ export interface HttpServerOptions {
   maxConnections: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
-  /** Web origins whose pages may call (--http-cors-origin); requests from any other are refused. */
-  corsOrigins: readonly string[];
 }
 
 export class HttpFrontend {
@@ -49,7 +48,6 @@ export class HttpFrontend {
   private readonly known = new Set<string>();
   private draining = false;
   private readonly bodies: BodyBudget;
-  private readonly origins: OriginGuard;
 
   constructor(
     private readonly core: InferenceCore,
@@ -81,7 +79,6 @@ export class HttpFrontend {
     // the request timeout, so a slow body still gets its 408 first.
     this.server.timeout = 2 * opts.requestTimeoutMs;
     this.bodies = new BodyBudget(opts.maxBufferedBytes);
-    this.origins = new OriginGuard(opts.corsOrigins);
     this.server.maxHeadersCount = 100;
   }
 
@@ -116,14 +113,19 @@ export class HttpFrontend {
       hold.release();
       if (!res.writableFinished) cancel.fire();
     });
-    const cors = this.origins.check(req);
-    const send = (a: RouteAnswer): Promise<void> => this.send(req, res, { ...a, headers: { ...a.headers, ...cors.headers } });
-    if (cors.answer) return send(cors.answer);
+    // CORS headers only once the origin is allowed; a body the server did not read closes the connection.
+    let cors: Record<string, string> = { vary: 'origin' };
+    const send = (a: RouteAnswer): Promise<void> =>
+      this.send(req, res, { ...a, headers: { ...a.headers, ...cors, ...(req.complete ? {} : { connection: 'close' }) } });
     if (this.draining) return send({ status: 503, json: { error: 'the server is shutting down' }, headers: { connection: 'close' } });
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;
     const where = `${method} ${path.slice(0, 200)}`;
     try {
+      this.opts.access.admitBrowser(where, req.headersDistinct['origin'], req.headers.host, peerOf(req));
+      const allowed = corsAnswer(req);
+      cors = allowed.headers;
+      if (allowed.preflight) return await send(allowed.preflight);
       const found = this.router.find(method as 'GET', path);
       if (!found) return send(this.noRoute(method, path));
       const { key, handler } = found.store as { key: string; handler: (typeof HANDLERS)[string] };
@@ -147,8 +149,6 @@ export class HttpFrontend {
       hold.release();
       const { status, message, headers: extra } = errorAnswer(err, this.log, where);
       const headers: Record<string, string> = { ...extra, ...(status === 401 ? { 'www-authenticate': 'Bearer realm="inference"' } : {}) };
-      // A body the server stopped reading cannot leave the connection reusable.
-      if (!req.complete) headers['connection'] = 'close';
       await send({ status, json: { error: message }, headers });
     }
   }
@@ -163,7 +163,7 @@ export class HttpFrontend {
   /** The access check, on the route and the model named in its path; throws its ServeError. */
   private admit(key: string, req: IncomingMessage, params: Record<string, string | undefined>): Principal | undefined {
     const access = this.opts.access;
-    if (!access?.enabled) return undefined;
+    if (!access.enabled) return undefined;
     const creds: Credentials = {
       authorization: req.headersDistinct['authorization'] ?? [],
       header: (name) => {
@@ -171,7 +171,7 @@ export class HttpFrontend {
         return v?.length === 1 ? v[0] : undefined;
       },
       certSubject: undefined,
-      peer: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+      peer: peerOf(req),
     };
     const who = access.authenticate(key, creds);
     const spec = routeSpec(key);
@@ -189,7 +189,7 @@ export class HttpFrontend {
       if (enc) {
         body = await (enc === 'gzip' ? gzipAsync(body) : deflateAsync(body));
         headers['content-encoding'] = enc;
-        headers['vary'] = 'accept-encoding';
+        headers['vary'] = headers['vary'] ? `${headers['vary']}, accept-encoding` : 'accept-encoding';
       }
     }
     if (this.draining) headers['connection'] = 'close';
@@ -197,6 +197,10 @@ export class HttpFrontend {
     res.writeHead(a.status, headers);
     res.end(body);
   }
+}
+
+function peerOf(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 }
 
 /** gzip or deflate when Accept-Encoding allows it (q > 0), gzip first; else none. */

@@ -7,11 +7,10 @@
 // before the core's own checks; failures are INVALID_ARGUMENT naming the field.
 
 import { invalid } from '../../errors.js';
-import { LIMITS, type Limits } from '../../limits.js';
+import { LIMITS, MAX_NAME_CHARS, type Limits } from '../../limits.js';
 import { HttpError } from './body.js';
 import type { InferParameter, ModelInferRequest, ModelInferResponse } from '../../generated/inference/grpc_service.js';
 import { datatypeByName } from '../../tensor/datatype.js';
-import { MAX_NAME_CHARS } from '../../core/decode-request.js';
 import { jsonArray, jsonToRaw, rawToJson } from './json-tensors.js';
 
 type Json = Record<string, unknown>;
@@ -126,6 +125,13 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
   };
 }
 
+/** As Triton does it: an output's own binary_data, else binary_data_output for the outputs the request does not list. */
+function wantsBinary(binary: ParsedInfer['binary'], name: string): boolean {
+  return binary.names.has(name) || (binary.all && !binary.listed.has(name));
+}
+
+const FP16_CONFIG_TYPE = datatypeByName('FP16')!.configEnum;
+
 const fp16Refusal = (name: string, datatype: string): string =>
   `output '${name}' (${datatype}) cannot be written as JSON; ask for it as binary data ("binary_data": true)`;
 
@@ -134,15 +140,14 @@ const fp16Refusal = (name: string, datatype: string): string =>
  * JSON form (FP16) is refused now, not after the work is done.
  */
 export function refuseJsonOnlyOutputs(
-  modelOutputs: ReadonlyArray<{ name: string; datatype: string }>,
+  modelOutputs: ReadonlyArray<{ name: string; dataType: number }>,
   requested: ReadonlyArray<{ name: string }>,
   binary: ParsedInfer['binary'],
 ): void {
   const names = requested.length > 0 ? new Set(requested.map((o) => o.name)) : undefined;
   for (const o of modelOutputs) {
     if (names && !names.has(o.name)) continue;
-    const asBinary = binary.names.has(o.name) || (binary.all && !binary.listed.has(o.name));
-    if (!asBinary && o.datatype === 'FP16') throw invalid(fp16Refusal(o.name, o.datatype));
+    if (o.dataType === FP16_CONFIG_TYPE && !wantsBinary(binary, o.name)) throw invalid(fp16Refusal(o.name, 'FP16'));
   }
 }
 
@@ -157,9 +162,7 @@ export function inferResponseBody(
   const outputs = res.outputs.map((o, i) => {
     const raw = res.rawOutputContents[i] ?? Buffer.alloc(0);
     const shape = o.shape.map(Number);
-    // As Triton does it: binary_data_output covers the outputs the request does not list.
-    const asBinary = binary.names.has(o.name) || (binary.all && !binary.listed.has(o.name));
-    if (asBinary) {
+    if (wantsBinary(binary, o.name)) {
       parts.push(raw);
       return JSON.stringify({ name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } });
     }

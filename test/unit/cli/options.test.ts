@@ -50,11 +50,15 @@ test('compatibility flags with no effect are collected so the CLI can warn', () 
 });
 
 test('--http-cors-origin takes exact origins only: no wildcard, no null, no path', () => {
-  assert.equal(parseCli(['--http-cors-origin=https://app.example.com', '--http-cors-origin=http://localhost:3000']).httpCorsOrigins, [
+  assert.equal(parseCli(['--http-cors-origin=https://app.example.com', '--http-cors-origin=http://localhost:3000']).security.httpCorsOrigins, [
     'https://app.example.com',
     'http://localhost:3000',
   ]);
-  assert.equal(parseCli([]).httpCorsOrigins, []);
+  assert.equal(parseCli([]).security.httpCorsOrigins, []);
+  assert.equal(parseCli(['--http-allowed-host=inference.example.com']).security.httpAllowedHosts, ['inference.example.com']);
+  for (const bad of ['Inference.example.com', 'host:8000', '*.example.com', '', 'a..b']) {
+    assert.match(refused([`--http-allowed-host=${bad}`]), /--http-allowed-host must be a host name/, bad);
+  }
   for (const bad of [
     '*',
     'null',

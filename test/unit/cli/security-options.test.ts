@@ -3,6 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { redactedArgs } from '../../../src/boot.js';
 import { parseCli } from '../../../src/cli-options.js';
 import { refused } from '../../helpers/cli-refused.js';
 import { securityWarnings } from '../../../src/security/warnings.js';
@@ -56,6 +57,18 @@ test('restricted protocol: repeatable, checked, the value never echoed', () => {
   assert.match(bad, /'bogus' is not a category/);
   assert.not.match(bad, /topsecret/);
   assert.match(refused(['--grpc-restricted-protocol=inference:a=1', '--grpc-restricted-protocol=inference:b=2']), /restricted twice/);
+});
+
+test('restricted values are redacted from the audit trail in both the --flag=value and the --flag value forms', () => {
+  const args = ['--grpc-restricted-protocol=inference:k=s3cret', '--http-restricted-api', 'health,metadata:h=t0psecret', '--model-repository', 'x:y=z'];
+  const out = redactedArgs(args);
+  assert.equal(out, [
+    '--grpc-restricted-protocol=inference:k=<redacted>',
+    '--http-restricted-api',
+    'health,metadata:h=<redacted>',
+    '--model-repository',
+    'x:y=z',
+  ]);
 });
 
 test('the audit sample rate is 0..1 and needs an audit log', () => {

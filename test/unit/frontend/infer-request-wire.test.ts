@@ -4,7 +4,8 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { ModelInferRequest, type InferParameter } from '../../../src/generated/inference/grpc_service.js';
 import { Code, ServeError } from '../../../src/errors.js';
 import { DEFAULT_LIMITS } from '../../../src/limits.js';
-import { MAX_NAME_CHARS, decodeInferRequestWire, peekRequestId, type RequestWireLimits } from '../../../src/frontend/grpc/infer-request-wire.js';
+import { MAX_NAME_CHARS } from '../../../src/limits.js';
+import { decodeInferRequestWire, peekRequestId, type RequestWireLimits } from '../../../src/frontend/grpc/infer-request-wire.js';
 import { seededRandom } from '../../../loadtest/open-loop.js';
 
 const SMALL: RequestWireLimits = { maxInputs: 2, maxOutputs: 2, maxParameters: 3, maxShapeRank: 3, maxElements: 4, maxBytesElements: 2, maxUnknownFields: 10 };

@@ -44,9 +44,10 @@ test('the key becomes a lower-case header name', () => {
 });
 
 test('the value is everything after the first = that follows the colon, = and : included', () => {
-  const [r] = parseRestrictions(['inference:k=a=b:c '], FLAG);
-  assert.ok(restrictionSatisfied(r!, 'a=b:c '));
-  assert.not.ok(restrictionSatisfied(r!, 'a=b:c'));
+  const [r] = parseRestrictions(['inference:k=a=b:c'], FLAG);
+  assert.ok(restrictionSatisfied(r!, 'a=b:c'));
+  assert.not.ok(restrictionSatisfied(r!, 'a=b:c '));
+  assert.not.ok(restrictionSatisfied(r!, 'a=b'));
 });
 
 test('each occurrence of the flag is one restriction', () => {
@@ -85,11 +86,12 @@ test('a key must be 1-64 characters of a-z 0-9 _ -, starting with a letter or di
   assert.is(parseRestrictions([`health:${'k'.repeat(64)}=v`], FLAG)[0]!.header, RESTRICTED_HEADER_PREFIX + 'k'.repeat(64));
 });
 
-test('an empty, control-character or over-long value is refused without showing it', () => {
-  for (const value of ['', 'sec\nret', 'sec\u007fret', 's'.repeat(1025)]) {
+test('an empty, control-character, non-ASCII, space-edged or over-long value is refused without showing it (it could never match a header)', () => {
+  for (const value of ['', 'sec\nret', 'sec\u007fret', 's'.repeat(1025), ' secret', 'secret ', 'sécret']) {
     const msg = refused([`health:k=${value}`]);
-    assert.is(msg, `${FLAG}: the value for key 'k' must be 1-1024 printable characters (not shown)`);
+    assert.is(msg, `${FLAG}: the value for key 'k' must be 1-1024 printable ASCII characters, not starting or ending with a space (not shown)`);
   }
+  assert.is(parseRestrictions(['health:k=inner space'], FLAG).length, 1, 'an inner space is fine');
   const msg = refused(['health:k=topsecret\u0000']);
   assert.not.ok(msg.includes('topsecret'));
   assert.is(parseRestrictions([`health:k=${'s'.repeat(1024)}`], FLAG).length, 1);
