@@ -139,6 +139,14 @@ export const LIMITS = {
     unit: 'bytes',
     text: 'the JSON part of an HTTP request (binary tensor data after it is not counted): a parsed JSON document costs many times its size; past it 413',
   },
+  httpMaxJsonAnswerBytes: {
+    flag: 'http-max-json-answer-size',
+    default: 64 * 1024 * 1024,
+    min: 1024,
+    max: 2 ** 31 - 1,
+    unit: 'bytes',
+    text: "the JSON part of one HTTP answer (outputs asked for as binary data are not counted): JSON costs up to six times a tensor's bytes; past it 400, asking for binary data, checked while the JSON is written",
+  },
   httpHeadersTimeoutMs: {
     flag: 'http-headers-timeout',
     default: 10_000,

@@ -51,7 +51,7 @@ export class InferenceServer {
       const mutual = opts.security.metricsTls?.mutual ?? false;
       this.metricsEndpoint = new MetricsEndpoint(this.exporter, {
         tls: tls ? { ...tls.current, requestCert: tls.current.ca !== undefined, required: mutual } : undefined,
-        admit: security.access.enabled ? metricsAdmission(security.access) : undefined,
+        admit: metricsAdmission(security.access),
       });
       const endpoint = this.metricsEndpoint;
       tls?.onChange((m) => endpoint.setTls(m));
@@ -115,6 +115,7 @@ export class InferenceServer {
           limits: opts.limits,
           maxBufferedBytes: opts.limits.httpMaxBufferedBytes,
           maxJsonBytes: opts.limits.httpMaxJsonBytes,
+          maxJsonAnswerBytes: opts.limits.httpMaxJsonAnswerBytes,
           maxConnections: opts.limits.httpMaxConnections,
           headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
           requestTimeoutMs: opts.limits.httpRequestTimeoutMs,

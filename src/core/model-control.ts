@@ -93,7 +93,9 @@ function loadOverride(parameters: Record<string, ModelRepositoryParameter>): Loa
   for (const [key, value] of Object.entries(parameters)) {
     const c = value.parameterChoice;
     if (key === 'config' && c?.$case === 'stringParam') override.configJson = c.value;
-    else if (key.startsWith('file:') && c?.$case === 'bytesParam') (override.files ??= {})[key.slice(5)] = c.value;
+    // Without a prototype, so a 'file:__proto__' key is an entry the file checks refuse, not a prototype.
+    else if (key.startsWith('file:') && c?.$case === 'bytesParam')
+      (override.files ??= Object.create(null) as Record<string, Uint8Array>)[key.slice(5)] = c.value;
     else if (key === 'config' || key.startsWith('file:'))
       throw invalid(`RepositoryModelLoad parameter '${key}' must be a ${key === 'config' ? 'string' : 'bytes'} parameter`);
     else throw new ServeError(Code.UNIMPLEMENTED, `RepositoryModelLoad parameter '${key}' is not implemented; 'config' and 'file:<version>/<name>' are`);

@@ -34,6 +34,8 @@ export function metricsAdmission(access: AccessControl): (req: IncomingMessage, 
   return (req, peerCert) => {
     const creds = httpCredentials(req.headers, peerCert, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`);
     try {
+      // Web pages (Origin) and rebound DNS names (Host) are refused here as on the HTTP API.
+      access.admitBrowser(route, req.headersDistinct['origin'], req.headers.host, creds.peer);
       const who = access.authenticate(route, creds);
       access.authorize(who, route);
       return { ok: true, visible: access.hasPolicy ? (model) => access.canSee(who, 'metrics', model) : undefined };

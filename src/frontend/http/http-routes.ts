@@ -10,7 +10,8 @@ import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
 import type { Principal } from '../../security/access-control.js';
 import { type BodyHold, HttpError, readBody } from './body.js';
-import { type InferBodyLimits, inferResponseBody, parseInferBody, refuseJsonOnlyOutputs } from './infer-json.js';
+import { type InferBodyLimits, parseInferBody } from './infer-json.js';
+import { inferResponseBody, refuseJsonOnlyOutputs } from './infer-answer.js';
 import { rawInferRequest } from './raw-request.js';
 
 export interface RouteCall {
@@ -26,6 +27,8 @@ export interface RouteCall {
   hold: BodyHold;
   /** The largest JSON part of a request (--http-max-json-size). */
   maxJsonBytes: number;
+  /** --http-max-json-answer-size. */
+  maxJsonAnswerBytes: number;
 }
 
 export interface RouteAnswer {
@@ -152,7 +155,7 @@ async function infer(core: InferenceCore, c: RouteCall): Promise<RouteAnswer> {
     cancel: c.cancel,
     source: `${c.req.socket.remoteAddress ?? ''}:${c.req.socket.remotePort ?? ''}`,
   });
-  const out = inferResponseBody(res, parsed.binary, c.limits.maxElements);
+  const out = inferResponseBody(res, parsed.binary, { maxElements: c.limits.maxElements, maxJsonBytes: c.maxJsonAnswerBytes });
   if (out.headerLength === undefined) return { status: 200, body: out.body, headers: { 'content-type': 'application/json' } };
   return { status: 200, body: out.body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(out.headerLength) } };
 }
@@ -169,11 +172,18 @@ function configJson(core: InferenceCore, c: RouteCall): unknown {
   return snakeKeys(ModelConfig.toJSON(config ?? ModelConfig.fromPartial({})));
 }
 
-function snakeKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(snakeKeys);
+/** model_config.proto's map fields (JSON names): their keys are the user's, not field names. */
+const MAP_FIELDS = new Set(['parameters', 'ccModelFilenames', 'metricTags', 'inputs', 'inputMap', 'outputMap', 'priorityQueuePolicy', 'input']);
+
+/** Field names to the proto's snake_case, as Triton writes them; map keys as written. */
+function snakeKeys(v: unknown, isMap = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => snakeKeys(x));
   if (typeof v !== 'object' || v === null) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)] = snakeKeys(x);
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [k, x] of Object.entries(v)) {
+    if (isMap) out[k] = snakeKeys(x);
+    else out[k.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)] = snakeKeys(x, MAP_FIELDS.has(k) && typeof x === 'object' && x !== null && !Array.isArray(x));
+  }
   return out;
 }
 

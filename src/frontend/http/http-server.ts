@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   /** Bodies held at once over all connections; the largest JSON part (src/limits.ts). */
   maxBufferedBytes: number;
   maxJsonBytes: number;
+  /** The JSON part of one answer (src/limits.ts). */
+  maxJsonAnswerBytes: number;
   /** Request-structure bounds, the same as gRPC's (src/limits.ts). */
   limits: InferBodyLimits;
   /** Connections open at once; slow headers and bodies (src/limits.ts). */
@@ -68,12 +70,10 @@ export class HttpFrontend {
         // How often Node looks for requests past those timeouts (its default, 30 s, would let them run long).
         connectionsCheckingInterval: Math.max(100, Math.min(opts.headersTimeoutMs, opts.requestTimeoutMs) / 5),
       },
-      (req, res) =>
-        this.handle(req, res).catch((err: unknown) => {
-          this.log.error('HTTP answer failed (a bug)', { error: String(err) });
-          res.destroy();
-        }),
+      (req, res) => this.serve(req, res),
     );
+    // Expect: 100-continue is answered by handle() once the request passed the checks, not by Node up front.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.serve(req, res));
     this.server.maxConnections = opts.maxConnections;
     // A socket idle this long (a client that stopped reading its answer) is closed; longer than
     // the request timeout, so a slow body still gets its 408 first.
@@ -106,6 +106,13 @@ export class HttpFrontend {
     this.server.closeAllConnections();
   }
 
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    this.handle(req, res).catch((err: unknown) => {
+      this.log.error('HTTP answer failed (a bug)', { error: String(err) });
+      res.destroy();
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const cancel = new CallCancellation();
     const hold = this.bodies.hold();
@@ -115,8 +122,9 @@ export class HttpFrontend {
     });
     // CORS headers only once the origin is allowed; a body the server did not read closes the connection.
     let cors: Record<string, string> = { vary: 'origin' };
+    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const send = (a: RouteAnswer): Promise<void> =>
-      this.send(req, res, { ...a, headers: { ...a.headers, ...cors, ...(req.complete ? {} : { connection: 'close' }) } });
+      this.send(req, res, { ...a, headers: { ...a.headers, ...cors, ...(hasBody && !req.complete ? { connection: 'close' } : {}) } });
     if (this.draining) return send({ status: 503, json: { error: 'the server is shutting down' }, headers: { connection: 'close' } });
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;
@@ -131,6 +139,10 @@ export class HttpFrontend {
       const { key, handler } = found.store as { key: string; handler: (typeof HANDLERS)[string] };
       const params = found.params as Record<string, string | undefined>;
       const caller = this.admit(key, req, params);
+      // A body declared over the limit is refused without it being sent (the handler answers 413).
+      if (hasBody && req.headers.expect?.toLowerCase() === '100-continue' && !(Number(req.headers['content-length'] ?? 0) > this.opts.maxBodyBytes)) {
+        res.writeContinue();
+      }
       const answer = await handler(this.core, {
         req,
         params,
@@ -140,6 +152,7 @@ export class HttpFrontend {
         limits: this.opts.limits,
         hold,
         maxJsonBytes: this.opts.maxJsonBytes,
+        maxJsonAnswerBytes: this.opts.maxJsonAnswerBytes,
       });
       // The body is no longer needed once the core has answered; a client slow to read the
       // answer must not hold the server's body budget.

@@ -9,9 +9,9 @@
 import { invalid } from '../../errors.js';
 import { LIMITS, MAX_NAME_CHARS, type Limits } from '../../limits.js';
 import { HttpError } from './body.js';
-import type { InferParameter, ModelInferRequest, ModelInferResponse } from '../../generated/inference/grpc_service.js';
+import type { InferParameter, ModelInferRequest } from '../../generated/inference/grpc_service.js';
 import { datatypeByName } from '../../tensor/datatype.js';
-import { jsonArray, jsonToRaw, rawToJson } from './json-tensors.js';
+import { jsonToRaw } from './json-tensors.js';
 
 type Json = Record<string, unknown>;
 
@@ -123,71 +123,6 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     request: { modelName: model, modelVersion: version, id: id ?? '', parameters, inputs, outputs, rawInputContents: raws },
     binary: { all: all?.$case === 'boolParam' ? all.value : false, names, listed },
   };
-}
-
-/** As Triton does it: an output's own binary_data, else binary_data_output for the outputs the request does not list. */
-function wantsBinary(binary: ParsedInfer['binary'], name: string): boolean {
-  return binary.names.has(name) || (binary.all && !binary.listed.has(name));
-}
-
-const FP16_CONFIG_TYPE = datatypeByName('FP16')!.configEnum;
-
-const fp16Refusal = (name: string, datatype: string): string =>
-  `output '${name}' (${datatype}) cannot be written as JSON; ask for it as binary data ("binary_data": true)`;
-
-/**
- * Before the model runs: an output the answer would carry as JSON whose datatype has no
- * JSON form (FP16) is refused now, not after the work is done.
- */
-export function refuseJsonOnlyOutputs(
-  modelOutputs: ReadonlyArray<{ name: string; dataType: number }>,
-  requested: ReadonlyArray<{ name: string }>,
-  binary: ParsedInfer['binary'],
-): void {
-  const names = requested.length > 0 ? new Set(requested.map((o) => o.name)) : undefined;
-  for (const o of modelOutputs) {
-    if (names && !names.has(o.name)) continue;
-    if (o.dataType === FP16_CONFIG_TYPE && !wantsBinary(binary, o.name)) throw invalid(fp16Refusal(o.name, 'FP16'));
-  }
-}
-
-/** The response: JSON, then the binary outputs in order; headerLength set when there are any. */
-export function inferResponseBody(
-  res: ModelInferResponse,
-  binary: ParsedInfer['binary'],
-  maxJsonElements: number,
-): { body: Buffer; headerLength: number | undefined } {
-  const parts: Buffer[] = [];
-  let jsonElements = 0;
-  const outputs = res.outputs.map((o, i) => {
-    const raw = res.rawOutputContents[i] ?? Buffer.alloc(0);
-    const shape = o.shape.map(Number);
-    if (wantsBinary(binary, o.name)) {
-      parts.push(raw);
-      return JSON.stringify({ name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } });
-    }
-    const d = datatypeByName(o.datatype);
-    // An answer as JSON costs many times its bytes: bounded as requests are (--max-request-elements).
-    jsonElements += o.shape.reduce((a, x) => a * Number(x), 1);
-    if (jsonElements > maxJsonElements) {
-      throw invalid(
-        `the outputs hold more than ${maxJsonElements} elements to write as JSON (--max-request-elements); ask for them as binary data ("binary_data": true)`,
-      );
-    }
-    const data = d ? rawToJson(raw, d) : undefined;
-    if (!data) throw invalid(fp16Refusal(o.name, o.datatype));
-    // The data array goes in last, written by jsonArray (exact 64-bit integers).
-    const text = JSON.stringify({ name: o.name, datatype: o.datatype, shape });
-    return `${text.slice(0, -1)},"data":${jsonArray(data)}}`;
-  });
-  const head: Json = { model_name: res.modelName, model_version: res.modelVersion };
-  if (res.id !== '') head['id'] = res.id;
-  const params = parametersToJson(res.parameters);
-  if (Object.keys(params).length > 0) head['parameters'] = params;
-  const headText = JSON.stringify(head);
-  const json = Buffer.from(`${headText.slice(0, -1)},"outputs":[${outputs.join(',')}]}`);
-  if (parts.length === 0) return { body: json, headerLength: undefined };
-  return { body: Buffer.concat([json, ...parts]), headerLength: json.length };
 }
 
 /** A JSON parameters object as InferParameters: integers int64, other numbers double, strings, booleans. */
