@@ -14,14 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { Piscina } from 'piscina';
-import {
-  GRPCInferenceServiceClient,
-  type ModelInferRequest,
-  type ModelStatistics,
-  type ModelStatisticsResponse,
-} from '../src/generated/inference/grpc_service.js';
+import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics, type ModelStatisticsResponse } from '../src/generated/inference/grpc_service.js';
 import { repoRoot, startServerProcess } from '../test/helpers/server-process.js';
-import { measureStep, type Client, type StepPoint } from './closed-loop.js';
+import type { StepPoint } from './closed-loop.js';
+import { measureGrpc } from './load-generator.js';
 import { ocrRequest, simpleRequest } from './bundled-requests.js';
 import { startPeer, stopPeer } from './peers/spawn.js';
 import { summarize, table } from './percentiles.js';
@@ -36,15 +32,9 @@ const cores = availableParallelism();
 const ocr = ocrRequest();
 const simple = simpleRequest();
 
-async function measure(address: string, req: ModelInferRequest, c: number): Promise<StepPoint> {
-  const client: Client = new GRPCInferenceServiceClient(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
-  try {
-    return await measureStep(client, req, c, interval);
-  } catch (err) {
-    throw new Error(`${address}: ${(err as Error).message}`);
-  } finally {
-    client.close();
-  }
+/** Through the load generator (load-generator.ts): worker threads, so the client is not the limit. */
+function measure(address: string, req: ModelInferRequest, c: number): Promise<StepPoint> {
+  return measureGrpc(address, ModelInferRequest.encode(req).finish(), c, interval);
 }
 
 // 1. Compute ceiling.

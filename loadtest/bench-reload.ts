@@ -9,7 +9,8 @@ import { addModel } from '../scripts/onnx-builder.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { inferOnce } from './closed-loop.js';
-import { LoadSession } from './session.js';
+import { credentials } from '@grpc/grpc-js';
+import { GRPCInferenceServiceClient } from '../src/generated/inference/grpc_service.js';
 import { summarize } from './percentiles.js';
 
 const { values: v } = parseArgs({
@@ -28,8 +29,7 @@ const CONFIG =
   'max_batch_size: 8\ndynamic_batching { }\ninput [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\noutput [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]\n';
 const repo = new TempRepo().write('live/config.pbtxt', CONFIG).write('live/1/model.onnx', addModel(1));
 const server = await startServerProcess([`--model-repository=${repo.root}`, '--model-control-mode=poll', '--repository-poll-secs=0.2']);
-const session = new LoadSession(server.address, 'live');
-const client = session.client;
+const client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
 
 let sent = 0;
 let failed = 0;
@@ -72,7 +72,7 @@ await new Promise((r) => setTimeout(r, every));
 running = false;
 await Promise.all(workers);
 const reloads = server.lines.slice(mark).filter((l) => /successfully loaded 'live'/.test(l)).length;
-session.close();
+client.close();
 await server.stop();
 repo.dispose();
 const s = summarize(lat);

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { hashApiKey, newApiKey } from '../src/security/api-key.js';
 import { makeCerts } from '../test/helpers/certs.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
-import { connection, type Connection } from './connection.js';
+import type { ConnectionOptions } from './connection.js';
 import { mean, spread, table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
 
@@ -44,15 +44,15 @@ const tlsFlags = ['--grpc-use-ssl=true', `--grpc-server-cert=${certs.server.cert
 interface Side {
   name: string;
   flags: string[];
-  conn: Connection;
+  conn: ConnectionOptions;
 }
 const sides: Side[] = [
-  { name: 'plaintext, no policy', flags: [], conn: connection() },
-  { name: 'TLS, no policy', flags: tlsFlags, conn: connection({ caFile: certs.ca.cert }) },
+  { name: 'plaintext, no policy', flags: [], conn: {} },
+  { name: 'TLS, no policy', flags: tlsFlags, conn: { caFile: certs.ca.cert } },
   {
     name: 'TLS + policy + key',
     flags: [...tlsFlags, `--access-policy=${policy}`],
-    conn: connection({ caFile: certs.ca.cert, headers: [`authorization: Bearer ${key}`] }),
+    conn: { caFile: certs.ca.cert, headers: [`authorization: Bearer ${key}`] },
   },
 ];
 
@@ -71,11 +71,11 @@ function cpuSecondsOf(pid: number): number {
 type Measured = StepResult & { clientCpu: number; serverCpu: number };
 
 /** One step, with the CPU the load generator (this process) and the server used, in cores. */
-async function measured(pid: number, model: string, concurrency: number, conn: Connection, address: string): Promise<Measured> {
+async function measured(pid: number, model: string, concurrency: number, conn: ConnectionOptions, address: string): Promise<Measured> {
   const c0 = process.cpuUsage();
   const s0 = cpuSecondsOf(pid);
   const t0 = performance.now();
-  const [step] = await measureModels(address, [model], [concurrency], interval, conn);
+  const [step] = await measureModels(address, [model], [concurrency], interval, { conn });
   const wall = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { ...step!, clientCpu: (c.user + c.system) / 1e6 / wall, serverCpu: (cpuSecondsOf(pid) - s0) / wall };

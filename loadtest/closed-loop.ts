@@ -23,25 +23,35 @@ export function inferOnce(client: Client, req: ModelInferRequest, timeoutMs = 60
   });
 }
 
-export async function closedLoop(
+/** One call of the load: resolves when answered, rejects with why it failed. */
+export type Send = () => Promise<unknown>;
+
+export function closedLoop(
   client: Client,
   makeRequest: () => ModelInferRequest,
   concurrency: number,
   durationMs: number,
   maxRequests: number,
 ): Promise<LoadResult> {
+  const send: Send = () => inferOnce(client, makeRequest());
+  return runClosed(() => send, concurrency, durationMs, maxRequests);
+}
+
+/** The closed loop over any transport: caller i sends with sendFor(i). */
+export async function runClosed(sendFor: (caller: number) => Send, concurrency: number, durationMs: number, maxRequests: number): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   let sent = 0;
   const start = performance.now();
   const deadline = start + durationMs;
-  const worker = async (): Promise<void> => {
+  const worker = async (caller: number): Promise<void> => {
+    const send = sendFor(caller);
     while (performance.now() < deadline && sent < maxRequests) {
       sent++;
       const t0 = performance.now();
       try {
-        await inferOnce(client, makeRequest());
+        await send();
         latenciesMs.push(performance.now() - t0);
       } catch (err) {
         errors++;
@@ -49,7 +59,7 @@ export async function closedLoop(
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
   return { latenciesMs, errors, firstError, elapsedMs: performance.now() - start };
 }
 

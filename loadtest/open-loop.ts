@@ -3,7 +3,7 @@
 // down with the server).
 
 import type { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
-import { inferOnce, type Client, type LoadResult } from './closed-loop.js';
+import { inferOnce, type Client, type LoadResult, type Send } from './closed-loop.js';
 
 export interface OpenLoopOptions {
   ratePerSec: number;
@@ -20,7 +20,13 @@ export interface OpenLoopResult extends LoadResult {
   dropped: number;
 }
 
-export async function openLoop(client: Client, makeRequest: () => ModelInferRequest, o: OpenLoopOptions): Promise<OpenLoopResult> {
+export function openLoop(client: Client, makeRequest: () => ModelInferRequest, o: OpenLoopOptions): Promise<OpenLoopResult> {
+  const send: Send = () => inferOnce(client, makeRequest());
+  return runOpen(() => send, o);
+}
+
+/** The open loop over any transport: arrival i is sent with sendFor(i). */
+export async function runOpen(sendFor: (arrival: number) => Send, o: OpenLoopOptions): Promise<OpenLoopResult> {
   const latenciesMs: number[] = [];
   let errors = 0;
   let dropped = 0;
@@ -44,7 +50,7 @@ export async function openLoop(client: Client, makeRequest: () => ModelInferRequ
       sent++;
       outstanding++;
       const t0 = performance.now();
-      const p: Promise<void> = inferOnce(client, makeRequest())
+      const p: Promise<void> = sendFor(sent)()
         .then(
           () => void latenciesMs.push(performance.now() - t0),
           (err: Error) => {

@@ -1,19 +1,14 @@
-// One model under load: fetches its metadata and config, builds the request, runs a
-// measurement step (closed or open loop) and reads the server's statistics around it.
+// One model under load: fetches its metadata and config (control-plane.ts), builds the
+// request once, drives the load through worker threads (load-generator.ts) and reads the
+// server's statistics around each step.
 
-import {
-  GRPCInferenceServiceClient,
-  type ModelConfigResponse,
-  type ModelInferRequest,
-  type ModelMetadataResponse,
-  type ModelStatistics,
-  type ModelStatisticsResponse,
-} from '../src/generated/inference/grpc_service.js';
-import { closedLoop, type Client } from './closed-loop.js';
+import { ModelInferRequest, type ModelMetadataResponse } from '../src/generated/inference/grpc_service.js';
 import { buildRequest, type InputOptions } from './inputs.js';
-import { openLoop, seededRandom } from './open-loop.js';
-import { summarize } from './percentiles.js';
-import { connection, type Connection } from './connection.js';
+import { percentile, summarize } from './percentiles.js';
+import type { ConnectionOptions } from './connection.js';
+import { controlPlane, type ControlPlane, type ServerStats } from './control-plane.js';
+import { LoadGenerator } from './load-generator.js';
+import type { Payload, Protocol } from './transports.js';
 
 export type Step = { mode: 'concurrency'; level: number } | { mode: 'rate'; level: number };
 
@@ -27,7 +22,10 @@ export interface StepResult {
   meanMs: number;
   p50Ms: number;
   p90Ms: number;
+  p95Ms: number;
   p99Ms: number;
+  /** The --percentile latency. */
+  pMs: number;
   errors: number;
   dropped: number;
   firstError: string;
@@ -38,37 +36,49 @@ export interface StepResult {
   computeOutputUs: number;
   /** Rows per model execution on the server. */
   avgBatchRows: number;
+  /** CPU the load generator used, in cores, and the cores it had. */
+  clientCores: number;
+  cores: number;
+}
+
+export interface SessionOptions {
+  protocol?: Protocol;
+  conn?: ConnectionOptions;
+  /** Load threads, and connections spread over them. */
+  workers?: number;
+  connections?: number;
+  /** The percentile reported as pMs (perf_analyzer's --percentile). */
+  percentile?: number;
+  timeoutMs?: number;
 }
 
 export class LoadSession {
-  readonly client: Client;
   meta!: ModelMetadataResponse;
   batched = false;
   private req!: ModelInferRequest;
+  private generator: LoadGenerator | undefined;
+  private readonly control: ControlPlane;
+  private readonly o: Required<SessionOptions>;
 
   constructor(
-    url: string,
+    readonly url: string,
     readonly model: string,
     readonly version = '',
-    conn: Connection = connection(),
+    options: SessionOptions = {},
   ) {
-    this.client = new GRPCInferenceServiceClient(url, conn.credentials, {
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      ...conn.options,
-    });
+    this.o = { protocol: 'grpc', conn: {}, workers: 1, connections: 1, percentile: 99, timeoutMs: 60_000, ...options };
+    this.control = controlPlane(this.o.protocol, url, model, version, this.o.conn);
   }
 
   async init(inputs: InputOptions): Promise<this> {
-    this.meta = await new Promise<ModelMetadataResponse>((res, rej) =>
-      this.client.modelMetadata({ name: this.model, version: this.version }, (e, r) => (e ? rej(e) : res(r))),
-    );
-    const cfg = await new Promise<ModelConfigResponse>((res, rej) =>
-      this.client.modelConfig({ name: this.model, version: this.version }, (e, r) => (e ? rej(e) : res(r))),
-    );
-    this.batched = (cfg.config?.maxBatchSize ?? 0) > 0;
+    this.meta = await this.control.metadata();
+    this.batched = (await this.control.maxBatchSize()) > 0;
     this.req = buildRequest(this.meta, this.batched, inputs);
     this.req.modelVersion = this.version;
+    this.generator = await LoadGenerator.start(
+      { address: this.url, connections: this.o.connections, conn: this.o.conn, payload: payloadOf(this.o.protocol, this.req), timeoutMs: this.o.timeoutMs },
+      this.o.workers,
+    );
     return this;
   }
 
@@ -80,34 +90,20 @@ export class LoadSession {
     return this.batched ? Number(this.req.inputs[0]?.shape[0] ?? 1n) : 1;
   }
 
-  async stats(): Promise<ModelStatistics | undefined> {
-    const r = await new Promise<ModelStatisticsResponse>((res, rej) =>
-      this.client.modelStatistics({ name: this.model, version: this.version }, (e, x) => (e ? rej(e) : res(x))),
-    );
-    return r.modelStats.sort((a, b) => Number(b.version) - Number(a.version))[0];
-  }
-
   async warmUp(count: number): Promise<void> {
-    await closedLoop(this.client, () => this.req, Math.max(1, count), 0, Math.max(1, count));
+    const n = Math.max(1, count);
+    await this.generator!.step({ mode: 'concurrency', level: n, durationMs: 0, maxRequests: n, seed: 0 });
   }
 
   async measure(step: Step, intervalMs: number, maxRequests: number, seed = 1): Promise<StepResult> {
-    const before = await this.stats();
-    const r =
-      step.mode === 'concurrency'
-        ? { ...(await closedLoop(this.client, () => this.req, step.level, intervalMs, maxRequests)), dropped: 0 }
-        : await openLoop(this.client, () => this.req, {
-            ratePerSec: step.level,
-            durationMs: intervalMs,
-            maxRequests,
-            maxOutstanding: 10_000,
-            random: seededRandom(seed),
-          });
-    const after = await this.stats();
+    const before = await this.control.stats();
+    const r = await this.generator!.step({ mode: step.mode, level: step.level, durationMs: intervalMs, maxRequests, seed });
+    const after = await this.control.stats();
     const s = summarize(r.latenciesMs);
-    const d = (f: (x: ModelStatistics) => bigint) => (after && before ? Number(f(after) - f(before)) : NaN);
-    const n = d((x) => x.inferenceStats?.success?.count ?? 0n);
-    const perReqUs = (f: (x: ModelStatistics) => bigint) => d(f) / n / 1000;
+    const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+    const d = (f: (x: ServerStats) => number) => (after && before ? f(after) - f(before) : NaN);
+    const n = d((x) => x.success);
+    const perReqUs = (f: (x: ServerStats) => number) => d(f) / n / 1000;
     return {
       model: this.model,
       mode: step.mode,
@@ -117,21 +113,50 @@ export class LoadSession {
       meanMs: s.meanMs,
       p50Ms: s.p50Ms,
       p90Ms: s.p90Ms,
+      p95Ms: percentile(sorted, 95),
       p99Ms: s.p99Ms,
+      pMs: percentile(sorted, this.o.percentile),
       errors: r.errors,
       dropped: r.dropped,
       firstError: r.firstError ?? '',
-      queueUs: perReqUs((x) => x.inferenceStats?.queue?.ns ?? 0n),
-      computeInputUs: perReqUs((x) => x.inferenceStats?.computeInput?.ns ?? 0n),
-      computeInferUs: perReqUs((x) => x.inferenceStats?.computeInfer?.ns ?? 0n),
-      computeOutputUs: perReqUs((x) => x.inferenceStats?.computeOutput?.ns ?? 0n),
+      queueUs: perReqUs((x) => x.queueNs),
+      computeInputUs: perReqUs((x) => x.computeInputNs),
+      computeInferUs: perReqUs((x) => x.computeInferNs),
+      computeOutputUs: perReqUs((x) => x.computeOutputNs),
       avgBatchRows: d((x) => x.inferenceCount) / d((x) => x.executionCount),
+      clientCores: r.clientCores,
+      cores: r.cores,
     };
   }
 
-  close(): void {
-    this.client.close();
+  async close(): Promise<void> {
+    await this.generator?.close();
+    this.control.close();
   }
+}
+
+/** The request as each protocol sends it: protobuf bytes, or the binary tensor data extension over HTTP. */
+export function payloadOf(protocol: Protocol, req: ModelInferRequest): Payload {
+  if (protocol === 'grpc') return { protocol, bytes: ModelInferRequest.encode(req).finish() };
+  const header = Buffer.from(
+    JSON.stringify({
+      ...(req.id ? { id: req.id } : {}),
+      inputs: req.inputs.map((t, i) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape.map(Number),
+        parameters: { binary_data_size: req.rawInputContents[i]!.length },
+      })),
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const path = `/v2/models/${encodeURIComponent(req.modelName)}${req.modelVersion ? `/versions/${encodeURIComponent(req.modelVersion)}` : ''}/infer`;
+  return {
+    protocol,
+    path,
+    body: Buffer.concat([header, ...req.rawInputContents]),
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+  };
 }
 
 /** "S:E[:T]" with T additive or "xN" multiplicative, as perf_analyzer's ranges. */
@@ -149,15 +174,21 @@ export function rangeSteps(spec: string, flag: string): number[] {
 }
 
 /** Closed-loop steps for each model in turn against one server (warm-up first). */
-export async function measureModels(address: string, models: string[], levels: number[], intervalMs: number, conn?: Connection): Promise<StepResult[]> {
+export async function measureModels(
+  address: string,
+  models: string[],
+  levels: number[],
+  intervalMs: number,
+  options: SessionOptions = {},
+): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const model of models) {
-    const s = await new LoadSession(address, model, '', conn).init({ batchSize: 1, shapes: {}, data: 'random' });
+    const s = await new LoadSession(address, model, '', options).init({ batchSize: 1, shapes: {}, data: 'random' });
     try {
       await s.warmUp(Math.max(...levels));
       for (const c of levels) results.push(await s.measure({ mode: 'concurrency', level: c }, intervalMs, 1_000_000));
     } finally {
-      s.close();
+      await s.close();
     }
   }
   return results;
