@@ -44,6 +44,8 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --log-verbose=N                1 or more logs verbose events (default 0)
   --log-format=text|json         one line per event (default text)
   --allow-metrics=BOOL           serve Prometheus metrics (default true)
+  --allow-client-shm=BOOL        let clients register system shared memory regions (/dev/shm) for
+                                 tensors (default false: a client names objects on this host)
   --metrics-address=HOST         metrics address (default 0.0.0.0)
   --metrics-port=N               metrics port, GET /metrics (default 8002; 0 picks a free port)
   --metrics-config=summary_latencies=true
@@ -134,6 +136,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'http-allowed-host': { type: 'string', multiple: true },
         'http-thread-count': { type: 'string' },
         'allow-metrics': { type: 'string' },
+        'allow-client-shm': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
         'grpc-keepalive-permit-without-calls': { type: 'string' },
         'grpc-http2-max-pings-without-data': { type: 'string' },
@@ -189,6 +192,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     grpcHost: v['grpc-address'] ?? '0.0.0.0',
     grpcPort: int('grpc-port', v['grpc-port'], 8001, 0, 65535),
     allowMetrics: bool('allow-metrics', v['allow-metrics'], true),
+    allowClientShm: bool('allow-client-shm', v['allow-client-shm'], false),
     allowHttp: bool('allow-http', v['allow-http'], true),
     httpHost: v['http-address'] ?? '0.0.0.0',
     httpPort: int('http-port', v['http-port'], 8000, 0, 65535),

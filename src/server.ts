@@ -19,6 +19,7 @@ import type { Security } from './security/security.js';
 import { metricsAdmission } from './security/http-admission.js';
 import { modelAuditFields } from './security/model-audit.js';
 import { SERVER_WHO } from './security/audit-log.js';
+import { SystemSharedMemory } from './shm/system-shared-memory.js';
 
 export const SERVER_NAME = 'triton-ts';
 
@@ -26,6 +27,7 @@ const clock = systemClock;
 
 export class InferenceServer {
   readonly registry = new ModelRegistry();
+  private readonly sharedMemory: SystemSharedMemory;
   readonly repository: ModelRepository;
   private readonly frontend: GrpcFrontend;
   private readonly http: HttpFrontend | undefined;
@@ -45,6 +47,7 @@ export class InferenceServer {
     private readonly log: Logger,
     private readonly security: Security,
   ) {
+    this.sharedMemory = new SystemSharedMemory({ enabled: opts.allowClientShm });
     if (opts.allowMetrics) {
       this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
       const tls = security.metricsTls;
@@ -89,9 +92,17 @@ export class InferenceServer {
       log,
       serverName: SERVER_NAME,
       serverVersion: packageVersion(),
-      extensions: ['model_repository', 'model_configuration', 'statistics', 'parameters'],
+      extensions: [
+        'model_repository',
+        'model_configuration',
+        'statistics',
+        'parameters',
+        'binary_tensor_data',
+        ...(opts.allowClientShm ? ['system_shared_memory'] : []),
+      ],
       testFaults: opts.testFaults,
       security,
+      sharedMemory: this.sharedMemory,
       isLive: () => this.live,
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),
@@ -262,6 +273,7 @@ export class InferenceServer {
       ]);
       clearTimeout(timer);
       if (!unloaded) this.log.warn(`models still draining after ${this.opts.exitTimeoutMs} ms; exiting anyway`);
+      this.sharedMemory.close();
       await this.metricsEndpoint?.close();
       this.log.info('server stopped');
       this.security.audit?.record({ event: 'server_stop', reason: how === 'forced' ? 'signal; in-flight calls cancelled' : 'signal' });

@@ -5,6 +5,7 @@ import type { ModelRegistry } from '../model/registry.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import type { Clock } from '../clock.js';
 import type { Security } from '../security/security.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 export type ModelControlMode = 'none' | 'explicit' | 'poll';
 
@@ -21,6 +22,8 @@ export interface ServiceContext {
   readonly testFaults: boolean;
   /** Access check (lists show only what the caller may see) and audit trail. */
   readonly security: Security;
+  /** Triton's system shared memory regions (off unless --allow-client-shm). */
+  readonly sharedMemory: SystemSharedMemory;
   isLive(): boolean;
   isReady(): boolean;
   /** Called after any load or unload so health statuses follow model states. */

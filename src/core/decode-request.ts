@@ -5,11 +5,12 @@
 import type { ModelInferRequest, InferParameter } from '../generated/inference/grpc_service.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { invalid } from '../errors.js';
-import type { Cancellation, InferenceRequest, Tensor } from '../model/types.js';
+import type { Cancellation, InferenceRequest, SharedMemoryUse, Tensor } from '../model/types.js';
 import { checkBytesRaw, typedToRaw, type TypedContents } from '../tensor/codec.js';
 import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
 import { elementCount, formatShape, shapeMatches } from '../tensor/shape.js';
-import { checkInputParameters, checkOutputParameters, readRequestParameters } from './request-parameters.js';
+import { checkInputParameters, checkOutputParameters, readRequestParameters, type SharedMemoryRef } from './request-parameters.js';
+import type { RegionLease, SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 /** What the call adds to the message: when it arrived, its deadline, its cancellation. */
 export interface CallContext {
@@ -18,21 +19,46 @@ export interface CallContext {
   cancel: Cancellation | undefined;
   /** Whether to read the test-only `test_fault` parameter. */
   testFaults?: boolean;
+  /** Registered shared memory regions, for inputs and outputs that name one. */
+  shm?: SystemSharedMemory | undefined;
 }
 
+/** Leases taken while decoding are released if decoding fails; on success the core releases them. */
 export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, version: number, call: CallContext): InferenceRequest {
+  const shm: SharedMemoryUse = { leases: [], outputs: new Map() };
+  try {
+    const request = decode(req, config, version, call, shm);
+    if (shm.leases.length > 0) request.sharedMemory = shm;
+    return request;
+  } catch (err) {
+    for (const l of shm.leases) l.release();
+    throw err;
+  }
+}
+
+function decode(req: ModelInferRequest, config: ModelConfig, version: number, call: CallContext, shm: SharedMemoryUse): InferenceRequest {
   const model = `model '${req.modelName}'`;
+  const lease = (ref: SharedMemoryRef, what: string): RegionLease => {
+    if (!call.shm) throw invalid(`${what}: this server has no shared memory`);
+    const l = call.shm.lease(ref.region, what);
+    shm.leases.push(l);
+    return l;
+  };
   const { priority, timeoutUs, sequence } = readRequestParameters(req.parameters, model);
   if (sequence) {
     throw invalid(`${model} is not a sequence model; remove the sequence_id, sequence_start and sequence_end parameters`);
   }
+  // raw_input_contents holds the inputs that are not in shared memory, in order (as Triton reads it).
+  const inShm = req.inputs.map((t) => t.parameters['shared_memory_region'] !== undefined);
+  const rawCount = inShm.filter((x) => !x).length;
   const useRaw = req.rawInputContents.length > 0;
-  if (useRaw && req.rawInputContents.length !== req.inputs.length) {
+  if (useRaw && req.rawInputContents.length !== rawCount) {
     throw invalid(
       `${model}: raw_input_contents has ${req.rawInputContents.length} entries but the request has ` +
-        `${req.inputs.length} inputs; send one entry per input, in the order of 'inputs'`,
+        `${rawCount} inputs not in shared memory; send one entry per such input, in the order of 'inputs'`,
     );
   }
+  let rawIndex = 0;
   const batching = config.maxBatchSize > 0;
   let batchSize = -1;
   const seen = new Set<string>();
@@ -46,7 +72,7 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
     }
     if (seen.has(input.name)) throw invalid(`${what} is given twice`);
     seen.add(input.name);
-    checkInputParameters(input.parameters, what);
+    const ref = checkInputParameters(input.parameters, what);
     const want = datatypeByConfigEnum(spec.dataType)!;
     const got = datatypeByName(input.datatype);
     if (!got || got.name !== want.name) {
@@ -81,11 +107,19 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
     const contents = input.contents;
     const hasTyped = contents !== undefined && Object.values(contents).some((v) => Array.isArray(v) && v.length > 0);
     let data: Uint8Array;
-    if (useRaw) {
+    const wantBytes = want.name === 'BYTES' ? undefined : count * want.byteSize;
+    if (ref) {
+      if (hasTyped) throw invalid(`${what}: has typed contents and 'shared_memory_region'; use one`);
+      if (wantBytes !== undefined && ref.byteSize !== wantBytes) {
+        throw invalid(`${what}: shared_memory_byte_size is ${ref.byteSize}, but shape ${formatShape(shape)} of ${want.name} needs ${wantBytes}`);
+      }
+      data = lease(ref, what).read(ref.offset, ref.byteSize, what);
+      if (want.name === 'BYTES') checkBytesRaw(data, count, what);
+    } else if (useRaw) {
       if (hasTyped) {
         throw invalid(`${what}: has both typed contents and raw_input_contents; use one form for all inputs of a request`);
       }
-      const raw = req.rawInputContents[i]!;
+      const raw = req.rawInputContents[rawIndex++]!;
       if (want.name === 'BYTES') {
         checkBytesRaw(raw, count, what);
       } else if (raw.byteLength !== count * want.byteSize) {
@@ -120,7 +154,14 @@ export function decodeInferRequest(req: ModelInferRequest, config: ModelConfig, 
         throw invalid(`${model} has no output '${o.name}'; its outputs are ${config.output.map((c) => `'${c.name}'`).join(', ')}`);
       }
       if (outputs.includes(o.name)) throw invalid(`output '${o.name}' of ${model} is requested twice`);
-      checkOutputParameters(o.parameters, `output '${o.name}' of ${model}`);
+      const what = `output '${o.name}' of ${model}`;
+      const ref = checkOutputParameters(o.parameters, what);
+      if (ref) {
+        const l = lease(ref, what);
+        // Checked now, against the region's size, so a bad offset fails before the model runs.
+        l.check(ref.offset, ref.byteSize, what);
+        shm.outputs.set(o.name, { lease: l, offset: ref.offset, byteSize: ref.byteSize });
+      }
       outputs.push(o.name);
     }
   }

@@ -1,5 +1,6 @@
 // InferenceResult → ModelInferResponse. Output bytes go out as raw_output_contents,
-// as Buffers over the worker's transferred memory (no copies).
+// as Buffers over the worker's transferred memory (no copies); an output asked for in
+// shared memory is written there and keeps an empty raw entry, as Triton answers.
 
 import type { ModelInferResponse } from '../generated/inference/grpc_service.js';
 import type { InferenceRequest, InferenceResult } from '../model/types.js';
@@ -13,6 +14,18 @@ export function encodeInferResponse(request: InferenceRequest, result: Inference
     id: request.id,
     parameters: {},
     outputs: ordered.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape.map(BigInt), parameters: {}, contents: undefined })),
-    rawOutputContents: ordered.map((o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength)),
+    rawOutputContents: ordered.map((o) =>
+      request.sharedMemory?.outputs.has(o.name) ? Buffer.alloc(0) : Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength),
+    ),
   };
+}
+
+/** Writes the outputs the request placed in shared memory; INVALID_ARGUMENT when one does not fit. */
+export function writeSharedMemoryOutputs(request: InferenceRequest, result: InferenceResult): void {
+  const targets = request.sharedMemory?.outputs;
+  if (!targets || targets.size === 0) return;
+  for (const o of result.outputs) {
+    const t = targets.get(o.name);
+    if (t) t.lease.write(t.offset, t.byteSize, o.data, `output '${o.name}' of model '${request.modelName}'`);
+  }
 }

@@ -22,6 +22,8 @@ import { ByteBudget } from './byte-budget.js';
 import type { CallCancellation } from './cancellation.js';
 import type { ServiceContext } from './context.js';
 import { decodeInferRequest } from './decode-request.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
+import { writeSharedMemoryOutputs } from './encode-response.js';
 import { encodeInferResponse } from './encode-response.js';
 import { FairGate } from './fair-gate.js';
 import { ModelControl } from './model-control.js';
@@ -54,6 +56,11 @@ export class InferenceCore {
 
   serverLive(): boolean {
     return this.ctx.isLive();
+  }
+
+  /** Triton's system shared memory: register, status, unregister (gRPC and HTTP call it alike). */
+  get sharedMemory(): SystemSharedMemory {
+    return this.ctx.sharedMemory;
   }
 
   serverReady(): boolean {
@@ -186,23 +193,35 @@ export class InferenceCore {
     const resolved = this.resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
     try {
-      const timing = { receivedAtMs: received, deadlineAtMs: call.deadlineAtMs, cancel: call.cancel, testFaults: this.ctx.testFaults };
+      const timing = {
+        receivedAtMs: received,
+        deadlineAtMs: call.deadlineAtMs,
+        cancel: call.cancel,
+        testFaults: this.ctx.testFaults,
+        shm: this.ctx.sharedMemory,
+      };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, timing);
-      let bytes = 0;
-      for (const t of request.inputs) bytes += t.data.byteLength;
-      this.budget.take(bytes);
-      let result;
+      let response: ModelInferResponse;
       try {
-        if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
+        let bytes = 0;
+        for (const t of request.inputs) bytes += t.data.byteLength;
+        this.budget.take(bytes);
+        let result;
         try {
-          result = await resolved.serving.infer(request);
+          if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
+          try {
+            result = await resolved.serving.infer(request);
+          } finally {
+            this.gate.release();
+          }
         } finally {
-          this.gate.release();
+          this.budget.release(bytes);
         }
+        writeSharedMemoryOutputs(request, result);
+        response = encodeInferResponse(request, result);
       } finally {
-        this.budget.release(bytes);
+        for (const l of request.sharedMemory?.leases ?? []) l.release();
       }
-      const response = encodeInferResponse(request, result);
       stats.recordSuccess((clock.now() - received) * 1e6, Date.now());
       return response;
     } catch (err) {

@@ -91,28 +91,49 @@ export function readRequestParameters(params: Record<string, InferParameter>, mo
   return { priority, timeoutUs, sequence };
 }
 
-/** Checks one input's parameters; shared memory is refused as not implemented. */
-export function checkInputParameters(params: Record<string, InferParameter>, what: string): void {
+/** Where a tensor lives in a registered shared memory region (Triton's system shared memory extension). */
+export interface SharedMemoryRef {
+  region: string;
+  byteSize: number;
+  offset: number;
+}
+
+/** Checks one input's parameters; returns its shared memory reference, if it has one. */
+export function checkInputParameters(params: Record<string, InferParameter>, what: string): SharedMemoryRef | undefined {
   check(params, INPUT_KEYS, what);
-  refuseSharedMemory(params, what);
   if (params['binary_data_size']) {
     throw invalid(`${what}: parameter 'binary_data_size' belongs to the HTTP/REST binary extension; over gRPC send the data in raw_input_contents`);
   }
+  return sharedMemoryOf(params, what);
 }
 
-/** Checks one requested output's parameters. */
-export function checkOutputParameters(params: Record<string, InferParameter>, what: string): void {
+/** Checks one requested output's parameters; returns its shared memory reference, if it has one. */
+export function checkOutputParameters(params: Record<string, InferParameter>, what: string): SharedMemoryRef | undefined {
   check(params, OUTPUT_KEYS, what);
-  refuseSharedMemory(params, what);
+  const ref = sharedMemoryOf(params, what);
   if (isSet(params['classification'])) {
+    if (ref) throw invalid(`${what}: cannot set both 'shared_memory_region' and 'classification'`);
     throw notImplemented(`${what}: the 'classification' output parameter`);
   }
+  return ref;
 }
 
-function refuseSharedMemory(params: Record<string, InferParameter>, what: string): void {
-  for (const key of Object.keys(SHM_KEYS)) {
-    if (params[key]) throw notImplemented(`${what}: parameter '${key}': shared memory`);
+/** As Triton reads them: a region (string) needs its byte size (int64); the offset (int64, default 0) needs a region. */
+function sharedMemoryOf(params: Record<string, InferParameter>, what: string): SharedMemoryRef | undefined {
+  const region = params['shared_memory_region']?.parameterChoice;
+  const size = params['shared_memory_byte_size']?.parameterChoice;
+  const offset = params['shared_memory_offset']?.parameterChoice;
+  if (!region) {
+    if (size || offset) throw invalid(`${what}: 'shared_memory_byte_size' and 'shared_memory_offset' need 'shared_memory_region'`);
+    return undefined;
   }
+  if (!size) throw invalid(`${what}: 'shared_memory_byte_size' must be given with 'shared_memory_region'`);
+  const n = (c: typeof size, key: string): number => {
+    const v = c.value as bigint;
+    if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${what}: parameter '${key}' must be in 0..2^53-1, got ${v}`);
+    return Number(v);
+  };
+  return { region: region.value as string, byteSize: n(size, 'shared_memory_byte_size'), offset: offset ? n(offset, 'shared_memory_offset') : 0 };
 }
 
 function isSet(p: InferParameter | undefined): boolean {

@@ -2,6 +2,8 @@
 
 import type { Datatype } from '../tensor/datatype.js';
 
+import type { RegionLease } from '../shm/system-shared-memory.js';
+
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
 
 /** A tensor as raw little-endian bytes (BYTES: 4-byte length-prefixed elements). */
@@ -39,6 +41,14 @@ export interface InferenceRequest {
   cancel: Cancellation | undefined;
   /** Request parameter `test_fault`, read only when the server runs with test faults enabled. */
   testFault?: string | undefined;
+  /** Shared memory the request uses (held until its answer is built), and where outputs go. */
+  sharedMemory?: SharedMemoryUse | undefined;
+}
+
+export interface SharedMemoryUse {
+  leases: RegionLease[];
+  /** Output name → the region part it is written to. */
+  outputs: Map<string, { lease: RegionLease; offset: number; byteSize: number }>;
 }
 
 /**

@@ -280,7 +280,8 @@ test("bad requests get Triton's statuses and say what is wrong", async () => {
     ['POST', '/v2/models/simple/infer', Buffer.alloc(70_000, 0x20), 413, /larger than 65536 bytes/],
     ['GET', '/v2/models/simple/infer', undefined, 405, /GET is not allowed .*; use POST/],
     ['GET', '/v2/nothing', undefined, 404, /no route/],
-    ['GET', '/v2/systemsharedmemory/status', undefined, 501, /System shared memory .* is not implemented/],
+    ['GET', '/v2/cudasharedmemory/status', undefined, 501, /CUDA shared memory .* is not implemented/],
+    ['POST', '/v2/systemsharedmemory/region/r/register', { key: '/k', byte_size: 8 }, 501, /--allow-client-shm=true/],
   ];
   for (const [method, path, body, status, text] of cases) {
     const r = await http(method, path, body);

@@ -327,11 +327,16 @@ test('RepositoryModelLoad and Unload need explicit control mode', async () => {
   );
 });
 
-test('shared memory, trace and log settings answer UNIMPLEMENTED with a message', async () => {
+test('CUDA shared memory, trace and log settings answer UNIMPLEMENTED with a message; system shared memory is off by default', async () => {
+  for (const err of [
+    await callError(client, client.systemSharedMemoryRegister, { name: 'r', key: '/k', offset: 0n, byteSize: 8n }),
+    await callError(client, client.systemSharedMemoryUnregister, { name: '' }),
+  ]) {
+    assert.is(err.code, status.UNIMPLEMENTED, 'as tritonserver without --allow-client-shm=true');
+    assert.match(err.details, /--allow-client-shm=true/);
+  }
+  assert.equal((await call(client, client.systemSharedMemoryStatus, { name: '' })).regions, {}, 'status is not gated: no regions');
   const checks: Array<[string, Promise<{ code: number; details: string }>]> = [
-    ['SystemSharedMemoryStatus', callError(client, client.systemSharedMemoryStatus, { name: '' })],
-    ['SystemSharedMemoryRegister', callError(client, client.systemSharedMemoryRegister, { name: 'r', key: '/k', offset: 0n, byteSize: 8n })],
-    ['SystemSharedMemoryUnregister', callError(client, client.systemSharedMemoryUnregister, { name: '' })],
     ['CudaSharedMemoryStatus', callError(client, client.cudaSharedMemoryStatus, { name: '' })],
     ['CudaSharedMemoryRegister', callError(client, client.cudaSharedMemoryRegister, { name: 'r', rawHandle: Buffer.alloc(0), deviceId: 0n, byteSize: 8n })],
     ['CudaSharedMemoryUnregister', callError(client, client.cudaSharedMemoryUnregister, { name: '' })],

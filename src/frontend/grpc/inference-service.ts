@@ -12,6 +12,7 @@ import type { Logger } from '../../log.js';
 import { accessRefusal, callerOf } from './access-interceptor.js';
 import { decodeFailure } from './safe-decoding.js';
 import { errorText, unary } from './status.js';
+import { invalid } from '../../errors.js';
 
 export function createInferenceService(core: InferenceCore, limits: Limits, log: Logger, now: () => number): GRPCInferenceServiceServer {
   const notYet = (what: string) => () => core.notImplemented(what);
@@ -45,15 +46,30 @@ export function createInferenceService(core: InferenceCore, limits: Limits, log:
       await core.control.unload(req.modelName, callerOf(req));
       return {};
     }),
-    systemSharedMemoryStatus: unary('SystemSharedMemoryStatus', log, notYet('System shared memory (SystemSharedMemoryStatus)')),
-    systemSharedMemoryRegister: unary('SystemSharedMemoryRegister', log, notYet('System shared memory (SystemSharedMemoryRegister)')),
-    systemSharedMemoryUnregister: unary('SystemSharedMemoryUnregister', log, notYet('System shared memory (SystemSharedMemoryUnregister)')),
+    systemSharedMemoryStatus: unary('SystemSharedMemoryStatus', log, (req) => ({
+      regions: Object.fromEntries(
+        core.sharedMemory.status(req.name).map((r) => [r.name, { name: r.name, key: r.key, offset: BigInt(r.offset), byteSize: BigInt(r.byteSize) }]),
+      ),
+    })),
+    systemSharedMemoryRegister: unary('SystemSharedMemoryRegister', log, (req) => {
+      core.sharedMemory.register(req.name, req.key, safeNumber(req.offset, 'offset'), safeNumber(req.byteSize, 'byte_size'));
+      return {};
+    }),
+    systemSharedMemoryUnregister: unary('SystemSharedMemoryUnregister', log, (req) => {
+      core.sharedMemory.unregister(req.name);
+      return {};
+    }),
     cudaSharedMemoryStatus: unary('CudaSharedMemoryStatus', log, notYet('CUDA shared memory (CudaSharedMemoryStatus)')),
     cudaSharedMemoryRegister: unary('CudaSharedMemoryRegister', log, notYet('CUDA shared memory (CudaSharedMemoryRegister)')),
     cudaSharedMemoryUnregister: unary('CudaSharedMemoryUnregister', log, notYet('CUDA shared memory (CudaSharedMemoryUnregister)')),
     traceSetting: unary('TraceSetting', log, notYet('Tracing (TraceSetting)')),
     logSettings: unary('LogSettings', log, notYet('Changing log settings at run time (LogSettings)')),
   };
+}
+
+function safeNumber(v: bigint, field: string): number {
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${field} must be in 0..2^53-1, got ${v}`);
+  return Number(v);
 }
 
 /**

@@ -2,44 +2,18 @@
 // and body, calls core/ with the caller the access check admitted, and returns JSON (or the
 // infer body with binary data). Triton's shapes: snake_case fields, health as 200 or 400.
 
-import type { IncomingMessage } from 'node:http';
-import type { CallCancellation } from '../../core/cancellation.js';
 import type { InferenceCore } from '../../core/inference-core.js';
 import { invalid, modelNotFound } from '../../errors.js';
 import { ModelConfig } from '../../generated/inference/model_config.js';
 import type { ModelRepositoryParameter, ModelStatistics } from '../../generated/inference/grpc_service.js';
-import type { Principal } from '../../security/access-control.js';
-import { type BodyHold, HttpError, readBody } from './body.js';
-import { type InferBodyLimits, parseInferBody } from './infer-json.js';
+import { HttpError, readBody } from './body.js';
+import { parseInferBody } from './infer-json.js';
 import { inferResponseBody, refuseJsonOnlyOutputs } from './infer-answer.js';
 import { rawInferRequest } from './raw-request.js';
+import { sharedMemoryHandlers } from './shm-routes.js';
+import type { Handler, RouteAnswer, RouteCall } from './route-types.js';
 
-export interface RouteCall {
-  req: IncomingMessage;
-  params: Record<string, string | undefined>;
-  caller: Principal | undefined;
-  /** Fires when the client goes away before the answer. */
-  cancel: CallCancellation;
-  maxBodyBytes: number;
-  /** The request-structure bounds gRPC applies too. */
-  limits: InferBodyLimits;
-  /** This request's share of the server's buffered-body budget. */
-  hold: BodyHold;
-  /** The largest JSON part of a request (--http-max-json-size). */
-  maxJsonBytes: number;
-  /** --http-max-json-answer-size. */
-  maxJsonAnswerBytes: number;
-}
-
-export interface RouteAnswer {
-  status: number;
-  /** JSON value, or a prepared body. */
-  json?: unknown;
-  body?: Buffer;
-  headers?: Record<string, string>;
-}
-
-export type Handler = (core: InferenceCore, call: RouteCall) => RouteAnswer | Promise<RouteAnswer>;
+export type { Handler, RouteAnswer, RouteCall } from './route-types.js';
 
 const ok = (json?: unknown): RouteAnswer => (json === undefined ? { status: 200 } : { status: 200, json });
 const health = (up: boolean): RouteAnswer => ({ status: up ? 200 : 400 });
@@ -116,14 +90,12 @@ export const HANDLERS: Record<string, Handler> = {
     await core.control.unload(model(c), c.caller);
     return ok();
   },
+  ...sharedMemoryHandlers(jsonBody),
   ...(Object.fromEntries(
-    ['systemsharedmemory', 'cudasharedmemory'].flatMap((kind) => {
-      const what = kind === 'systemsharedmemory' ? 'System shared memory' : 'CUDA shared memory';
-      return ['status', 'region/:region/status', 'region/:region/register', 'region/:region/unregister', 'unregister'].map((tail) => [
-        `${tail.endsWith('status') ? 'GET' : 'POST'} /v2/${kind}/${tail}`,
-        notYet(`${what} (/v2/${kind}/${tail.replace(':region', '{region}')})`),
-      ]);
-    }),
+    ['status', 'region/:region/status', 'region/:region/register', 'region/:region/unregister', 'unregister'].map((tail) => [
+      `${tail.endsWith('status') ? 'GET' : 'POST'} /v2/cudasharedmemory/${tail}`,
+      notYet(`CUDA shared memory (/v2/cudasharedmemory/${tail.replace(':region', '{region}')})`),
+    ]),
   ) as Record<string, Handler>),
   'GET /v2/trace/setting': notYet('Tracing (/v2/trace/setting)'),
   'POST /v2/trace/setting': notYet('Tracing (/v2/trace/setting)'),

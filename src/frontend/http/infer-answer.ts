@@ -40,7 +40,7 @@ export function refuseJsonOnlyOutputs(
   const names = requested.length > 0 ? new Set(requested.map((o) => o.name)) : undefined;
   for (const o of modelOutputs) {
     if (names && !names.has(o.name)) continue;
-    if (o.dataType === FP16_CONFIG_TYPE && !wantsBinary(binary, o.name)) throw invalid(fp16Refusal(o.name, 'FP16'));
+    if (o.dataType === FP16_CONFIG_TYPE && !wantsBinary(binary, o.name) && !binary.shm.has(o.name)) throw invalid(fp16Refusal(o.name, 'FP16'));
   }
 }
 
@@ -105,6 +105,8 @@ export function inferResponseBody(
   const outputs = res.outputs.map((o, i) => {
     const raw = res.rawOutputContents[i] ?? Buffer.alloc(0);
     const shape = o.shape.map(Number);
+    // Written to shared memory: as Triton answers, the output is named with its datatype and shape only.
+    if (binary.shm.has(o.name)) return JSON.stringify({ name: o.name, datatype: o.datatype, shape });
     if (wantsBinary(binary, o.name)) {
       parts.push(raw);
       return JSON.stringify({ name: o.name, datatype: o.datatype, shape, parameters: { binary_data_size: raw.length } });

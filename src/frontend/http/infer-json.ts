@@ -17,8 +17,11 @@ type Json = Record<string, unknown>;
 
 export interface ParsedInfer {
   request: ModelInferRequest;
-  /** Outputs to send as binary data, by name; `all` when binary_data_output was set. */
-  binary: { all: boolean; names: Set<string>; listed: Set<string> };
+  /**
+   * Outputs to send as binary data, by name; `all` when binary_data_output was set;
+   * `shm`: outputs written to shared memory (listed by name, datatype and shape only).
+   */
+  binary: { all: boolean; names: Set<string>; listed: Set<string>; shm: Set<string> };
 }
 
 /** The bounds a request's structure is held to, the same as over gRPC (src/limits.ts). */
@@ -66,14 +69,20 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     const params = parametersOf(t['parameters'], `${what}: 'parameters'`);
     countParameters(Object.keys(params).length);
     const size = params['binary_data_size'];
-    let data: Buffer;
-    if (size !== undefined) {
+    const inShm = params['shared_memory_region'] !== undefined;
+    if ([t['data'] !== undefined, size !== undefined, inShm].filter(Boolean).length !== 1) {
+      throw invalid(`${what}: set exactly one of 'data', 'binary_data_size' in 'parameters' or 'shared_memory_region' in 'parameters'`);
+    }
+    let data: Buffer | undefined;
+    if (inShm) {
+      // Read by the core from the region; the input takes no part of the body.
+      data = undefined;
+    } else if (size !== undefined) {
       if (size.parameterChoice?.$case !== 'int64Param' || size.parameterChoice.value < 0n)
         throw invalid(`${what}: 'binary_data_size' must be a non-negative integer`);
       const n = Number(size.parameterChoice.value);
       if (cursor + n > binary.length)
         throw invalid(`${what}: binary_data_size ${n} runs past the end of the binary data (${binary.length - cursor} bytes left)`);
-      if (t['data'] !== undefined) throw invalid(`${what}: has both 'data' and binary_data_size; use one`);
       data = binary.subarray(cursor, cursor + n);
       cursor += n;
     } else {
@@ -94,12 +103,13 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     // The extension's own parameters are consumed here; the core sees the data they carried.
     delete params['binary_data_size'];
     inputs.push({ name, datatype, shape: shape.map(BigInt), parameters: params, contents: undefined });
-    raws.push(data);
+    if (data) raws.push(data);
   }
   if (cursor !== binary.length) throw invalid(`${binary.length - cursor} bytes of binary data follow the last input that uses any`);
   const outputs: ModelInferRequest['outputs'] = [];
   const names = new Set<string>();
   const listed = new Set<string>();
+  const shm = new Set<string>();
   if (top['outputs'] !== undefined) {
     if (!Array.isArray(top['outputs'])) throw invalid("'outputs' must be an array");
     if (top['outputs'].length > limits.maxOutputs) throw over('maxOutputs', limits, 'outputs');
@@ -110,6 +120,10 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
       countParameters(Object.keys(params).length);
       const b = params['binary_data']?.parameterChoice;
       listed.add(name);
+      if (params['shared_memory_region'] !== undefined) {
+        if (b?.$case === 'boolParam' && b.value) throw invalid(`output '${name.slice(0, 200)}': cannot set both 'shared_memory_region' and 'binary_data'`);
+        shm.add(name);
+      }
       if (b?.$case === 'boolParam' && b.value) names.add(name);
       else if (b && b.$case !== 'boolParam') throw invalid(`output '${name.slice(0, 200)}': 'binary_data' must be true or false`);
       delete params['binary_data'];
@@ -121,7 +135,7 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
   delete parameters['binary_data_output'];
   return {
     request: { modelName: model, modelVersion: version, id: id ?? '', parameters, inputs, outputs, rawInputContents: raws },
-    binary: { all: all?.$case === 'boolParam' ? all.value : false, names, listed },
+    binary: { all: all?.$case === 'boolParam' ? all.value : false, names, listed, shm },
   };
 }
 

@@ -50,5 +50,5 @@ export function rawInferRequest(core: InferenceCore, body: Buffer, model: string
     outputs: [],
     rawInputContents: [data],
   };
-  return { request, binary: { all: true, names: new Set(), listed: new Set() } };
+  return { request, binary: { all: true, names: new Set(), listed: new Set(), shm: new Set() } };
 }

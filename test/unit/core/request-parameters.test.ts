@@ -70,10 +70,23 @@ test('sequence parameters are reported when set, not when false or zero', () => 
   assert.is(readRequestParameters({ sequence_start: bool(false), sequence_id: i64(0n) }, 'm').sequence, false);
 });
 
-test('input and output keys are type-checked; shared memory is UNIMPLEMENTED, classification too', () => {
+test('input and output keys are type-checked; shared memory references are read as Triton reads them; classification is UNIMPLEMENTED', () => {
   refused(() => checkInputParameters({ shared_memory_region: i64(1n) }, 'in'), /'shared_memory_region' must be string_param/);
   refused(() => checkInputParameters({ shared_memory_byte_size: str('1') }, 'in'), /'shared_memory_byte_size' must be int64_param/);
-  refused(() => checkInputParameters({ shared_memory_region: str('r') }, 'in'), /shared memory is not implemented/, Code.UNIMPLEMENTED);
+  refused(() => checkInputParameters({ shared_memory_region: str('r') }, 'in'), /'shared_memory_byte_size' must be given with 'shared_memory_region'/);
+  refused(() => checkInputParameters({ shared_memory_offset: i64(8n) }, 'in'), /need 'shared_memory_region'/);
+  refused(() => checkInputParameters({ shared_memory_region: str('r'), shared_memory_byte_size: i64(-1n) }, 'in'), /must be in 0\.\.2\^53-1/);
+  assert.equal(checkInputParameters({ shared_memory_region: str('r'), shared_memory_byte_size: i64(64n) }, 'in'), { region: 'r', byteSize: 64, offset: 0 });
+  assert.equal(checkOutputParameters({ shared_memory_region: str('r'), shared_memory_byte_size: i64(8n), shared_memory_offset: i64(16n) }, 'out'), {
+    region: 'r',
+    byteSize: 8,
+    offset: 16,
+  });
+  refused(
+    () => checkOutputParameters({ shared_memory_region: str('r'), shared_memory_byte_size: i64(8n), classification: i64(2n) }, 'out'),
+    /both 'shared_memory_region' and 'classification'/,
+  );
+  assert.is(checkInputParameters({}, 'in'), undefined);
   refused(() => checkInputParameters({ binary_data_size: i64(4n) }, 'in'), /HTTP\/REST binary extension/);
   refused(() => checkOutputParameters({ classification: bool(true) }, 'out'), /'classification' must be int64_param/);
   refused(() => checkOutputParameters({ classification: i64(3n) }, 'out'), /'classification' output parameter is not implemented/, Code.UNIMPLEMENTED);

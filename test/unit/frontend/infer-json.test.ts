@@ -15,7 +15,7 @@ const response = (elements: number): ModelInferResponse => ({
   outputs: [{ name: 'OUT', datatype: 'UINT8', shape: [1n, BigInt(elements)], parameters: {}, contents: undefined }],
   rawOutputContents: [Buffer.alloc(elements)],
 });
-const none = { all: false, names: new Set<string>(), listed: new Set<string>() };
+const none = { all: false, names: new Set<string>(), listed: new Set<string>(), shm: new Set<string>() };
 
 test('JSON outputs within the element bound are written', () => {
   const out = inferResponseBody(response(100), none, { maxElements: 100, maxJsonBytes: 1 << 20 });
