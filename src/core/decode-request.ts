@@ -64,7 +64,7 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
   const seen = new Set<string>();
   const tensors: Tensor[] = [];
 
-  req.inputs.forEach((input, i) => {
+  req.inputs.forEach((input) => {
     const what = `input '${input.name}' of ${model}`;
     const spec = config.input.find((c) => c.name === input.name);
     if (!spec) {

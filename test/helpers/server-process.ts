@@ -96,7 +96,11 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
       lines: log.lines,
       waitForLine: (pattern, ms = timeoutMs, since = 0) => log.waitFor(pattern, ms, since),
       exited,
-      stop: () => stop().then((code) => (resolveExited(code), code)),
+      stop: () =>
+        stop().then((code) => {
+          resolveExited(code);
+          return code;
+        }),
     };
   } catch (err) {
     await built?.server.stop().catch(() => {});
