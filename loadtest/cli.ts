@@ -28,7 +28,9 @@ const help = `Usage: npm run loadtest -- -m NAME [flags]        (perf_analyzer's
   --percentile N                 the latency percentile reported as pN (default 99)
   --workers N                    load threads (default: 1, or 2 from 4 cores up); each has its own connections
   --connections N                connections over all threads (default: gRPC one per thread, HTTP one per caller)
-  --shared-memory none|system    tensors through system shared memory (not built yet: only none)
+  --shared-memory none|system    tensors through system shared memory regions in /dev/shm (the server on
+                                 this host, started with --allow-client-shm=true); default none
+  --output-shared-memory-size N  bytes of shared memory per output (default 102400)
   -f FILE [--output]             results as .csv (perf_analyzer's column names) or .json
   --plot FILE.svg                throughput vs pN latency chart
   --allow-remote                 allow a non-loopback --url
@@ -62,6 +64,7 @@ try {
       workers: { type: 'string' },
       connections: { type: 'string' },
       'shared-memory': { type: 'string', default: 'none' },
+      'output-shared-memory-size': { type: 'string', default: '102400' },
       output: { type: 'string', short: 'f' },
       plot: { type: 'string' },
       'allow-remote': { type: 'boolean', default: false },
@@ -83,13 +86,9 @@ if (v.help) {
 if (!v.model) fail('-m (--model) is required');
 const protocol = v.protocol;
 if (protocol !== 'grpc' && protocol !== 'http') fail(`-i must be grpc or http, got '${protocol}'`);
-if (v['shared-memory'] !== 'none') {
-  fail(
-    v['shared-memory'] === 'system'
-      ? '--shared-memory system is not built yet (issue 14 part 3); use none'
-      : `--shared-memory must be none or system, got '${v['shared-memory']}'`,
-  );
-}
+const sharedMemory = v['shared-memory'];
+if (sharedMemory !== 'none' && sharedMemory !== 'system') fail(`--shared-memory must be none or system, got '${sharedMemory}'`);
+if (sharedMemory === 'system' && v['allow-remote']) fail('--shared-memory system needs the server on this host; it cannot go with --allow-remote');
 const url = v.url ?? (protocol === 'grpc' ? '127.0.0.1:8001' : '127.0.0.1:8000');
 const host = url.replace(/:\d+$/, '');
 if (!v['allow-remote'] && !['localhost', '[::1]'].includes(host) && !/^127\.\d+\.\d+\.\d+$/.test(host)) {
@@ -134,6 +133,8 @@ const session = await new LoadSession(url, v.model, v['model-version']!, {
   workers,
   connections,
   percentile: pct,
+  sharedMemory,
+  outputSharedMemorySize: positive('output-shared-memory-size', v['output-shared-memory-size']!),
   conn: {
     caFile: v['ssl-grpc-root-certifications-file'],
     certFile: v['ssl-grpc-certificate-chain-file'],
@@ -146,7 +147,7 @@ const session = await new LoadSession(url, v.model, v['model-version']!, {
 const req = session.request;
 console.log(
   `model ${session.meta.name} over ${protocol} (versions ${session.meta.versions.join(',')}), ${session.batched ? `batch ${batchSize}` : 'no batch dimension'}, ` +
-    `inputs ${req.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(' ')}, ${interval} ms per step, ${workers} load thread(s), ${connections} connection(s)`,
+    `inputs ${req.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(' ')}${sharedMemory === 'system' ? ' in system shared memory' : ''}, ${interval} ms per step, ${workers} load thread(s), ${connections} connection(s)`,
 );
 await session.warmUp(steps[0]!.mode === 'concurrency' ? topLevel : 4);
 

@@ -27,6 +27,9 @@ export interface ControlPlane {
   maxBatchSize(): Promise<number>;
   /** The newest version's statistics. */
   stats(): Promise<ServerStats | undefined>;
+  /** Triton's system shared memory: a region over a /dev/shm object, and its removal. */
+  registerShm(name: string, key: string, byteSize: number): Promise<void>;
+  unregisterShm(name: string): Promise<void>;
   close(): void;
 }
 
@@ -56,6 +59,12 @@ function grpcControl(address: string, model: string, version: string, o: Connect
         executionCount: n(s.executionCount),
       };
     },
+    registerShm: async (name, key, byteSize) => {
+      await ask((cb) => client.systemSharedMemoryRegister({ name, key, offset: 0n, byteSize: BigInt(byteSize) }, cb));
+    },
+    unregisterShm: async (name) => {
+      await ask((cb) => client.systemSharedMemoryUnregister({ name }, cb));
+    },
     close: () => client.close(),
   };
 }
@@ -76,6 +85,12 @@ function httpControl(address: string, model: string, version: string, o: Connect
     const i = h.indexOf(':');
     if (i > 0) headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
+  const root = `http://${address}/v2/systemsharedmemory/region`;
+  const post = async (url: string, body: unknown): Promise<void> => {
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`POST ${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  };
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${base}${path}`, { headers });
     const text = await res.text();
@@ -84,9 +99,10 @@ function httpControl(address: string, model: string, version: string, o: Connect
   };
   return {
     metadata: async () => {
-      const m = await get<{ name: string; versions?: string[]; platform?: string; inputs: Array<{ name: string; datatype: string; shape: number[] }> }>('');
-      const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) });
-      return { name: m.name, versions: m.versions ?? [], platform: m.platform ?? '', inputs: m.inputs.map(tensor), outputs: [] };
+      type T = { name: string; datatype: string; shape: number[] };
+      const m = await get<{ name: string; versions?: string[]; platform?: string; inputs: T[]; outputs?: T[] }>('');
+      const tensor = (t: T) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) });
+      return { name: m.name, versions: m.versions ?? [], platform: m.platform ?? '', inputs: m.inputs.map(tensor), outputs: (m.outputs ?? []).map(tensor) };
     },
     maxBatchSize: async () => (await get<{ max_batch_size?: number }>('/config')).max_batch_size ?? 0,
     stats: async () => {
@@ -103,6 +119,8 @@ function httpControl(address: string, model: string, version: string, o: Connect
         executionCount: s.execution_count,
       };
     },
+    registerShm: (name, key, byteSize) => post(`${root}/${encodeURIComponent(name)}/register`, { key, offset: 0, byte_size: byteSize }),
+    unregisterShm: (name) => post(`${root}/${encodeURIComponent(name)}/unregister`, {}),
     close: () => undefined,
   };
 }

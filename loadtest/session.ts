@@ -3,6 +3,7 @@
 // server's statistics around each step.
 
 import { ModelInferRequest, type ModelMetadataResponse } from '../src/generated/inference/grpc_service.js';
+import { jsonParameters, placeInSharedMemory, type SharedMemoryPlacement } from './shared-memory.js';
 import { buildRequest, type InputOptions } from './inputs.js';
 import { percentile, summarize } from './percentiles.js';
 import type { ConnectionOptions } from './connection.js';
@@ -50,6 +51,10 @@ export interface SessionOptions {
   /** The percentile reported as pMs (perf_analyzer's --percentile). */
   percentile?: number;
   timeoutMs?: number;
+  /** perf_analyzer's --shared-memory: tensors through system shared memory regions instead of the message. */
+  sharedMemory?: 'none' | 'system';
+  /** perf_analyzer's --output-shared-memory-size: bytes set aside per output. */
+  outputSharedMemorySize?: number;
 }
 
 export class LoadSession {
@@ -59,6 +64,7 @@ export class LoadSession {
   private generator: LoadGenerator | undefined;
   private readonly control: ControlPlane;
   private readonly o: Required<SessionOptions>;
+  private shm: SharedMemoryPlacement | undefined;
 
   constructor(
     readonly url: string,
@@ -66,7 +72,17 @@ export class LoadSession {
     readonly version = '',
     options: SessionOptions = {},
   ) {
-    this.o = { protocol: 'grpc', conn: {}, workers: 1, connections: 1, percentile: 99, timeoutMs: 60_000, ...options };
+    this.o = {
+      protocol: 'grpc',
+      conn: {},
+      workers: 1,
+      connections: 1,
+      percentile: 99,
+      timeoutMs: 60_000,
+      sharedMemory: 'none',
+      outputSharedMemorySize: 102_400,
+      ...options,
+    };
     this.control = controlPlane(this.o.protocol, url, model, version, this.o.conn);
   }
 
@@ -75,6 +91,9 @@ export class LoadSession {
     this.batched = (await this.control.maxBatchSize()) > 0;
     this.req = buildRequest(this.meta, this.batched, inputs);
     this.req.modelVersion = this.version;
+    if (this.o.sharedMemory === 'system') {
+      this.shm = await placeInSharedMemory(this.req, this.meta, this.control, this.o.outputSharedMemorySize);
+    }
     this.generator = await LoadGenerator.start(
       { address: this.url, connections: this.o.connections, conn: this.o.conn, payload: payloadOf(this.o.protocol, this.req), timeoutMs: this.o.timeoutMs },
       this.o.workers,
@@ -131,22 +150,28 @@ export class LoadSession {
 
   async close(): Promise<void> {
     await this.generator?.close();
+    await this.shm?.remove();
     this.control.close();
   }
 }
 
-/** The request as each protocol sends it: protobuf bytes, or the binary tensor data extension over HTTP. */
+/**
+ * The request as each protocol sends it: protobuf bytes, or over HTTP the binary tensor
+ * data extension (inputs in shared memory carry their parameters and no data).
+ */
 export function payloadOf(protocol: Protocol, req: ModelInferRequest): Payload {
   if (protocol === 'grpc') return { protocol, bytes: ModelInferRequest.encode(req).finish() };
+  let raw = 0;
   const header = Buffer.from(
     JSON.stringify({
       ...(req.id ? { id: req.id } : {}),
-      inputs: req.inputs.map((t, i) => ({
+      inputs: req.inputs.map((t) => ({
         name: t.name,
         datatype: t.datatype,
         shape: t.shape.map(Number),
-        parameters: { binary_data_size: req.rawInputContents[i]!.length },
+        parameters: t.parameters['shared_memory_region'] ? jsonParameters(t.parameters) : { binary_data_size: req.rawInputContents[raw++]!.length },
       })),
+      ...(req.outputs.length > 0 ? { outputs: req.outputs.map((o) => ({ name: o.name, parameters: jsonParameters(o.parameters) })) } : {}),
       parameters: { binary_data_output: true },
     }),
   );
