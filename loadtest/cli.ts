@@ -27,7 +27,7 @@ const help = `Usage: npm run loadtest -- -m NAME [flags]        (perf_analyzer's
   --input-data random|zero|FILE  request contents; FILE is JSON {"INPUT": [flat values], ...} (default random)
   --percentile N                 the latency percentile reported as pN (default 99)
   --workers N                    load threads (default: 1, or 2 from 4 cores up); each has its own connections
-  --connections N                connections over all threads (default: gRPC one per thread, HTTP one per caller)
+  --connections N                connections over all threads (default: gRPC two per thread, HTTP one per caller)
   --shared-memory none|system    tensors through system shared memory regions in /dev/shm (the server on
                                  this host, started with --allow-client-shm=true); default none
   --output-shared-memory-size N  bytes of shared memory per output (default 102400)
@@ -119,7 +119,7 @@ const topLevel = Math.max(...steps.map((s) => s.level));
 const connections = v.connections
   ? positive('connections', v.connections)
   : protocol === 'grpc'
-    ? workers
+    ? 2 * workers
     : Math.max(workers, Math.ceil(steps[0]!.mode === 'concurrency' ? topLevel : 64));
 let inputs;
 try {
