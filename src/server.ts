@@ -20,6 +20,8 @@ import { metricsAdmission } from './security/http-admission.js';
 import { modelAuditFields } from './security/model-audit.js';
 import { SERVER_WHO } from './security/audit-log.js';
 import { SystemSharedMemory } from './shm/system-shared-memory.js';
+import { LocalLink, type ClusterLink } from './cluster/link.js';
+import { localOps } from './core/local-ops.js';
 
 export const SERVER_NAME = 'triton-ts';
 
@@ -46,6 +48,7 @@ export class InferenceServer {
     private readonly opts: ServerOptions,
     private readonly log: Logger,
     private readonly security: Security,
+    private readonly cluster: ClusterLink = new LocalLink(),
   ) {
     this.sharedMemory = new SystemSharedMemory({ enabled: opts.allowClientShm });
     if (opts.allowMetrics) {
@@ -103,11 +106,13 @@ export class InferenceServer {
       testFaults: opts.testFaults,
       security,
       sharedMemory: this.sharedMemory,
+      cluster,
       isLive: () => this.live,
       isReady: () => this.isReady(),
       modelsChanged: () => this.frontend.syncHealth(),
     };
     const core = new InferenceCore(ctx, opts.limits);
+    cluster.serve(localOps(ctx), () => this.isLocallyReady());
     this.frontend = new GrpcFrontend(ctx, core, {
       host: opts.grpcHost,
       port: opts.grpcPort,
@@ -214,7 +219,12 @@ export class InferenceServer {
     return out;
   }
 
+  /** Ready here and, with --server-processes, in every other process too. */
   isReady(): boolean {
+    return this.isLocallyReady() && this.cluster.clusterReady();
+  }
+
+  private isLocallyReady(): boolean {
     if (!this.live || !this.started || this.stopping) return false;
     if (!this.opts.strictReadiness) return true;
     for (const m of this.registry.all()) {
@@ -274,6 +284,7 @@ export class InferenceServer {
       clearTimeout(timer);
       if (!unloaded) this.log.warn(`models still draining after ${this.opts.exitTimeoutMs} ms; exiting anyway`);
       this.sharedMemory.close();
+      this.cluster.close();
       await this.metricsEndpoint?.close();
       this.log.info('server stopped');
       this.security.audit?.record({ event: 'server_stop', reason: how === 'forced' ? 'signal; in-flight calls cancelled' : 'signal' });

@@ -6,6 +6,7 @@ import type { ModelRepository } from '../repository/model-repository.js';
 import type { Clock } from '../clock.js';
 import type { Security } from '../security/security.js';
 import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
+import type { ClusterLink } from '../cluster/link.js';
 
 export type ModelControlMode = 'none' | 'explicit' | 'poll';
 
@@ -24,6 +25,8 @@ export interface ServiceContext {
   readonly security: Security;
   /** Triton's system shared memory regions (off unless --allow-client-shm). */
   readonly sharedMemory: SystemSharedMemory;
+  /** The other server processes (--server-processes), or none. */
+  readonly cluster: ClusterLink;
   isLive(): boolean;
   isReady(): boolean;
   /** Called after any load or unload so health statuses follow model states. */

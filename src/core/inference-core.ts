@@ -11,7 +11,7 @@ import type {
   ModelStatistics,
   ServerMetadataResponse,
 } from '../generated/inference/grpc_service.js';
-import { Code, ServeError, modelNotFound, notFound, notImplemented, notLoaded, versionNotInteger } from '../errors.js';
+import { Code, ServeError, modelNotFound, notImplemented, notLoaded, versionNotInteger } from '../errors.js';
 import type { ModelEntry } from '../model/registry.js';
 import { checkModelName } from '../model/model-name.js';
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
@@ -22,12 +22,13 @@ import { ByteBudget } from './byte-budget.js';
 import type { CallCancellation } from './cancellation.js';
 import type { ServiceContext } from './context.js';
 import { decodeInferRequest } from './decode-request.js';
-import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
+import type { RegionStatus } from '../shm/system-shared-memory.js';
+import { mergeStatistics } from './statistics.js';
 import { writeSharedMemoryOutputs } from './encode-response.js';
 import { encodeInferResponse } from './encode-response.js';
 import { FairGate } from './fair-gate.js';
 import { ModelControl } from './model-control.js';
-import { failureReason, statsMessage } from './statistics.js';
+import { failureReason } from './statistics.js';
 
 /** What a frontend knows about one inference call. */
 export interface InferCall {
@@ -56,11 +57,6 @@ export class InferenceCore {
 
   serverLive(): boolean {
     return this.ctx.isLive();
-  }
-
-  /** Triton's system shared memory: register, status, unregister (gRPC and HTTP call it alike). */
-  get sharedMemory(): SystemSharedMemory {
-    return this.ctx.sharedMemory;
   }
 
   serverReady(): boolean {
@@ -139,27 +135,24 @@ export class InferenceCore {
   }
 
   /** ModelStatistics: one model (and version), or with name '' every model the caller may see. */
-  statistics(name: string, version: string, caller: Principal | undefined): ModelStatistics[] {
-    const { registry, security } = this.ctx;
-    let models: ModelEntry[];
-    if (name === '') {
-      models = registry.all().filter((m) => security.access.canSee(caller, 'statistics', m.name));
-    } else {
-      checkModelName(name);
-      const e = registry.entry(name);
-      if (!e || (e.state === undefined && e.versions.size === 0)) throw modelNotFound(name);
-      models = [e];
-    }
-    checkVersion(name, version);
-    const out: ModelStatistics[] = [];
-    for (const m of models) {
-      for (const v of [...m.versions.values()].sort((a, b) => a.version - b.version)) {
-        if (!v.stats || (version !== '' && String(v.version) !== version)) continue;
-        out.push(statsMessage(m.name, v.version, v.stats));
-      }
-    }
-    if (name !== '' && version !== '' && out.length === 0) throw notFound(`model '${name}' has no version ${version} with statistics`);
-    return out;
+  /** ModelStatistics over every server process; with name '' every model the caller may see. */
+  async statistics(name: string, version: string, caller: Principal | undefined): Promise<ModelStatistics[]> {
+    const merged = mergeStatistics(await this.ctx.cluster.everywhere('stats', { name, version }));
+    const { security } = this.ctx;
+    return name === '' ? merged.filter((s) => security.access.canSee(caller, 'statistics', s.name)) : merged;
+  }
+
+  /** Triton's system shared memory. Registering and unregistering reach every server process. */
+  async registerSharedMemory(name: string, key: string, offset: number, byteSize: number): Promise<void> {
+    await this.ctx.cluster.everywhere('shmRegister', { name, key, offset, byteSize });
+  }
+
+  async unregisterSharedMemory(name: string): Promise<void> {
+    await this.ctx.cluster.everywhere('shmUnregister', { name });
+  }
+
+  sharedMemoryStatus(name: string): RegionStatus[] {
+    return this.ctx.sharedMemory.status(name);
   }
 
   /** For the protocol's routes this server does not serve yet. */

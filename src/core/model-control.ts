@@ -40,22 +40,15 @@ export class ModelControl {
   async load(name: string, parameters: Record<string, ModelRepositoryParameter>, caller: Principal | undefined): Promise<void> {
     this.checkControl('RepositoryModelLoad');
     checkModelName(name);
-    const override = loadOverride(parameters);
-    try {
-      await this.audited(caller, 'model_load', name, this.ctx.repository.load(name, override));
-    } finally {
-      this.ctx.modelsChanged();
-    }
+    // Checked here, before any process is asked: the request's own mistakes answer once.
+    loadOverride(parameters);
+    await this.audited(caller, 'model_load', name, this.ctx.cluster.everywhere('load', { name, parameters }));
   }
 
   async unload(name: string, caller: Principal | undefined): Promise<void> {
     this.checkControl('RepositoryModelUnload');
     checkModelName(name);
-    try {
-      await this.audited(caller, 'model_unload', name, this.ctx.repository.unload(name));
-    } finally {
-      this.ctx.modelsChanged();
-    }
+    await this.audited(caller, 'model_unload', name, this.ctx.cluster.everywhere('unload', { name }));
   }
 
   private checkControl(what: string): void {
@@ -64,7 +57,7 @@ export class ModelControl {
   }
 
   /** Loads and unloads requested over the network, with who asked, to the audit trail. */
-  private async audited(caller: Principal | undefined, kind: 'model_load' | 'model_unload', name: string, work: Promise<void>): Promise<void> {
+  private async audited(caller: Principal | undefined, kind: 'model_load' | 'model_unload', name: string, work: Promise<unknown>): Promise<void> {
     const { security, registry } = this.ctx;
     try {
       await work;
@@ -83,7 +76,8 @@ export class ModelControl {
   }
 }
 
-function loadOverride(parameters: Record<string, ModelRepositoryParameter>): LoadOverride {
+/** RepositoryModelLoad's parameters as a load override, checked whole. */
+export function loadOverride(parameters: Record<string, ModelRepositoryParameter>): LoadOverride {
   const override: LoadOverride = {};
   // A decoder that stores map entries on a plain object turns a key "__proto__" into its
   // prototype instead of an entry. Refuse it rather than ignore it.

@@ -49,3 +49,39 @@ export function statsMessage(name: string, version: number, s: ModelStats): Mode
     memoryUsage: [],
   };
 }
+
+type Duration2 = StatisticDuration | undefined;
+const add = (a: Duration2, b: Duration2): StatisticDuration => ({ count: (a?.count ?? 0n) + (b?.count ?? 0n), ns: (a?.ns ?? 0n) + (b?.ns ?? 0n) });
+const INFER_FIELDS = ['success', 'fail', 'queue', 'computeInput', 'computeInfer', 'computeOutput', 'cacheHit', 'cacheMiss'] as const;
+
+/** Every process's statistics as one list: counts and times summed per model version, the last inference the latest. */
+export function mergeStatistics(lists: readonly ModelStatistics[][]): ModelStatistics[] {
+  if (lists.length === 1) return lists[0]!;
+  const merged = new Map<string, ModelStatistics>();
+  for (const list of lists) {
+    for (const s of list) {
+      const key = `${s.name}\u0000${s.version}`;
+      const m = merged.get(key);
+      if (!m) {
+        merged.set(key, structuredClone(s));
+        continue;
+      }
+      m.lastInference = m.lastInference > s.lastInference ? m.lastInference : s.lastInference;
+      m.inferenceCount += s.inferenceCount;
+      m.executionCount += s.executionCount;
+      const mi = m.inferenceStats!;
+      for (const f of INFER_FIELDS) mi[f] = add(mi[f], s.inferenceStats?.[f]);
+      for (const b of s.batchStats) {
+        const mb = m.batchStats.find((x) => x.batchSize === b.batchSize);
+        if (!mb) m.batchStats.push(structuredClone(b));
+        else {
+          mb.computeInput = add(mb.computeInput, b.computeInput);
+          mb.computeInfer = add(mb.computeInfer, b.computeInfer);
+          mb.computeOutput = add(mb.computeOutput, b.computeOutput);
+        }
+      }
+    }
+  }
+  for (const m of merged.values()) m.batchStats.sort((a, b) => (a.batchSize < b.batchSize ? -1 : 1));
+  return [...merged.values()];
+}

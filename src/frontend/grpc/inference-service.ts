@@ -36,7 +36,7 @@ export function createInferenceService(core: InferenceCore, limits: Limits, log:
       return core.infer(req, inferCall(req, call.getDeadline(), cancel, call.getPeer()));
     }),
     modelStreamInfer: (call) => streamInfer(core, call, limits, log, inferCall),
-    modelStatistics: unary('ModelStatistics', log, (req) => ({ modelStats: core.statistics(req.name, req.version, callerOf(req)) })),
+    modelStatistics: unary('ModelStatistics', log, async (req) => ({ modelStats: await core.statistics(req.name, req.version, callerOf(req)) })),
     repositoryIndex: unary('RepositoryIndex', log, (req) => ({ models: core.control.index(req.ready, callerOf(req)) })),
     repositoryModelLoad: unary('RepositoryModelLoad', log, async (req) => {
       await core.control.load(req.modelName, req.parameters, callerOf(req));
@@ -48,15 +48,15 @@ export function createInferenceService(core: InferenceCore, limits: Limits, log:
     }),
     systemSharedMemoryStatus: unary('SystemSharedMemoryStatus', log, (req) => ({
       regions: Object.fromEntries(
-        core.sharedMemory.status(req.name).map((r) => [r.name, { name: r.name, key: r.key, offset: BigInt(r.offset), byteSize: BigInt(r.byteSize) }]),
+        core.sharedMemoryStatus(req.name).map((r) => [r.name, { name: r.name, key: r.key, offset: BigInt(r.offset), byteSize: BigInt(r.byteSize) }]),
       ),
     })),
-    systemSharedMemoryRegister: unary('SystemSharedMemoryRegister', log, (req) => {
-      core.sharedMemory.register(req.name, req.key, safeNumber(req.offset, 'offset'), safeNumber(req.byteSize, 'byte_size'));
+    systemSharedMemoryRegister: unary('SystemSharedMemoryRegister', log, async (req) => {
+      await core.registerSharedMemory(req.name, req.key, safeNumber(req.offset, 'offset'), safeNumber(req.byteSize, 'byte_size'));
       return {};
     }),
-    systemSharedMemoryUnregister: unary('SystemSharedMemoryUnregister', log, (req) => {
-      core.sharedMemory.unregister(req.name);
+    systemSharedMemoryUnregister: unary('SystemSharedMemoryUnregister', log, async (req) => {
+      await core.unregisterSharedMemory(req.name);
       return {};
     }),
     cudaSharedMemoryStatus: unary('CudaSharedMemoryStatus', log, notYet('CUDA shared memory (CudaSharedMemoryStatus)')),

@@ -63,9 +63,9 @@ export const HANDLERS: Record<string, Handler> = {
   'GET /v2/models/:model/versions/:version': (core, c) => ok(metadataJson(core, c)),
   'GET /v2/models/:model/config': (core, c) => ok(configJson(core, c)),
   'GET /v2/models/:model/versions/:version/config': (core, c) => ok(configJson(core, c)),
-  'GET /v2/models/:model/stats': (core, c) => ok(statsJson(core.statistics(model(c), version(c), c.caller))),
-  'GET /v2/models/:model/versions/:version/stats': (core, c) => ok(statsJson(core.statistics(model(c), version(c), c.caller))),
-  'GET /v2/models/stats': (core, c) => ok(statsJson(core.statistics('', '', c.caller))),
+  'GET /v2/models/:model/stats': async (core, c) => ok(statsJson(await core.statistics(model(c), version(c), c.caller))),
+  'GET /v2/models/:model/versions/:version/stats': async (core, c) => ok(statsJson(await core.statistics(model(c), version(c), c.caller))),
+  'GET /v2/models/stats': async (core, c) => ok(statsJson(await core.statistics('', '', c.caller))),
   'POST /v2/models/:model/infer': infer,
   'POST /v2/models/:model/versions/:version/infer': infer,
   'POST /v2/repository/index': async (core, c) => {

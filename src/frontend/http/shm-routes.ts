@@ -18,22 +18,22 @@ function unsigned(v: unknown, field: string, fallback?: number): number {
 
 export function sharedMemoryHandlers(jsonBody: (c: RouteCall) => Promise<Record<string, unknown>>): Record<string, Handler> {
   return {
-    'GET /v2/systemsharedmemory/status': (core) => ({ status: 200, json: statusJson(core.sharedMemory.status('')) }),
-    'GET /v2/systemsharedmemory/region/:region/status': (core, c) => ({ status: 200, json: statusJson(core.sharedMemory.status(region(c))) }),
+    'GET /v2/systemsharedmemory/status': (core) => ({ status: 200, json: statusJson(core.sharedMemoryStatus('')) }),
+    'GET /v2/systemsharedmemory/region/:region/status': (core, c) => ({ status: 200, json: statusJson(core.sharedMemoryStatus(region(c))) }),
     'POST /v2/systemsharedmemory/region/:region/register': async (core, c) => {
       const b = await jsonBody(c);
       if (typeof b['key'] !== 'string') throw invalid("shared memory register: the body needs 'key', a string");
-      core.sharedMemory.register(region(c), b['key'], unsigned(b['offset'], 'offset', 0), unsigned(b['byte_size'], 'byte_size'));
+      await core.registerSharedMemory(region(c), b['key'], unsigned(b['offset'], 'offset', 0), unsigned(b['byte_size'], 'byte_size'));
       return { status: 200 };
     },
     'POST /v2/systemsharedmemory/region/:region/unregister': async (core, c) => {
       await jsonBody(c);
-      core.sharedMemory.unregister(region(c));
+      await core.unregisterSharedMemory(region(c));
       return { status: 200 };
     },
     'POST /v2/systemsharedmemory/unregister': async (core, c) => {
       await jsonBody(c);
-      core.sharedMemory.unregister('');
+      await core.unregisterSharedMemory('');
       return { status: 200 };
     },
   };

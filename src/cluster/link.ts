@@ -1,0 +1,50 @@
+// What one server process asks of all of them. With --server-processes above 1 every
+// process serves the same ports (node:cluster hands each connection to one of them), so
+// a change a client makes through one process (a model load or unload, a shared memory
+// region) must reach every process, and a question about all of them (statistics,
+// readiness) must ask every process. A single process is its own cluster.
+
+import type { ModelRepositoryParameter, ModelStatistics } from '../generated/inference/grpc_service.js';
+
+/** The operations run in every process, with their arguments and each process's result. */
+export interface ClusterOps {
+  load: { args: { name: string; parameters: Record<string, ModelRepositoryParameter> }; result: void };
+  unload: { args: { name: string }; result: void };
+  shmRegister: { args: { name: string; key: string; offset: number; byteSize: number }; result: void };
+  shmUnregister: { args: { name: string }; result: void };
+  stats: { args: { name: string; version: string }; result: ModelStatistics[] };
+}
+
+export type OpName = keyof ClusterOps;
+
+/** This process's implementation of each operation. */
+export type LocalOps = { [K in OpName]: (args: ClusterOps[K]['args']) => Promise<ClusterOps[K]['result']> };
+
+export interface ClusterLink {
+  /** Runs `op` in every process, this one included; resolves with each result, rejects with the first failure. */
+  everywhere<K extends OpName>(op: K, args: ClusterOps[K]['args']): Promise<Array<ClusterOps[K]['result']>>;
+  /** Whether every process of the cluster reports ready (a single process: true). */
+  clusterReady(): boolean;
+  /** Gives the link this process's operations (once the server is built). */
+  serve(ops: LocalOps, localReady: () => boolean): void;
+  close(): void;
+}
+
+/** The link of a server that is the only process. */
+export class LocalLink implements ClusterLink {
+  private ops: LocalOps | undefined;
+
+  async everywhere<K extends OpName>(op: K, args: ClusterOps[K]['args']): Promise<Array<ClusterOps[K]['result']>> {
+    return [await (this.ops![op] as (a: ClusterOps[K]['args']) => Promise<ClusterOps[K]['result']>)(args)];
+  }
+
+  clusterReady(): boolean {
+    return true;
+  }
+
+  serve(ops: LocalOps): void {
+    this.ops = ops;
+  }
+
+  close(): void {}
+}
