@@ -7,7 +7,11 @@ import type { Logger } from './log.js';
 import { packageVersion } from './package-root.js';
 import { Security } from './security/security.js';
 import { securityWarnings } from './security/warnings.js';
-import { InferenceServer } from './server.js';
+import { InferenceServer, metricsEndpointFor } from './server.js';
+import type { ClusterLink } from './cluster/link.js';
+import { ClusterPrimary } from './cluster/primary.js';
+import { clusterMetricsSource } from './metrics/cluster-metrics.js';
+import type { MetricsEndpoint } from './metrics/http-endpoint.js';
 
 /** Security settings that failed their checks at start: the CLI exits 2 with the message. */
 export class StartupRefused extends Error {
@@ -24,7 +28,7 @@ export interface Booted {
  * trail (restricted-protocol values redacted). Throws StartupRefused when the security
  * settings are bad (the caller exits 2); anything else thrown is a bug (exit 1).
  */
-export function build(opts: Readonly<CliOptions>, log: Logger, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Booted {
+export function build(opts: Readonly<CliOptions>, log: Logger, args: readonly string[], env: NodeJS.ProcessEnv = process.env, cluster?: ClusterLink): Booted {
   for (const flag of opts.ignored) {
     // HTTP requests are answered on the event loop that decodes them; there is no HTTP thread pool to size.
     if (flag === 'http-thread-count')
@@ -40,7 +44,51 @@ export function build(opts: Readonly<CliOptions>, log: Logger, args: readonly st
   for (const w of [...securityWarnings(opts), ...security.warnings]) log.warn(w);
   if (security.modelKeys) log.info(`model keys from ${security.modelKeys.source}: ${security.modelKeys.ids.join(', ')}`);
   security.audit?.record({ event: 'server_start', version: packageVersion(), pid: process.pid, args: redactedArgs(args) });
-  return { server: new InferenceServer(opts, log, security), security };
+  return { server: new InferenceServer(opts, log, security, cluster), security };
+}
+
+/** The primary of --server-processes: the workers, the summed metrics scrape, the signals. */
+export interface Primary {
+  /** Drains every worker; resolves with the exit code (0 when all of them exited 0). */
+  stop(): Promise<number>;
+  kill(): void;
+  reload(): void;
+}
+
+/** Starts the primary: it serves no requests (cluster/primary.ts). Throws StartupRefused on bad security files. */
+export async function startPrimary(opts: Readonly<CliOptions>, log: Logger): Promise<Primary> {
+  let security: Security;
+  try {
+    // Model keys are the workers' business: the primary loads no model (and leaves --model-key-env in place for them).
+    security = new Security({ ...opts.security, modelKeys: undefined, requireEncryptedModels: false }, log);
+  } catch (err) {
+    throw new StartupRefused(err instanceof Error ? err.message : String(err));
+  }
+  const primary = new ClusterPrimary(opts.serverProcesses, log);
+  primary.start();
+  let metrics: MetricsEndpoint | undefined;
+  if (opts.allowMetrics) {
+    metrics = metricsEndpointFor(clusterMetricsSource(), opts, security);
+    const port = await metrics.listen(opts.metricsHost, opts.metricsPort);
+    log.info(
+      `started metrics service at ${opts.metricsHost}:${port} (${security.metricsTls ? 'HTTPS' : 'HTTP'}, summed over ${opts.serverProcesses} server processes)`,
+    );
+  }
+  security.watch();
+  return {
+    stop: async () => {
+      const code = await primary.stop();
+      await metrics?.close();
+      await security.close();
+      log.info(`server stopped (${opts.serverProcesses} server processes)`);
+      return code;
+    },
+    kill: () => primary.kill(),
+    reload: () => {
+      security.reloadAll('SIGHUP');
+      primary.signal('SIGHUP');
+    },
+  };
 }
 
 /** Listens, loads the models, prints tritonserver's start-up table and the "ready:" line. */
@@ -49,7 +97,10 @@ export async function start(server: InferenceServer, opts: Readonly<CliOptions>,
   await server.start();
   if (opts.logFormat === 'json') log.info('models', { models: server.modelStates() });
   else writeTable(server.modelTable());
-  log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
+  // A worker of --server-processes says so; the primary's line says when all of them are ready.
+  const worker = process.env['TRITON_TS_WORKER_INDEX'];
+  if (worker === undefined) log.info(`ready: ${server.isReady()} (gRPC on ${opts.grpcHost}:${server.port})`);
+  else log.info(`server process ${worker} started (gRPC on ${opts.grpcHost}:${server.port})`);
 }
 
 const SECRET_FLAG = /^--(?:grpc-restricted-protocol|http-restricted-api)$/;

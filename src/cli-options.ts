@@ -2,6 +2,7 @@
 // frozen object; every message names the flag and the rule.
 
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ModelControlMode } from './core/context.js';
 import { packageRoot } from './package-root.js';
@@ -44,6 +45,8 @@ export const usage = `Usage: npm start -- [flags]   (or: node --import tsx src/c
   --log-verbose=N                1 or more logs verbose events (default 0)
   --log-format=text|json         one line per event (default text)
   --allow-metrics=BOOL           serve Prometheus metrics (default true)
+  --server-processes=N|auto      server processes on the same ports (node:cluster), each with its own
+                                 model instances; auto: one per 4 cores, at least 1 (default auto)
   --allow-client-shm=BOOL        let clients register system shared memory regions (/dev/shm) for
                                  tensors (default false: a client names objects on this host)
   --metrics-address=HOST         metrics address (default 0.0.0.0)
@@ -137,6 +140,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
         'http-thread-count': { type: 'string' },
         'allow-metrics': { type: 'string' },
         'allow-client-shm': { type: 'string' },
+        'server-processes': { type: 'string' },
         'grpc-infer-allocation-pool-size': { type: 'string' },
         'grpc-keepalive-permit-without-calls': { type: 'string' },
         'grpc-http2-max-pings-without-data': { type: 'string' },
@@ -193,6 +197,10 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     grpcPort: int('grpc-port', v['grpc-port'], 8001, 0, 65535),
     allowMetrics: bool('allow-metrics', v['allow-metrics'], true),
     allowClientShm: bool('allow-client-shm', v['allow-client-shm'], false),
+    serverProcesses:
+      v['server-processes'] === undefined || v['server-processes'] === 'auto'
+        ? Math.max(1, Math.floor(availableParallelism() / 4))
+        : int('server-processes', v['server-processes'], 1, 1, 64),
     allowHttp: bool('allow-http', v['allow-http'], true),
     httpHost: v['http-address'] ?? '0.0.0.0',
     httpPort: int('http-port', v['http-port'], 8000, 0, 65535),

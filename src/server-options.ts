@@ -9,6 +9,8 @@ export interface ServerOptions {
   grpcHost: string;
   grpcPort: number;
   allowMetrics: boolean;
+  /** --server-processes: processes serving the same ports (cluster/primary.ts); 1 is this process alone. */
+  serverProcesses: number;
   /** tritonserver's --allow-client-shm: clients may register system shared memory regions. */
   allowClientShm: boolean;
   /** nv_inference_*_summary_us (tritonserver's --metrics-config summary_latencies=true). */

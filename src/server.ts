@@ -13,7 +13,7 @@ import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { systemClock } from './clock.js';
-import { MetricsEndpoint } from './metrics/http-endpoint.js';
+import { MetricsEndpoint, type MetricsSource } from './metrics/http-endpoint.js';
 import { PrometheusExporter, type VersionView } from './metrics/prometheus.js';
 import type { Security } from './security/security.js';
 import { metricsAdmission } from './security/http-admission.js';
@@ -22,6 +22,7 @@ import { SERVER_WHO } from './security/audit-log.js';
 import { SystemSharedMemory } from './shm/system-shared-memory.js';
 import { LocalLink, type ClusterLink } from './cluster/link.js';
 import { localOps } from './core/local-ops.js';
+import { exposeToPrimary } from './metrics/cluster-metrics.js';
 
 export const SERVER_NAME = 'triton-ts';
 
@@ -53,14 +54,9 @@ export class InferenceServer {
     this.sharedMemory = new SystemSharedMemory({ enabled: opts.allowClientShm });
     if (opts.allowMetrics) {
       this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
-      const tls = security.metricsTls;
-      const mutual = opts.security.metricsTls?.mutual ?? false;
-      this.metricsEndpoint = new MetricsEndpoint(this.exporter, {
-        tls: tls ? { ...tls.current, requestCert: tls.current.ca !== undefined, required: mutual } : undefined,
-        admit: metricsAdmission(security.access),
-      });
-      const endpoint = this.metricsEndpoint;
-      tls?.onChange((m) => endpoint.setTls(m));
+      // A worker of several processes: the primary answers the scrape, summing every worker's metrics.
+      if (cluster.servesMetrics) this.metricsEndpoint = metricsEndpointFor(this.exporter, opts, security);
+      else exposeToPrimary(this.exporter.registry);
     }
     const exporter = this.exporter;
     this.repository = new ModelRepository(
@@ -292,4 +288,16 @@ export class InferenceServer {
     })();
     return this.stopping;
   }
+}
+
+/** The metrics port: TLS and the access check as configured, reloading certificates in place. */
+export function metricsEndpointFor(source: MetricsSource, opts: ServerOptions, security: Security): MetricsEndpoint {
+  const tls = security.metricsTls;
+  const mutual = opts.security.metricsTls?.mutual ?? false;
+  const endpoint = new MetricsEndpoint(source, {
+    tls: tls ? { ...tls.current, requestCert: tls.current.ca !== undefined, required: mutual } : undefined,
+    admit: metricsAdmission(security.access),
+  });
+  tls?.onChange((m) => endpoint.setTls(m));
+  return endpoint;
 }

@@ -8,10 +8,10 @@ import type { ModelRepositoryParameter, ModelStatistics } from '../generated/inf
 
 /** The operations run in every process, with their arguments and each process's result. */
 export interface ClusterOps {
-  load: { args: { name: string; parameters: Record<string, ModelRepositoryParameter> }; result: void };
-  unload: { args: { name: string }; result: void };
-  shmRegister: { args: { name: string; key: string; offset: number; byteSize: number }; result: void };
-  shmUnregister: { args: { name: string }; result: void };
+  load: { args: { name: string; parameters: Record<string, ModelRepositoryParameter> }; result: null };
+  unload: { args: { name: string }; result: null };
+  shmRegister: { args: { name: string; key: string; offset: number; byteSize: number }; result: null };
+  shmUnregister: { args: { name: string }; result: null };
   stats: { args: { name: string; version: string }; result: ModelStatistics[] };
 }
 
@@ -23,6 +23,8 @@ export type LocalOps = { [K in OpName]: (args: ClusterOps[K]['args']) => Promise
 export interface ClusterLink {
   /** Runs `op` in every process, this one included; resolves with each result, rejects with the first failure. */
   everywhere<K extends OpName>(op: K, args: ClusterOps[K]['args']): Promise<Array<ClusterOps[K]['result']>>;
+  /** Whether this process listens for the metrics scrape (a cluster's primary does it for its workers). */
+  readonly servesMetrics: boolean;
   /** Whether every process of the cluster reports ready (a single process: true). */
   clusterReady(): boolean;
   /** Gives the link this process's operations (once the server is built). */
@@ -32,6 +34,7 @@ export interface ClusterLink {
 
 /** The link of a server that is the only process. */
 export class LocalLink implements ClusterLink {
+  readonly servesMetrics = true;
   private ops: LocalOps | undefined;
 
   async everywhere<K extends OpName>(op: K, args: ClusterOps[K]['args']): Promise<Array<ClusterOps[K]['result']>> {

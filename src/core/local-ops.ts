@@ -13,10 +13,16 @@ import { statsMessage } from './statistics.js';
 export function localOps(ctx: ServiceContext): LocalOps {
   const changed = <T>(work: Promise<T>): Promise<T> => work.finally(() => ctx.modelsChanged());
   return {
-    load: ({ name, parameters }) => changed(ctx.repository.load(name, loadOverride(parameters))).then(() => undefined),
-    unload: ({ name }) => changed(ctx.repository.unload(name)).then(() => undefined),
-    shmRegister: async ({ name, key, offset, byteSize }) => ctx.sharedMemory.register(name, key, offset, byteSize),
-    shmUnregister: async ({ name }) => ctx.sharedMemory.unregister(name),
+    load: ({ name, parameters }) => changed(ctx.repository.load(name, loadOverride(parameters))).then(() => null),
+    unload: ({ name }) => changed(ctx.repository.unload(name)).then(() => null),
+    shmRegister: async ({ name, key, offset, byteSize }) => {
+      ctx.sharedMemory.register(name, key, offset, byteSize);
+      return null;
+    },
+    shmUnregister: async ({ name }) => {
+      ctx.sharedMemory.unregister(name);
+      return null;
+    },
     stats: async ({ name, version }) => localStatistics(ctx, name, version),
   };
 }

@@ -66,7 +66,7 @@ export function mergeStatistics(lists: readonly ModelStatistics[][]): ModelStati
         merged.set(key, structuredClone(s));
         continue;
       }
-      m.lastInference = m.lastInference > s.lastInference ? m.lastInference : s.lastInference;
+      if (s.lastInference > m.lastInference) m.lastInference = s.lastInference;
       m.inferenceCount += s.inferenceCount;
       m.executionCount += s.executionCount;
       const mi = m.inferenceStats!;

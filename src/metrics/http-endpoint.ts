@@ -6,7 +6,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import type { PrometheusExporter } from './prometheus.js';
+/** What a scrape reads: one server's exporter, or every process's (cluster-metrics.ts). */
+export interface MetricsSource {
+  text(): Promise<string>;
+  contentType(): string;
+}
 
 export type Admission = { ok: true; visible: ((model: string) => boolean) | undefined } | { ok: false; status: 401 | 403; message: string };
 
@@ -29,7 +33,7 @@ export class MetricsEndpoint {
   private readonly server: Server;
 
   constructor(
-    private readonly exporter: PrometheusExporter,
+    private readonly exporter: MetricsSource,
     private readonly opts: MetricsEndpointOptions = {},
   ) {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
