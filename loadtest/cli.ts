@@ -23,7 +23,7 @@ const help = `Usage: npm run loadtest -- -m NAME [flags]        (perf_analyzer's
   -p MS [--measurement-interval] time per step (default 5000)
   --max-requests N               cap per step (default 1000000)
   -b N [--batch-size]            rows per request for batching models (default 1)
-  --shape NAME:D1,D2[;...]       shape (without batch dimension) for inputs with -1 dims
+  --shape NAME:D1,D2[;...]       shape (without batch dimension) for inputs with -1 dims (repeat it)
   --input-data random|zero|FILE  request contents; FILE is JSON {"INPUT": [flat values], ...} (default random)
   --percentile N                 the latency percentile reported as pN (default 99)
   --workers N                    load threads (default: 1, or 2 from 4 cores up); each has its own connections
@@ -58,7 +58,7 @@ try {
       'measurement-interval': { type: 'string', short: 'p', default: '5000' },
       'max-requests': { type: 'string', default: '1000000' },
       'batch-size': { type: 'string', short: 'b', default: '1' },
-      shape: { type: 'string' },
+      shape: { type: 'string', multiple: true },
       'input-data': { type: 'string', default: 'random' },
       percentile: { type: 'string', default: '99' },
       workers: { type: 'string' },
@@ -123,7 +123,7 @@ const connections = v.connections
     : Math.max(workers, Math.ceil(steps[0]!.mode === 'concurrency' ? topLevel : 64));
 let inputs;
 try {
-  inputs = { batchSize, shapes: parseShapes(v.shape), data: parseInputData(v['input-data']!) };
+  inputs = { batchSize, shapes: parseShapes(v.shape?.join(';')), data: parseInputData(v['input-data']!) };
 } catch (err) {
   fail((err as Error).message);
 }

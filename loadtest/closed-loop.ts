@@ -44,7 +44,8 @@ export async function runClosed(sendFor: (caller: number) => Send, concurrency: 
   let firstError: string | undefined;
   let sent = 0;
   const start = performance.now();
-  const deadline = start + durationMs;
+  // A duration of 0 is no time limit: the request cap ends it (a warm-up of N calls).
+  const deadline = durationMs > 0 ? start + durationMs : Infinity;
   const worker = async (caller: number): Promise<void> => {
     const send = sendFor(caller);
     while (performance.now() < deadline && sent < maxRequests) {

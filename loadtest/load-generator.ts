@@ -34,15 +34,12 @@ export class LoadGenerator {
       const connections = Math.max(1, shareOf(spec.connections, index, workers));
       return new Worker(new URL('./load-worker-entry.mjs', import.meta.url), { workerData: { spec: { ...spec, connections }, index, workers } });
     });
-    await Promise.all(
-      started.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.once('message', () => resolve());
-            w.once('error', reject);
-          }),
-      ),
-    );
+    try {
+      await Promise.all(started.map((w) => reply<unknown>(w)));
+    } catch (err) {
+      await Promise.all(started.map((w) => w.terminate()));
+      throw err;
+    }
     return new LoadGenerator(started);
   }
 
@@ -50,14 +47,11 @@ export class LoadGenerator {
     const cpu = process.cpuUsage();
     const t0 = performance.now();
     const results = await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<WorkerResult>((resolve, reject) => {
-            w.once('message', resolve);
-            w.once('error', reject);
-            w.postMessage({ type: 'step', step: s });
-          }),
-      ),
+      this.workers.map((w) => {
+        const answer = reply<WorkerResult>(w);
+        w.postMessage({ type: 'step', step: s });
+        return answer;
+      }),
     );
     const wallMs = performance.now() - t0;
     const used = process.cpuUsage(cpu);
@@ -74,15 +68,45 @@ export class LoadGenerator {
     };
   }
 
+  /** Each thread closes its connections and ends; one that does not within a second is terminated. */
   async close(): Promise<void> {
     await Promise.all(
-      this.workers.map((w) => {
-        const exited = new Promise((r) => w.once('exit', r));
+      this.workers.map(async (w) => {
+        let timer: NodeJS.Timeout | undefined;
+        const exited = new Promise<boolean>((r) => w.once('exit', () => r(true)));
         w.postMessage({ type: 'close' });
-        return exited;
+        const clean = await Promise.race([exited, new Promise<false>((r) => (timer = setTimeout(() => r(false), 1000)))]);
+        clearTimeout(timer);
+        if (!clean) await w.terminate();
       }),
     );
   }
+}
+
+/** The thread's next message, or its error or exit; the listeners are removed either way. */
+function reply<T>(w: Worker): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = (): void => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
+    const onMessage = (m: T): void => {
+      done();
+      resolve(m);
+    };
+    const onError = (err: Error): void => {
+      done();
+      reject(err);
+    };
+    const onExit = (code: number): void => {
+      done();
+      reject(new Error(`a load thread exited (${code})`));
+    };
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+  });
 }
 
 /** Threads for a load that must not be the limit: 2 from 4 cores up, else 1 (the server needs the other core). */

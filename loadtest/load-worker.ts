@@ -34,7 +34,7 @@ port.on('message', (m: { type: 'step'; step: WorkerStep } | { type: 'close' }) =
     return;
   }
   const s = m.step;
-  const maxRequests = Math.ceil(s.maxRequests / workers);
+  const maxRequests = shareOf(s.maxRequests, index, workers);
   const run =
     s.mode === 'concurrency'
       ? runClosed((i) => transport.sendFor(i), shareOf(s.level, index, workers), s.durationMs, maxRequests).then((r) => ({ ...r, dropped: 0 }))

@@ -77,6 +77,8 @@ function httpTransport(spec: TransportSpec, p: Extract<Payload, { protocol: 'htt
       () =>
         new Promise((resolve, reject) => {
           const req = httpRequest({ host, port, path: p.path, method: 'POST', agent, headers, timeout: spec.timeoutMs }, (res) => {
+            // An answer cut off (the server closed the connection) is an error of this call, not of the thread.
+            res.on('error', reject);
             if (res.statusCode === 200) {
               res.resume();
               res.on('end', () => resolve(undefined));

@@ -10,7 +10,7 @@ import { securityWarnings } from './security/warnings.js';
 import { InferenceServer, metricsEndpointFor } from './server.js';
 import type { ClusterLink } from './cluster/link.js';
 import { ClusterPrimary } from './cluster/primary.js';
-import { clusterMetricsSource } from './metrics/cluster-metrics.js';
+import { aggregateMetrics, metricsContentType } from './metrics/cluster-metrics.js';
 import type { MetricsEndpoint } from './metrics/http-endpoint.js';
 
 /** Security settings that failed their checks at start: the CLI exits 2 with the message. */
@@ -56,7 +56,7 @@ export interface Primary {
 }
 
 /** Starts the primary: it serves no requests (cluster/primary.ts). Throws StartupRefused on bad security files. */
-export async function startPrimary(opts: Readonly<CliOptions>, log: Logger): Promise<Primary> {
+export async function startPrimary(opts: Readonly<CliOptions>, log: Logger, fatal: (code: number) => void): Promise<Primary> {
   let security: Security;
   try {
     // Model keys are the workers' business: the primary loads no model (and leaves --model-key-env in place for them).
@@ -64,11 +64,12 @@ export async function startPrimary(opts: Readonly<CliOptions>, log: Logger): Pro
   } catch (err) {
     throw new StartupRefused(err instanceof Error ? err.message : String(err));
   }
-  const primary = new ClusterPrimary(opts.serverProcesses, log);
+  const primary = new ClusterPrimary(opts.serverProcesses, log, fatal);
   primary.start();
   let metrics: MetricsEndpoint | undefined;
   if (opts.allowMetrics) {
-    metrics = metricsEndpointFor(clusterMetricsSource(), opts, security);
+    const source = { text: async () => aggregateMetrics(await primary.metrics()), contentType: () => metricsContentType };
+    metrics = metricsEndpointFor(source, opts, security);
     const port = await metrics.listen(opts.metricsHost, opts.metricsPort);
     log.info(
       `started metrics service at ${opts.metricsHost}:${port} (${security.metricsTls ? 'HTTPS' : 'HTTP'}, summed over ${opts.serverProcesses} server processes)`,

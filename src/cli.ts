@@ -77,9 +77,15 @@ async function main(): Promise<void> {
 
 /** --server-processes: this process forks the workers and drains them on a signal. */
 async function primaryMain(opts: Readonly<CliOptions>, log: Logger): Promise<void> {
-  let primary;
+  let primary: Awaited<ReturnType<typeof startPrimary>>;
+  // A worker that cannot start (a port in use, a bad key) ends the whole server with its code.
+  const fatal = (code: number): void => {
+    const exit = (): never => process.exit(code === 0 ? 1 : code);
+    if (!primary) exit();
+    else void primary.stop().finally(exit);
+  };
   try {
-    primary = await startPrimary(opts, log);
+    primary = await startPrimary(opts, log, fatal);
   } catch (err) {
     if (!(err instanceof StartupRefused)) throw err;
     process.stderr.write(`error: ${err.message}\n`);

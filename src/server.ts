@@ -22,7 +22,6 @@ import { SERVER_WHO } from './security/audit-log.js';
 import { SystemSharedMemory } from './shm/system-shared-memory.js';
 import { LocalLink, type ClusterLink } from './cluster/link.js';
 import { localOps } from './core/local-ops.js';
-import { exposeToPrimary } from './metrics/cluster-metrics.js';
 
 export const SERVER_NAME = 'triton-ts';
 
@@ -56,7 +55,6 @@ export class InferenceServer {
       this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
       // A worker of several processes: the primary answers the scrape, summing every worker's metrics.
       if (cluster.servesMetrics) this.metricsEndpoint = metricsEndpointFor(this.exporter, opts, security);
-      else exposeToPrimary(this.exporter.registry);
     }
     const exporter = this.exporter;
     this.repository = new ModelRepository(
@@ -108,7 +106,11 @@ export class InferenceServer {
       modelsChanged: () => this.frontend.syncHealth(),
     };
     const core = new InferenceCore(ctx, opts.limits);
-    cluster.serve(localOps(ctx), () => this.isLocallyReady());
+    cluster.serve(localOps(ctx), {
+      ready: () => this.isLocallyReady(),
+      readyChanged: () => this.frontend.syncHealth(),
+      metrics: exporter ? () => exporter.json() : undefined,
+    });
     this.frontend = new GrpcFrontend(ctx, core, {
       host: opts.grpcHost,
       port: opts.grpcPort,
@@ -165,6 +167,7 @@ export class InferenceServer {
     this.security.watch();
     this.started = true;
     this.frontend.syncHealth();
+    this.cluster.announce();
     if (this.opts.controlMode === 'poll') this.schedulePoll();
   }
 

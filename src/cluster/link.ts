@@ -27,9 +27,21 @@ export interface ClusterLink {
   readonly servesMetrics: boolean;
   /** Whether every process of the cluster reports ready (a single process: true). */
   clusterReady(): boolean;
-  /** Gives the link this process's operations (once the server is built). */
-  serve(ops: LocalOps, localReady: () => boolean): void;
+  /**
+   * Gives the link this process's operations and state (once the server is built):
+   * whether it is ready, what to do when the cluster's readiness changes, its metrics.
+   */
+  serve(ops: LocalOps, local: LocalState): void;
+  /** This process has started (its start-up loads are done): the cluster may use it. */
+  announce(): void;
   close(): void;
+}
+
+export interface LocalState {
+  ready(): boolean;
+  readyChanged(): void;
+  /** This process's metrics for the primary's scrape (prom-client JSON), if it has metrics. */
+  metrics?: (() => Promise<unknown>) | undefined;
 }
 
 /** The link of a server that is the only process. */
@@ -48,6 +60,8 @@ export class LocalLink implements ClusterLink {
   serve(ops: LocalOps): void {
     this.ops = ops;
   }
+
+  announce(): void {}
 
   close(): void {}
 }

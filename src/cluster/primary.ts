@@ -17,17 +17,22 @@ interface WorkerState {
   /** Said hello: its operations are served, and the replay reached it. */
   serving: boolean;
   ready: boolean;
+  /** Was ready once: a process that dies before that failed to start, and is not retried. */
+  started: boolean;
 }
 
 type Applied = Extract<ToPrimary, { t: 'tts:applied' }>;
 
 /** How long a worker that died unexpectedly waits before it is replaced (a crash loop must not spin). */
 const RESPAWN_MS = 1000;
+/** How long a scrape waits for one worker's metrics. */
+const METRICS_MS = 2000;
 
 export class ClusterPrimary {
   private readonly workers = new Map<number, WorkerState>();
   private nextCid = 1;
   private readonly waiting = new Map<number, { workerId: number; resolve: (a: Applied) => void }>();
+  private readonly metricsWaiting = new Map<number, (metrics: unknown) => void>();
   /** Mutating operations, one at a time in every worker, so each worker applies them in the same order. */
   private queue: Promise<unknown> = Promise.resolve();
   /** What a restarted worker must replay: the last load or unload per model, the live regions. */
@@ -36,9 +41,11 @@ export class ClusterPrimary {
   private stopping = false;
   private exits: Array<number | null> = [];
 
+  /** `fatal`: a worker could not start (its exit code); the caller stops the others and exits with it. */
   constructor(
     private readonly processes: number,
     private readonly log: Logger,
+    private readonly fatal: (code: number) => void,
   ) {}
 
   start(): void {
@@ -51,6 +58,32 @@ export class ClusterPrimary {
 
   get ready(): boolean {
     return this.allReady;
+  }
+
+  /**
+   * Every serving worker's metrics (prom-client JSON) for one scrape. A worker that does not
+   * answer within METRICS_MS (busy starting, or gone) is left out rather than failing the scrape.
+   */
+  async metrics(): Promise<unknown[]> {
+    const targets = [...this.workers.values()].filter((w) => w.serving && w.worker.isConnected());
+    const answers = await Promise.all(
+      targets.map(
+        (w) =>
+          new Promise<unknown>((resolve) => {
+            const cid = this.nextCid++;
+            const timer = setTimeout(() => {
+              this.metricsWaiting.delete(cid);
+              resolve(undefined);
+            }, METRICS_MS);
+            this.metricsWaiting.set(cid, (m) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
+            this.send(w.worker, { t: 'tts:metrics?', cid });
+          }),
+      ),
+    );
+    return answers.filter((a) => Array.isArray(a));
   }
 
   /** Forwards a signal (SIGHUP: reload files) to every worker. */
@@ -74,7 +107,7 @@ export class ClusterPrimary {
 
   private fork(index: number): void {
     const worker = cluster.fork({ TRITON_TS_WORKER_INDEX: String(index) });
-    this.workers.set(worker.id, { worker, index, serving: false, ready: false });
+    this.workers.set(worker.id, { worker, index, serving: false, ready: false, started: false });
   }
 
   private onMessage(worker: Worker, m: ToPrimary): void {
@@ -85,6 +118,7 @@ export class ClusterPrimary {
         // The replay goes through the queue, so no operation can fall between it and the broadcasts.
         this.enqueue(async () => {
           for (const { op, args } of this.replay.values()) {
+            if (!this.workers.has(w.worker.id)) return;
             const a = await this.apply(w, op, args);
             if (!a.ok) this.log.warn(`server process ${w.index}: replaying ${op} failed: ${a.message}`);
           }
@@ -94,14 +128,22 @@ export class ClusterPrimary {
         return;
       case 'tts:ready':
         w.ready = m.ready;
+        if (m.ready) w.started = true;
         this.updateReady();
         return;
       case 'tts:call': {
-        const run = () => this.everywhere(m.op, m.args).then((r) => this.reply(worker, m.id, r));
+        const run = () =>
+          this.everywhere(m.op, m.args)
+            .catch((err: unknown) => ({ ok: false as const, code: 13 as CodeValue, message: `the cluster could not run ${m.op}: ${String(err)}` }))
+            .then((r) => this.reply(worker, m.id, r));
         if (m.op === 'stats') void run();
         else this.enqueue(run);
         return;
       }
+      case 'tts:metrics':
+        this.metricsWaiting.get(m.cid)?.(m.metrics);
+        this.metricsWaiting.delete(m.cid);
+        return;
       case 'tts:applied':
         this.waiting.get(m.cid)?.resolve(m);
         this.waiting.delete(m.cid);
@@ -115,6 +157,8 @@ export class ClusterPrimary {
 
   private apply(w: WorkerState, op: OpName, args: unknown): Promise<Applied> {
     const cid = this.nextCid++;
+    // A process that is gone answers nothing: it counts as done, its replacement replays.
+    if (!this.workers.has(w.worker.id) || !w.worker.isConnected()) return Promise.resolve({ t: 'tts:applied', cid, ok: true, value: [] });
     return new Promise((resolve) => {
       this.waiting.set(cid, { workerId: w.worker.id, resolve });
       this.send(w.worker, { t: 'tts:apply', cid, op, args });
@@ -126,8 +170,9 @@ export class ClusterPrimary {
     const targets = [...this.workers.values()].filter((w) => w.serving);
     const results = await Promise.all(targets.map((w) => this.apply(w, op, args)));
     const failed = results.find((r) => !r.ok);
+    // Done in some processes: a replacement must get it too, whatever the client is told.
+    if (results.some((r) => r.ok)) this.remember(op, args);
     if (failed && !failed.ok) return { ok: false, code: failed.code as CodeValue, message: failed.message };
-    this.remember(op, args);
     return { ok: true, values: results.map((r) => (r.ok ? r.value : undefined)) };
   }
 
@@ -166,6 +211,11 @@ export class ClusterPrimary {
     }
     this.updateReady();
     if (this.stopping) return;
+    if (!w.started) {
+      this.log.error(`server process ${w.index} (pid ${worker.process.pid}) exited (${signal ?? code}) before it was ready; stopping`);
+      this.fatal(code ?? 1);
+      return;
+    }
     this.log.warn(`server process ${w.index} (pid ${worker.process.pid}) exited (${signal ?? code}); a new one replaces it in ${RESPAWN_MS} ms`);
     setTimeout(() => {
       if (!this.stopping) this.fork(w.index);

@@ -4,20 +4,29 @@
 // operations. This process's readiness is reported as it changes; the cluster's comes back.
 
 import { Code, ServeError, type CodeValue } from '../errors.js';
-import type { ClusterLink, ClusterOps, LocalOps, OpName } from './link.js';
+import type { ClusterLink, ClusterOps, LocalOps, LocalState, OpName } from './link.js';
 import type { ToPrimary, ToWorker } from './messages.js';
 
 export class WorkerLink implements ClusterLink {
   readonly servesMetrics = false;
   private ops: LocalOps | undefined;
+  private local: LocalState | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown[]) => void; reject: (e: Error) => void }>();
   private allReady = false;
   private reporter: NodeJS.Timeout | undefined;
   private readonly onMessage = (m: unknown): void => this.handle(m as ToWorker);
 
-  constructor(private readonly send: (m: ToPrimary) => void = (m) => process.send?.(m)) {
+  private readonly onDisconnect = (): void => this.close();
+
+  /** Messages go out only while the channel to the primary is open (a send on a closed one throws). */
+  constructor(
+    private readonly send: (m: ToPrimary) => void = (m) => {
+      if (process.connected) process.send?.(m);
+    },
+  ) {
     process.on('message', this.onMessage);
+    process.once('disconnect', this.onDisconnect);
   }
 
   everywhere<K extends OpName>(op: K, args: ClusterOps[K]['args']): Promise<Array<ClusterOps[K]['result']>> {
@@ -32,11 +41,15 @@ export class WorkerLink implements ClusterLink {
     return this.allReady;
   }
 
-  serve(ops: LocalOps, localReady: () => boolean): void {
+  serve(ops: LocalOps, local: LocalState): void {
     this.ops = ops;
+    this.local = local;
+  }
+
+  announce(): void {
     let last: boolean | undefined;
     const report = (): void => {
-      const now = localReady();
+      const now = this.local!.ready();
       if (now !== last) this.send({ t: 'tts:ready', ready: now });
       last = now;
     };
@@ -49,6 +62,7 @@ export class WorkerLink implements ClusterLink {
   close(): void {
     clearInterval(this.reporter);
     process.off('message', this.onMessage);
+    process.off('disconnect', this.onDisconnect);
     for (const p of this.pending.values()) p.reject(new ServeError(Code.UNAVAILABLE, 'the server is shutting down'));
     this.pending.clear();
   }
@@ -82,8 +96,19 @@ export class WorkerLink implements ClusterLink {
         return;
       }
       case 'tts:cluster-ready':
-        this.allReady = m.ready;
+        if (this.allReady !== m.ready) {
+          this.allReady = m.ready;
+          this.local?.readyChanged();
+        }
         return;
+      case 'tts:metrics?': {
+        const read = this.local?.metrics;
+        void (read ? read() : Promise.resolve([])).then(
+          (metrics) => this.send({ t: 'tts:metrics', cid: m.cid, metrics }),
+          () => this.send({ t: 'tts:metrics', cid: m.cid, metrics: [] }),
+        );
+        return;
+      }
     }
   }
 }

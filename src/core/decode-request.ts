@@ -4,7 +4,8 @@
 
 import type { ModelInferRequest, InferParameter } from '../generated/inference/grpc_service.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
-import { invalid } from '../errors.js';
+import { exhausted, invalid } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import type { Cancellation, InferenceRequest, SharedMemoryUse, Tensor } from '../model/types.js';
 import { checkBytesRaw, typedToRaw, type TypedContents } from '../tensor/codec.js';
 import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
@@ -21,6 +22,8 @@ export interface CallContext {
   testFaults?: boolean;
   /** Registered shared memory regions, for inputs and outputs that name one. */
   shm?: SystemSharedMemory | undefined;
+  /** Bytes a request may read from shared memory (--max-queued-bytes), checked before any is read. */
+  shmMaxBytes?: number;
 }
 
 /** Leases taken while decoding are released if decoding fails; on success the core releases them. */
@@ -59,6 +62,7 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
     );
   }
   let rawIndex = 0;
+  let shmBytes = 0;
   const batching = config.maxBatchSize > 0;
   let batchSize = -1;
   const seen = new Set<string>();
@@ -112,6 +116,12 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
       if (hasTyped) throw invalid(`${what}: has typed contents and 'shared_memory_region'; use one`);
       if (wantBytes !== undefined && ref.byteSize !== wantBytes) {
         throw invalid(`${what}: shared_memory_byte_size is ${ref.byteSize}, but shape ${formatShape(shape)} of ${want.name} needs ${wantBytes}`);
+      }
+      shmBytes += ref.byteSize;
+      if (shmBytes > (call.shmMaxBytes ?? Number.MAX_SAFE_INTEGER)) {
+        throw exhausted(
+          `${model}: the request's shared memory inputs hold more than ${call.shmMaxBytes} bytes; the server's limit is set by --${LIMITS.maxQueuedBytes.flag}`,
+        );
       }
       data = lease(ref, what).read(ref.offset, ref.byteSize, what);
       if (want.name === 'BYTES') checkBytesRaw(data, count, what);

@@ -45,6 +45,7 @@ export class InferenceCore {
   readonly control: ModelControl;
   private readonly budget: ByteBudget;
   private readonly gate: FairGate;
+  private readonly maxQueuedBytes: number;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -52,6 +53,7 @@ export class InferenceCore {
   ) {
     this.control = new ModelControl(ctx);
     this.budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
+    this.maxQueuedBytes = limits.maxQueuedBytes;
     this.gate = new FairGate(limits.maxInflightRequests);
   }
 
@@ -186,12 +188,15 @@ export class InferenceCore {
     const resolved = this.resolve(req.modelName, req.modelVersion);
     const stats = resolved.serving.stats;
     try {
+      // Naming a region reads or writes memory other clients registered: that takes the shared-memory grant too.
+      if (usesSharedMemory(req)) this.ctx.security.access.requireCategory(call.caller, 'shared-memory', 'ModelInfer with shared memory');
       const timing = {
         receivedAtMs: received,
         deadlineAtMs: call.deadlineAtMs,
         cancel: call.cancel,
         testFaults: this.ctx.testFaults,
         shm: this.ctx.sharedMemory,
+        shmMaxBytes: this.maxQueuedBytes,
       };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, timing);
       let response: ModelInferResponse;
@@ -222,6 +227,12 @@ export class InferenceCore {
       throw err;
     }
   }
+}
+
+function usesSharedMemory(req: ModelInferRequest): boolean {
+  return (
+    req.inputs.some((t) => t.parameters['shared_memory_region'] !== undefined) || req.outputs.some((o) => o.parameters['shared_memory_region'] !== undefined)
+  );
 }
 
 function checkVersion(name: string, version: string): void {

@@ -1,18 +1,13 @@
-// Metrics over several server processes (--server-processes): each worker hands its
-// registry to prom-client's cluster support, and the primary answers the scrape with
-// every worker's metrics aggregated (counters and gauges summed per label set).
+// Metrics over several server processes (--server-processes): the primary asks each
+// serving worker for its metrics (prom-client JSON, over the cluster link) and answers the
+// scrape with them aggregated as each metric says (counters summed; see prometheus.ts for
+// the few that are not sums).
 
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
 
-/** In a worker: its registry is what the primary's scrape collects. */
-export function exposeToPrimary(registry: Registry): void {
-  AggregatorRegistry.setRegistries([registry]);
-  // Constructing one installs prom-client's listener for the primary's requests.
-  new AggregatorRegistry();
+/** Aggregated Prometheus text of every worker's metrics (each a getMetricsAsJSON() list). */
+export async function aggregateMetrics(perWorker: unknown[]): Promise<string> {
+  return AggregatorRegistry.aggregate(perWorker as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
 }
 
-/** In the primary: a metrics source over every worker, for the metrics endpoint. */
-export function clusterMetricsSource(): { text(): Promise<string>; contentType(): string } {
-  const aggregator = new AggregatorRegistry();
-  return { text: () => aggregator.clusterMetrics(), contentType: () => aggregator.contentType };
-}
+export const metricsContentType = Registry.PROMETHEUS_CONTENT_TYPE;

@@ -82,10 +82,11 @@ export class PrometheusExporter {
       },
     });
     type Replica = VersionView['replicas'][number];
-    const perReplica = (kind: 'gauge' | 'counter', name: string, help: string, read: (rep: Replica) => number): void => {
+    const perReplica = (kind: 'gauge' | 'counter', name: string, help: string, read: (rep: Replica) => number, aggregator: 'sum' | 'max' = 'sum'): void => {
       const options = {
         name,
         help,
+        aggregator,
         labelNames: ['model', 'version', 'replica'] as const,
         registers: [r],
         collect(this: Gauge<'model' | 'version' | 'replica'> | Counter<'model' | 'version' | 'replica'>) {
@@ -109,6 +110,8 @@ export class PrometheusExporter {
       'triton_ts_replica_breaker_state',
       'Circuit breaker of each replica: 0 closed, 1 half-open, 2 open',
       (rep) => breakerValue[rep.breaker],
+      // Across --server-processes each process has its own breakers: the worst one is shown.
+      'max',
     );
     new Gauge({
       name: 'nv_cpu_utilization',
@@ -122,6 +125,8 @@ export class PrometheusExporter {
       name: 'nv_cpu_memory_total_bytes',
       help: 'CPU total memory (RAM), in bytes',
       registers: [r],
+      // The machine's, not a process's: across --server-processes it is counted once.
+      aggregator: 'first',
       collect() {
         this.set(totalmem());
       },
@@ -137,7 +142,17 @@ export class PrometheusExporter {
     const summary = (name: string, help: string) =>
       !summaryLatencies
         ? undefined
-        : new Summary({ name, help, labelNames: labels, percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5, registers: [r] });
+        : new Summary({
+            name,
+            help,
+            labelNames: labels,
+            percentiles: [0.5, 0.9, 0.95, 0.99],
+            maxAgeSeconds: 60,
+            ageBuckets: 5,
+            registers: [r],
+            // Quantiles of several processes cannot be summed; across --server-processes the largest is shown.
+            aggregator: 'max',
+          });
     this.requestSummary = summary('nv_inference_request_summary_us', 'Summary of successful inference request durations in microseconds');
     this.queueSummary = summary('nv_inference_queue_summary_us', 'Summary of inference queuing durations in microseconds');
     this.batchHistogram = new Histogram({
@@ -161,6 +176,11 @@ export class PrometheusExporter {
       queue: (us) => queue?.observe(us),
       batch: (rows) => batch.observe(rows),
     };
+  }
+
+  /** This process's metrics as prom-client JSON, for a cluster primary to aggregate. */
+  json(): Promise<unknown> {
+    return this.registry.getMetricsAsJSON();
   }
 
   contentType(): string {

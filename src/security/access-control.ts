@@ -171,6 +171,16 @@ export class AccessControl {
     throw this.deny(who, route, model, 'PERMISSION_DENIED', `principal '${who.name}' does not have permission ${what} (${routeName(route)})`);
   }
 
+  /**
+   * A category a call needs besides its route's (shared memory named in an inference):
+   * UNAUTHENTICATED for an anonymous caller without it, PERMISSION_DENIED for a known one.
+   */
+  requireCategory(who: Principal | undefined, category: Category, what: string): void {
+    if (!this.policy || !who || who.via === 'open' || this.allows(who, category, undefined)) return;
+    const code = who.via === 'anonymous' ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED';
+    throw this.deny(who, what, undefined, code, `${what} needs permission '${category}'${who.name ? `, which principal '${who.name}' does not have` : ''}`);
+  }
+
   /** For lists: whether `who` may see `model` under `category`. A caller the check never saw sees nothing. */
   canSee(who: Principal | undefined, category: Category, model: string): boolean {
     if (!this.policy) return true;

@@ -49,6 +49,8 @@ const NAME = /^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
 export class SystemSharedMemory {
   private readonly regions = new Map<string, Region>();
+  /** Open objects: the registered ones and the unregistered ones requests still use (each an fd). */
+  private open = 0;
   private readonly root: string;
   private readonly maxRegions: number;
 
@@ -71,8 +73,12 @@ export class SystemSharedMemory {
       throw invalid(`shared memory region '${name}': offset must be an integer >= 0 and byte_size one >= 1`);
     }
     if (this.regions.has(name)) throw new ServeError(Code.ALREADY_EXISTS, `shared memory region '${name}' is already registered`);
-    if (this.regions.size >= this.maxRegions)
-      throw new ServeError(Code.RESOURCE_EXHAUSTED, `${this.maxRegions} shared memory regions are registered; unregister one first`);
+    if (this.open >= this.maxRegions) {
+      throw new ServeError(
+        Code.RESOURCE_EXHAUSTED,
+        `${this.maxRegions} shared memory regions are open (registered, or unregistered and still in use); unregister one first`,
+      );
+    }
     const file = join(this.root, key.replace(/^\//, ''));
     let fd: number;
     try {
@@ -81,7 +87,7 @@ export class SystemSharedMemory {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw code === 'ENOENT'
-        ? notFound(`shared memory key '${key}' does not exist (no ${file})`)
+        ? notFound(`shared memory key '${key}' does not exist`)
         : invalid(`shared memory key '${key}' cannot be opened (${code ?? 'error'})`);
     }
     try {
@@ -95,6 +101,7 @@ export class SystemSharedMemory {
       throw err;
     }
     this.regions.set(name, { status: { name, key, offset, byteSize }, fd, users: 0, removed: false });
+    this.open++;
   }
 
   /** One region by name, or every region for ''. */
@@ -125,13 +132,13 @@ export class SystemSharedMemory {
       if (!r) continue;
       this.regions.delete(n);
       r.removed = true;
-      if (r.users === 0) closeSync(r.fd);
+      if (r.users === 0) this.closeRegion(r);
     }
   }
 
   /** Holds a region for one request; UNAVAILABLE when off, INVALID_ARGUMENT when not registered. */
   lease(name: string, what: string): RegionLease {
-    if (!this.opts.enabled) throw new ServeError(Code.UNAVAILABLE, `${what}: system shared memory is off on this server (--allow-client-shm)`);
+    if (!this.opts.enabled) throw invalid(`${what}: system shared memory is off on this server (--allow-client-shm)`);
     const r = this.regions.get(name);
     if (!r) throw invalid(`${what}: no shared memory region '${printable(name)}' is registered`);
     r.users++;
@@ -142,9 +149,13 @@ export class SystemSharedMemory {
       }
       return r.status.offset + offset;
     };
+    const live = (): void => {
+      if (released) throw new Error(`shared memory region '${name}' used after its lease was released (a bug)`);
+    };
     return {
       check: (offset, byteSize) => void bounds(offset, byteSize),
       read: (offset, byteSize, w) => {
+        live();
         const at = bounds(offset, byteSize);
         const out = Buffer.alloc(byteSize);
         let got = 0;
@@ -159,6 +170,7 @@ export class SystemSharedMemory {
         if (data.byteLength > byteSize) {
           throw invalid(`${w}: shared_memory_byte_size ${byteSize} is too small for the output (${data.byteLength} bytes)`);
         }
+        live();
         const at = bounds(offset, byteSize);
         let put = 0;
         while (put < data.byteLength) put += writeSync(r.fd, data, put, data.byteLength - put, at + put);
@@ -167,9 +179,14 @@ export class SystemSharedMemory {
         if (released) return;
         released = true;
         r.users--;
-        if (r.removed && r.users === 0) closeSync(r.fd);
+        if (r.removed && r.users === 0) this.closeRegion(r);
       },
     };
+  }
+
+  private closeRegion(r: Region): void {
+    closeSync(r.fd);
+    this.open--;
   }
 
   /** Closes every region (shutdown). */

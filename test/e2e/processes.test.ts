@@ -5,6 +5,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -148,4 +149,26 @@ test('SIGTERM drains every process: requests in flight all succeed, and the exit
   assert.is(await code, 0);
 });
 
+const failing = suite('several server processes that cannot start');
+
+failing('a worker that cannot start (its port taken) ends the whole server with a non-zero exit, not a respawn loop', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as AddressInfo).port;
+  try {
+    const outcome = await startServerProcess(['--model-control-mode=explicit', '--server-processes=2', `--http-port=${port}`], 30_000).then(
+      async (s) => {
+        await s.stop('SIGKILL');
+        return 'started';
+      },
+      (e: Error) => e.message,
+    );
+    assert.match(outcome, /server exited \((1|2)\)/);
+    assert.match(outcome, /before it was ready; stopping/);
+  } finally {
+    blocker.close();
+  }
+});
+
 test.run();
+failing.run();

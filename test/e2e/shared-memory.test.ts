@@ -46,13 +46,13 @@ const register = (name: string, key: string, byteSize: number, offset = 0) =>
   call(client, client.systemSharedMemoryRegister, { name, key, offset: BigInt(offset), byteSize: BigInt(byteSize) });
 
 test.before(async () => {
-  repo = new TempRepo().copyBundled('simple').copyBundled('identity_bytes').copyBundled('simple', 'slow');
+  repo = new TempRepo().copyBundled('simple').copyBundled('identity_bytes').copyBundled('identity_fp32').copyBundled('simple', 'slow');
   // `slow` waits in its queue, so a region can be unregistered while a request holds it.
   repo.write(
     'slow/config.pbtxt',
     `${readFileSync(join(repo.root, 'slow', 'config.pbtxt'), 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 300000 preferred_batch_size: [ 8 ] }\n`,
   );
-  server = await startServer([`--model-repository=${repo.root}`, '--allow-client-shm=true']);
+  server = await startServer([`--model-repository=${repo.root}`, '--allow-client-shm=true', `--max-queued-bytes=${1024 * 1024}`]);
   client = connect(server.address);
   base = `http://127.0.0.1:${server.httpPort}`;
 });
@@ -258,6 +258,26 @@ test('a region unregistered while a request uses it: the request finishes and wr
   assert.equal(res.rawOutputContents[0]!.length, 0);
   assert.equal(ints(outKey, 0, 64), Array(16).fill(8), 'written to the region it was given');
   await call(client, client.systemSharedMemoryUnregister, { name: '' });
+});
+
+test('a region input larger than --max-queued-bytes is refused before a byte is read or allocated', async () => {
+  const n = 512 * 1024;
+  const key = shmObject('big', 4 * n);
+  await register('big', key, 4 * n);
+  try {
+    const err = await callError(
+      client,
+      client.modelInfer,
+      ModelInferRequest.fromPartial({
+        modelName: 'identity_fp32',
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n, BigInt(n)], parameters: shm('big', 4 * n) }],
+      }),
+    );
+    assert.is(err.code, status.RESOURCE_EXHAUSTED, err.details);
+    assert.match(err.details, /--max-queued-bytes/);
+  } finally {
+    await call(client, client.systemSharedMemoryUnregister, { name: '' });
+  }
 });
 
 test('BYTES tensors travel length-prefixed through shared memory', async () => {

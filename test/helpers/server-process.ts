@@ -111,7 +111,8 @@ export async function startServer(args: string[] = [], timeoutMs = 60_000, env: 
 
 /** The server as a child process (src/cli.ts), for signals, exit codes and process-wide state. */
 export async function startServerProcess(args: string[] = [], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...LOCAL, ...args], {
+  // One process unless the test asks for more (`auto` would fork several on a big machine).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...LOCAL, '--server-processes=1', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

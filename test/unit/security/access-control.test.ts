@@ -300,4 +300,19 @@ test('after setPolicy new calls use the new policy; a principal admitted before 
   assert.is(access.authenticate(INFER, bearer(KEY_OTHER)).name, 'other');
 });
 
+test('shared memory named in an inference needs the shared-memory category too: known callers PERMISSION_DENIED, anonymous UNAUTHENTICATED', () => {
+  const denials: Denial[] = [];
+  const access = new AccessControl({ policy: parseAccessPolicy(POLICY, 'p.yaml'), restrictions: [], onDenied: (d) => denials.push(d) });
+  const ocr = access.authenticate(INFER, bearer(KEY_OCR));
+  assert.match(
+    thrown(() => access.requireCategory(ocr, 'shared-memory', 'ModelInfer with shared memory'), Code.PERMISSION_DENIED),
+    /needs permission 'shared-memory'/,
+  );
+  const anon = access.authenticate(INFER, creds());
+  thrown(() => access.requireCategory(anon, 'shared-memory', 'ModelInfer with shared memory'), Code.UNAUTHENTICATED);
+  assert.is(denials.length, 2, 'audited');
+  const open = new AccessControl({ policy: undefined, restrictions: [] });
+  open.requireCategory(open.authenticate(INFER, creds()), 'shared-memory', 'x');
+});
+
 test.run();
