@@ -13,10 +13,12 @@ import { packageVersion } from './package-root.js';
 import { ModelRegistry } from './model/registry.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { systemClock } from './clock.js';
-import { MetricsEndpoint, type MetricsSource } from './metrics/http-endpoint.js';
-import { PrometheusExporter, type VersionView } from './metrics/prometheus.js';
+import type { MetricsEndpoint } from './metrics/http-endpoint.js';
+import { PrometheusExporter, versionViews } from './metrics/prometheus.js';
 import type { Security } from './security/security.js';
-import { metricsAdmission } from './security/http-admission.js';
+import { metricsEndpointFor } from './security/http-admission.js';
+
+export { metricsEndpointFor } from './security/http-admission.js';
 import { modelAuditFields } from './security/model-audit.js';
 import { SERVER_WHO } from './security/audit-log.js';
 import { SystemSharedMemory } from './shm/system-shared-memory.js';
@@ -52,7 +54,7 @@ export class InferenceServer {
   ) {
     this.sharedMemory = new SystemSharedMemory({ enabled: opts.allowClientShm });
     if (opts.allowMetrics) {
-      this.exporter = new PrometheusExporter(() => this.versionViews(), opts.summaryLatencies);
+      this.exporter = new PrometheusExporter(() => versionViews(this.registry), opts.summaryLatencies);
       // A worker of several processes: the primary answers the scrape, summing every worker's metrics.
       if (cluster.servesMetrics) this.metricsEndpoint = metricsEndpointFor(this.exporter, opts, security);
     }
@@ -137,8 +139,34 @@ export class InferenceServer {
       : undefined;
   }
 
-  /** Listens first (live, not ready, so probes answer during loading), then loads models. */
+  /**
+   * Listens first (live, not ready, so probes answer during loading), then loads models. A
+   * worker of --server-processes listens last, once the primary's replay of the loads and
+   * regions made since start has reached it: until then it must not take connections.
+   */
   async start(): Promise<void> {
+    const lateListen = !this.cluster.servesMetrics;
+    if (!lateListen) await this.listen();
+    let names: string[];
+    if (this.opts.controlMode === 'explicit') {
+      names = this.opts.loadModels.includes('*') ? this.repository.modelNames() : [...this.opts.loadModels];
+    } else {
+      names = this.repository.modelNames();
+    }
+    for (const n of names) this.startupModels.add(n);
+    await this.repository.loadAll(names);
+    // A stop during loading (a signal, a start-up timeout) unloads what loaded; nothing more starts.
+    if (this.stopping) return;
+    for (const n of names) this.auditModel('model_load', n);
+    this.security.watch();
+    this.started = true;
+    await this.cluster.announce();
+    if (lateListen) await this.listen();
+    this.frontend.syncHealth();
+    if (this.opts.controlMode === 'poll') this.schedulePoll();
+  }
+
+  private async listen(): Promise<void> {
     this.port = await this.frontend.listen();
     this.live = true;
     this.frontend.syncHealth();
@@ -153,22 +181,6 @@ export class InferenceServer {
       this.metricsPort = await this.metricsEndpoint.listen(this.opts.metricsHost, this.opts.metricsPort);
       this.log.info(`started metrics service at ${this.opts.metricsHost}:${this.metricsPort} (${this.security.metricsTls ? 'HTTPS' : 'HTTP'})`);
     }
-    let names: string[];
-    if (this.opts.controlMode === 'explicit') {
-      names = this.opts.loadModels.includes('*') ? this.repository.modelNames() : [...this.opts.loadModels];
-    } else {
-      names = this.repository.modelNames();
-    }
-    for (const n of names) this.startupModels.add(n);
-    await this.repository.loadAll(names);
-    // A stop during loading (a signal, a start-up timeout) unloads what loaded; nothing more starts.
-    if (this.stopping) return;
-    for (const n of names) this.auditModel('model_load', n);
-    this.security.watch();
-    this.started = true;
-    this.frontend.syncHealth();
-    this.cluster.announce();
-    if (this.opts.controlMode === 'poll') this.schedulePoll();
   }
 
   private pollTimer: NodeJS.Timeout | undefined;
@@ -198,24 +210,6 @@ export class InferenceServer {
           if (!this.stopping) this.schedulePoll();
         });
     }, this.opts.repositoryPollMs);
-  }
-
-  /** Every loaded version with its statistics and replicas, for the metrics exporter. */
-  private versionViews(): VersionView[] {
-    const out: VersionView[] = [];
-    for (const m of this.registry.all()) {
-      for (const v of m.versions.values()) {
-        if (!v.stats) continue;
-        out.push({
-          model: m.name,
-          version: v.version,
-          stats: v.stats,
-          pending: v.serving?.pendingRequests ?? 0,
-          replicas: v.serving?.replicaStates() ?? [],
-        });
-      }
-    }
-    return out;
   }
 
   /** Ready here and, with --server-processes, in every other process too. */
@@ -291,16 +285,4 @@ export class InferenceServer {
     })();
     return this.stopping;
   }
-}
-
-/** The metrics port: TLS and the access check as configured, reloading certificates in place. */
-export function metricsEndpointFor(source: MetricsSource, opts: ServerOptions, security: Security): MetricsEndpoint {
-  const tls = security.metricsTls;
-  const mutual = opts.security.metricsTls?.mutual ?? false;
-  const endpoint = new MetricsEndpoint(source, {
-    tls: tls ? { ...tls.current, requestCert: tls.current.ca !== undefined, required: mutual } : undefined,
-    admit: metricsAdmission(security.access),
-  });
-  tls?.onChange((m) => endpoint.setTls(m));
-  return endpoint;
 }

@@ -10,7 +10,8 @@ import type { ModelRepositoryParameter, ModelStatistics } from '../generated/inf
 export interface ClusterOps {
   load: { args: { name: string; parameters: Record<string, ModelRepositoryParameter> }; result: null };
   unload: { args: { name: string }; result: null };
-  shmRegister: { args: { name: string; key: string; offset: number; byteSize: number }; result: null };
+  /** The result is the object's identity; a replay passes it back so a replaced object is refused. */
+  shmRegister: { args: { name: string; key: string; offset: number; byteSize: number; identity?: string }; result: string };
   shmUnregister: { args: { name: string }; result: null };
   stats: { args: { name: string; version: string }; result: ModelStatistics[] };
 }
@@ -32,8 +33,8 @@ export interface ClusterLink {
    * whether it is ready, what to do when the cluster's readiness changes, its metrics.
    */
   serve(ops: LocalOps, local: LocalState): void;
-  /** This process has started (its start-up loads are done): the cluster may use it. */
-  announce(): void;
+  /** This process has started (its start-up loads are done); resolves once the cluster has caught it up. */
+  announce(): Promise<void>;
   close(): void;
 }
 
@@ -61,7 +62,7 @@ export class LocalLink implements ClusterLink {
     this.ops = ops;
   }
 
-  announce(): void {}
+  async announce(): Promise<void> {}
 
   close(): void {}
 }

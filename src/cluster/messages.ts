@@ -16,4 +16,5 @@ export type ToWorker =
   | { t: 'tts:apply'; cid: number; op: OpName; args: unknown }
   | { t: 'tts:result'; id: number; ok: true; values: unknown[] }
   | { t: 'tts:result'; id: number; ok: false; code: number; message: string }
-  | { t: 'tts:cluster-ready'; ready: boolean };
+  | { t: 'tts:cluster-ready'; ready: boolean }
+  | { t: 'tts:caught-up' };

@@ -33,8 +33,15 @@ export class ClusterPrimary {
   private nextCid = 1;
   private readonly waiting = new Map<number, { workerId: number; resolve: (a: Applied) => void }>();
   private readonly metricsWaiting = new Map<number, (metrics: unknown) => void>();
-  /** Mutating operations, one at a time in every worker, so each worker applies them in the same order. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Mutating operations, one at a time in every worker so each applies them in the same
+   * order: model loads and unloads in one queue, shared memory changes in another (a slow
+   * load must not hold up a region). A replay waits for both.
+   */
+  private readonly queues: Record<'model' | 'shm', Promise<unknown>> = { model: Promise.resolve(), shm: Promise.resolve() };
+  /** The cluster was ready once: a process that fails to start after that is retried, not fatal. */
+  private wasReady = false;
+  private readonly failures = new Map<number, number>();
   /** What a restarted worker must replay: the last load or unload per model, the live regions. */
   private readonly replay = new Map<string, { op: OpName; args: unknown }>();
   private allReady = false;
@@ -115,14 +122,15 @@ export class ClusterPrimary {
     if (!w || typeof m !== 'object' || m === null || typeof m.t !== 'string') return;
     switch (m.t) {
       case 'tts:hello':
-        // The replay goes through the queue, so no operation can fall between it and the broadcasts.
-        this.enqueue(async () => {
+        // The replay goes through both queues, so no operation can fall between it and the broadcasts.
+        this.enqueue('all', async () => {
           for (const { op, args } of this.replay.values()) {
             if (!this.workers.has(w.worker.id)) return;
             const a = await this.apply(w, op, args);
             if (!a.ok) this.log.warn(`server process ${w.index}: replaying ${op} failed: ${a.message}`);
           }
           w.serving = true;
+          this.send(w.worker, { t: 'tts:caught-up' });
           this.updateReady();
         });
         return;
@@ -137,7 +145,7 @@ export class ClusterPrimary {
             .catch((err: unknown) => ({ ok: false as const, code: 13 as CodeValue, message: `the cluster could not run ${m.op}: ${String(err)}` }))
             .then((r) => this.reply(worker, m.id, r));
         if (m.op === 'stats') void run();
-        else this.enqueue(run);
+        else this.enqueue(m.op === 'load' || m.op === 'unload' ? 'model' : 'shm', run);
         return;
       }
       case 'tts:metrics':
@@ -151,8 +159,11 @@ export class ClusterPrimary {
     }
   }
 
-  private enqueue(work: () => Promise<unknown>): void {
-    this.queue = this.queue.then(work, work).catch((err: unknown) => this.log.error('cluster operation failed (a bug)', { error: String(err) }));
+  private enqueue(kind: 'model' | 'shm' | 'all', work: () => Promise<unknown>): void {
+    const after = kind === 'all' ? Promise.all([this.queues.model, this.queues.shm]) : this.queues[kind];
+    const next = after.then(work, work).catch((err: unknown) => this.log.error('cluster operation failed (a bug)', { error: String(err) }));
+    if (kind !== 'shm') this.queues.model = next;
+    if (kind !== 'model') this.queues.shm = next;
   }
 
   private apply(w: WorkerState, op: OpName, args: unknown): Promise<Applied> {
@@ -171,7 +182,8 @@ export class ClusterPrimary {
     const results = await Promise.all(targets.map((w) => this.apply(w, op, args)));
     const failed = results.find((r) => !r.ok);
     // Done in some processes: a replacement must get it too, whatever the client is told.
-    if (results.some((r) => r.ok)) this.remember(op, args);
+    const done = results.find((r) => r.ok);
+    if (done?.ok) this.remember(op, op === 'shmRegister' ? { ...(args as object), identity: done.value } : args);
     if (failed && !failed.ok) return { ok: false, code: failed.code as CodeValue, message: failed.message };
     return { ok: true, values: results.map((r) => (r.ok ? r.value : undefined)) };
   }
@@ -194,7 +206,11 @@ export class ClusterPrimary {
     if (all === this.allReady) return;
     this.allReady = all;
     for (const w of this.workers.values()) this.send(w.worker, { t: 'tts:cluster-ready', ready: all });
-    if (all) this.log.info(`ready: true (all ${this.processes} server processes)`);
+    if (all) {
+      this.wasReady = true;
+      this.failures.clear();
+      this.log.info(`ready: true (all ${this.processes} server processes)`);
+    }
   }
 
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
@@ -211,15 +227,19 @@ export class ClusterPrimary {
     }
     this.updateReady();
     if (this.stopping) return;
-    if (!w.started) {
+    if (!w.started && !this.wasReady) {
       this.log.error(`server process ${w.index} (pid ${worker.process.pid}) exited (${signal ?? code}) before it was ready; stopping`);
       this.fatal(code ?? 1);
       return;
     }
-    this.log.warn(`server process ${w.index} (pid ${worker.process.pid}) exited (${signal ?? code}); a new one replaces it in ${RESPAWN_MS} ms`);
+    // A replacement that keeps failing waits longer each time, up to 30 s.
+    const failures = w.started ? 0 : (this.failures.get(w.index) ?? 0) + 1;
+    this.failures.set(w.index, failures);
+    const wait = Math.min(30_000, RESPAWN_MS * 2 ** failures);
+    this.log.warn(`server process ${w.index} (pid ${worker.process.pid}) exited (${signal ?? code}); a new one replaces it in ${wait} ms`);
     setTimeout(() => {
       if (!this.stopping) this.fork(w.index);
-    }, RESPAWN_MS);
+    }, wait);
   }
 
   private send(worker: Worker, m: ToWorker): void {

@@ -15,6 +15,7 @@ export class WorkerLink implements ClusterLink {
   private readonly pending = new Map<number, { resolve: (v: unknown[]) => void; reject: (e: Error) => void }>();
   private allReady = false;
   private reporter: NodeJS.Timeout | undefined;
+  private caughtUp: (() => void) | undefined;
   private readonly onMessage = (m: unknown): void => this.handle(m as ToWorker);
 
   private readonly onDisconnect = (): void => this.close();
@@ -46,7 +47,8 @@ export class WorkerLink implements ClusterLink {
     this.local = local;
   }
 
-  announce(): void {
+  announce(): Promise<void> {
+    const caughtUp = new Promise<void>((resolve) => (this.caughtUp = resolve));
     let last: boolean | undefined;
     const report = (): void => {
       const now = this.local!.ready();
@@ -57,6 +59,7 @@ export class WorkerLink implements ClusterLink {
     this.reporter = setInterval(report, 200);
     this.reporter.unref();
     this.send({ t: 'tts:hello' });
+    return caughtUp;
   }
 
   close(): void {
@@ -95,6 +98,9 @@ export class WorkerLink implements ClusterLink {
         else p.reject(new ServeError(m.code as CodeValue, m.message));
         return;
       }
+      case 'tts:caught-up':
+        this.caughtUp?.();
+        return;
       case 'tts:cluster-ready':
         if (this.allReady !== m.ready) {
           this.allReady = m.ready;

@@ -16,6 +16,11 @@ export class ByteBudget {
     return this.held;
   }
 
+  /** What a request could still take now. */
+  get availableBytes(): number {
+    return Math.max(0, this.limitBytes - this.held);
+  }
+
   /** Takes `bytes` or throws; the caller gives them back with release() when the request ends. */
   take(bytes: number): void {
     if (this.held + bytes > this.limitBytes) {

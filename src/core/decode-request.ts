@@ -22,8 +22,10 @@ export interface CallContext {
   testFaults?: boolean;
   /** Registered shared memory regions, for inputs and outputs that name one. */
   shm?: SystemSharedMemory | undefined;
-  /** Bytes a request may read from shared memory (--max-queued-bytes), checked before any is read. */
+  /** Bytes a request may read from shared memory (what --max-queued-bytes has left), checked before any is read. */
   shmMaxBytes?: number;
+  /** --max-request-bytes-elements, for BYTES inputs read from shared memory (the wire decoder counts the others). */
+  maxBytesElements?: number;
 }
 
 /** Leases taken while decoding are released if decoding fails; on success the core releases them. */
@@ -120,7 +122,12 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
       shmBytes += ref.byteSize;
       if (shmBytes > (call.shmMaxBytes ?? Number.MAX_SAFE_INTEGER)) {
         throw exhausted(
-          `${model}: the request's shared memory inputs hold more than ${call.shmMaxBytes} bytes; the server's limit is set by --${LIMITS.maxQueuedBytes.flag}`,
+          `${model}: the request's shared memory inputs hold more bytes than the server can take now (${call.shmMaxBytes}); its limit is set by --${LIMITS.maxQueuedBytes.flag}`,
+        );
+      }
+      if (want.name === 'BYTES' && count > (call.maxBytesElements ?? Number.MAX_SAFE_INTEGER)) {
+        throw exhausted(
+          `${what}: the request holds more than ${call.maxBytesElements} BYTES elements; the server's limit is set by --${LIMITS.maxBytesElements.flag}`,
         );
       }
       data = lease(ref, what).read(ref.offset, ref.byteSize, what);

@@ -4,6 +4,7 @@
 
 import type { ModelInferResponse } from '../generated/inference/grpc_service.js';
 import type { InferenceRequest, InferenceResult } from '../model/types.js';
+import { invalid } from '../errors.js';
 
 export function encodeInferResponse(request: InferenceRequest, result: InferenceResult): ModelInferResponse {
   const byName = new Map(result.outputs.map((o) => [o.name, o]));
@@ -24,8 +25,14 @@ export function encodeInferResponse(request: InferenceRequest, result: Inference
 export function writeSharedMemoryOutputs(request: InferenceRequest, result: InferenceResult): void {
   const targets = request.sharedMemory?.outputs;
   if (!targets || targets.size === 0) return;
-  for (const o of result.outputs) {
+  const writes = result.outputs.flatMap((o) => {
     const t = targets.get(o.name);
-    if (t) t.lease.write(t.offset, t.byteSize, o.data, `output '${o.name}' of model '${request.modelName}'`);
+    return t ? [{ o, t, what: `output '${o.name}' of model '${request.modelName}'` }] : [];
+  });
+  // Every output is checked before any is written: a refused request leaves the regions as they were.
+  for (const { o, t, what } of writes) {
+    if (o.data.byteLength > t.byteSize)
+      throw invalid(`${what}: shared_memory_byte_size ${t.byteSize} is too small for the output (${o.data.byteLength} bytes)`);
   }
+  for (const { o, t, what } of writes) t.lease.write(t.offset, t.byteSize, o.data, what);
 }

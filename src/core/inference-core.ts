@@ -45,7 +45,7 @@ export class InferenceCore {
   readonly control: ModelControl;
   private readonly budget: ByteBudget;
   private readonly gate: FairGate;
-  private readonly maxQueuedBytes: number;
+  private readonly maxBytesElements: number;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -53,7 +53,7 @@ export class InferenceCore {
   ) {
     this.control = new ModelControl(ctx);
     this.budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
-    this.maxQueuedBytes = limits.maxQueuedBytes;
+    this.maxBytesElements = limits.maxBytesElements;
     this.gate = new FairGate(limits.maxInflightRequests);
   }
 
@@ -196,7 +196,9 @@ export class InferenceCore {
         cancel: call.cancel,
         testFaults: this.ctx.testFaults,
         shm: this.ctx.sharedMemory,
-        shmMaxBytes: this.maxQueuedBytes,
+        // What the budget has left now, so requests while it is full are refused before they read.
+        shmMaxBytes: this.budget.availableBytes,
+        maxBytesElements: this.maxBytesElements,
       };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, timing);
       let response: ModelInferResponse;

@@ -15,10 +15,7 @@ export function localOps(ctx: ServiceContext): LocalOps {
   return {
     load: ({ name, parameters }) => changed(ctx.repository.load(name, loadOverride(parameters))).then(() => null),
     unload: ({ name }) => changed(ctx.repository.unload(name)).then(() => null),
-    shmRegister: async ({ name, key, offset, byteSize }) => {
-      ctx.sharedMemory.register(name, key, offset, byteSize);
-      return null;
-    },
+    shmRegister: async ({ name, key, offset, byteSize, identity }) => ctx.sharedMemory.register(name, key, offset, byteSize, identity),
     shmUnregister: async ({ name }) => {
       ctx.sharedMemory.unregister(name);
       return null;

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import { cpus, totalmem } from 'node:os';
 import type { FailureReason, ModelStats, StatsObserver } from './model-stats.js';
+import type { ModelRegistry } from '../model/registry.js';
 
 /** One loaded model version, as the exporter reads it at scrape time. */
 export interface VersionView {
@@ -200,4 +201,16 @@ export class PrometheusExporter {
     if (elapsedUs <= 0) return 0;
     return Math.min(1, (used.user + used.system) / elapsedUs / cpus().length);
   }
+}
+
+/** Every loaded version with its statistics and replicas, for the exporter. */
+export function versionViews(registry: ModelRegistry): VersionView[] {
+  const out: VersionView[] = [];
+  for (const m of registry.all()) {
+    for (const v of m.versions.values()) {
+      if (!v.stats) continue;
+      out.push({ model: m.name, version: v.version, stats: v.stats, pending: v.serving?.pendingRequests ?? 0, replicas: v.serving?.replicaStates() ?? [] });
+    }
+  }
+  return out;
 }

@@ -6,7 +6,9 @@ import { X509Certificate } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Code, ServeError } from '../errors.js';
 import type { AccessControl, Credentials } from './access-control.js';
-import type { Admission } from '../metrics/http-endpoint.js';
+import { MetricsEndpoint, type Admission, type MetricsSource } from '../metrics/http-endpoint.js';
+import type { ServerOptions } from '../server-options.js';
+import type { Security } from './security.js';
 
 export function httpCredentials(headers: IncomingHttpHeaders, peerCert: Buffer | undefined, peer: string): Credentials {
   const all = (name: string): string[] => {
@@ -44,4 +46,16 @@ export function metricsAdmission(access: AccessControl): (req: IncomingMessage, 
       return { ok: false, status: err.code === Code.PERMISSION_DENIED ? 403 : 401, message: err.message };
     }
   };
+}
+
+/** The metrics port: TLS and the access check as configured, reloading certificates in place. */
+export function metricsEndpointFor(source: MetricsSource, opts: Pick<ServerOptions, 'security'>, security: Security): MetricsEndpoint {
+  const tls = security.metricsTls;
+  const mutual = opts.security.metricsTls?.mutual ?? false;
+  const endpoint = new MetricsEndpoint(source, {
+    tls: tls ? { ...tls.current, requestCert: tls.current.ca !== undefined, required: mutual } : undefined,
+    admit: metricsAdmission(security.access),
+  });
+  tls?.onChange((m) => endpoint.setTls(m));
+  return endpoint;
 }

@@ -63,7 +63,12 @@ export class SystemSharedMemory {
     return this.opts.enabled;
   }
 
-  register(name: string, key: string, offset: number, byteSize: number): void {
+  /**
+   * Registers a region; returns the object's identity (device, inode, birth time). With `identity`
+   * (a replay into a new process) the object must still be that one: a key unlinked and
+   * created again by someone else is not the region the client registered.
+   */
+  register(name: string, key: string, offset: number, byteSize: number, identity?: string): string {
     this.refuseWhenOff();
     if (!NAME.test(name)) throw invalid(`a shared memory region name must be 1-255 printable ASCII characters, got '${printable(name)}'`);
     if (!KEY.test(key)) {
@@ -93,6 +98,7 @@ export class SystemSharedMemory {
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw invalid(`shared memory key '${key}' is not a shared memory object`);
+      if (identity !== undefined && identity !== identityOf(fd)) throw invalid(`shared memory key '${key}' is no longer the object registered as '${name}'`);
       if (offset + byteSize > st.size) {
         throw invalid(`shared memory region '${name}': offset ${offset} + byte_size ${byteSize} is past the end of '${key}' (${st.size} bytes)`);
       }
@@ -102,6 +108,7 @@ export class SystemSharedMemory {
     }
     this.regions.set(name, { status: { name, key, offset, byteSize }, fd, users: 0, removed: false });
     this.open++;
+    return identityOf(fd);
   }
 
   /** One region by name, or every region for ''. */
@@ -193,6 +200,12 @@ export class SystemSharedMemory {
   close(): void {
     this.drop('');
   }
+}
+
+/** Which object an fd is: device, inode and birth time (an inode number alone is reused once freed). */
+function identityOf(fd: number): string {
+  const st = fstatSync(fd, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.birthtimeNs}`;
 }
 
 function printable(s: string): string {

@@ -52,7 +52,12 @@ test.before(async () => {
     'slow/config.pbtxt',
     `${readFileSync(join(repo.root, 'slow', 'config.pbtxt'), 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 300000 preferred_batch_size: [ 8 ] }\n`,
   );
-  server = await startServer([`--model-repository=${repo.root}`, '--allow-client-shm=true', `--max-queued-bytes=${1024 * 1024}`]);
+  server = await startServer([
+    `--model-repository=${repo.root}`,
+    '--allow-client-shm=true',
+    `--max-queued-bytes=${1024 * 1024}`,
+    '--max-request-bytes-elements=1000',
+  ]);
   client = connect(server.address);
   base = `http://127.0.0.1:${server.httpPort}`;
 });
@@ -225,6 +230,22 @@ test('offsets and sizes are checked on every use: past the region, a too-small o
       const err = await callError(client, client.modelInfer, req);
       assert.is(err.code, status.INVALID_ARGUMENT, `${what}: ${err.details}`);
     }
+    // Two outputs, the second's region too small: the request fails and the first region is untouched.
+    writeFileSync(fileOf(key), Buffer.alloc(128, 0xee));
+    const two = ModelInferRequest.fromPartial({
+      ...simple(shm('b', 64)),
+      outputs: [
+        { name: 'OUTPUT0', parameters: shm('b', 64, 64) },
+        { name: 'OUTPUT1', parameters: shm('b', 16) },
+      ],
+    });
+    assert.is((await callError(client, client.modelInfer, two)).code, status.INVALID_ARGUMENT);
+    assert.ok(
+      readFileSync(fileOf(key))
+        .subarray(64)
+        .every((b) => b === 0xee),
+      'no output was written',
+    );
     truncateSync(fileOf(key), 32);
     const err = await callError(client, client.modelInfer, simple(shm('b', 64)));
     assert.is(err.code, status.INVALID_ARGUMENT, `a truncated object: ${err.details}`);
@@ -275,6 +296,27 @@ test('a region input larger than --max-queued-bytes is refused before a byte is 
     );
     assert.is(err.code, status.RESOURCE_EXHAUSTED, err.details);
     assert.match(err.details, /--max-queued-bytes/);
+  } finally {
+    await call(client, client.systemSharedMemoryUnregister, { name: '' });
+  }
+});
+
+test('BYTES inputs read from shared memory are held to --max-request-bytes-elements, as over the wire', async () => {
+  const raw = bytesBuffer(Array.from({ length: 1001 }, () => 'x'));
+  const key = shmObject('many', raw.length);
+  writeFileSync(fileOf(key), raw);
+  await register('many', key, raw.length);
+  try {
+    const err = await callError(
+      client,
+      client.modelInfer,
+      ModelInferRequest.fromPartial({
+        modelName: 'identity_bytes',
+        inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1n, 1001n], parameters: shm('many', raw.length) }],
+      }),
+    );
+    assert.is(err.code, status.RESOURCE_EXHAUSTED, err.details);
+    assert.match(err.details, /--max-request-bytes-elements/);
   } finally {
     await call(client, client.systemSharedMemoryUnregister, { name: '' });
   }
