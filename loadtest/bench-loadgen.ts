@@ -5,7 +5,6 @@
 // of both sides, so a reader sees which side was the limit.
 //   npm run bench -- loadgen [--rounds 3 --interval 3000 --concurrency 64]
 
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
@@ -13,6 +12,7 @@ import { ocrRequest } from './bundled-requests.js';
 import { LoadGenerator } from './load-generator.js';
 import { mean, spread, summarize, table } from './percentiles.js';
 import { startPeer, stopPeer } from './peers/spawn.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const { values: v } = parseArgs({
   args: process.argv.slice(3),
@@ -21,14 +21,6 @@ const { values: v } = parseArgs({
 const rounds = Number(v.rounds);
 const interval = Number(v.interval);
 const concurrency = Number(v.concurrency);
-
-/** CPU seconds a process used so far (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 const setups = [
   { name: '1 thread, 1 connection', workers: 1, connections: 1 },

@@ -4,12 +4,12 @@
 // (all its processes, from /proc) gives the estimate for a machine with more cores.
 //   npm run bench -- processes [--rounds 2 --interval 3000 --processes 2]
 
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { mean, spread, table } from './percentiles.js';
 import { LoadSession, type StepResult } from './session.js';
+import { treeCpuSeconds } from './proc-cpu.js';
 
 const { values: v } = parseArgs({
   args: process.argv.slice(3),
@@ -18,32 +18,6 @@ const { values: v } = parseArgs({
 const rounds = Number(v.rounds);
 const interval = Number(v.interval);
 const many = Number(v.processes);
-
-/** CPU seconds used so far by a process and its children that have exited are not counted: sum the live tree. */
-function treeCpuSeconds(root: number): number {
-  const children = (pid: number): number[] => {
-    try {
-      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      return [];
-    }
-  };
-  let total = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        .replace(/^.*\) /, '')
-        .split(' ');
-      total += (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      continue;
-    }
-    stack.push(...children(pid));
-  }
-  return total;
-}
 
 const loads = [
   { model: 'simple', concurrency: 16 },

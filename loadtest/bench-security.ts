@@ -5,7 +5,7 @@
 // (A B C A B C ...) and repeated, so the machine's drift falls on every side; one run.
 //   npm run bench -- security [--rounds 2 --interval 3000]
 
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import { hashApiKey, newApiKey } from '../src/security/api-key.js';
 import { makeCerts } from '../test/helpers/certs.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import type { ConnectionOptions } from './connection.js';
+import { cpuSeconds } from './proc-cpu.js';
 import { mean, spread, table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
 
@@ -57,28 +58,17 @@ const sides: Side[] = [
 ];
 
 /** CPU seconds a process has used, from /proc (Linux), or NaN elsewhere. */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 type Measured = StepResult & { clientCpu: number; serverCpu: number };
 
 /** One step, with the CPU the load generator (this process) and the server used, in cores. */
 async function measured(pid: number, model: string, concurrency: number, conn: ConnectionOptions, address: string): Promise<Measured> {
   const c0 = process.cpuUsage();
-  const s0 = cpuSecondsOf(pid);
+  const s0 = cpuSeconds(pid);
   const t0 = performance.now();
   const [step] = await measureModels(address, [model], [concurrency], interval, { conn });
   const wall = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  return { ...step!, clientCpu: (c.user + c.system) / 1e6 / wall, serverCpu: (cpuSecondsOf(pid) - s0) / wall };
+  return { ...step!, clientCpu: (c.user + c.system) / 1e6 / wall, serverCpu: (cpuSeconds(pid) - s0) / wall };
 }
 
 async function run(side: Side): Promise<Measured[]> {

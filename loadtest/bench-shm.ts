@@ -4,12 +4,12 @@
 // of the load generator and of the server in cores, so the saving shows where it lands.
 //   npm run bench -- shm [--rounds 3 --interval 3000 --concurrency 64]
 
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { mean, spread, table } from './percentiles.js';
 import { LoadSession, type StepResult } from './session.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const { values: v } = parseArgs({
   args: process.argv.slice(3),
@@ -18,13 +18,6 @@ const { values: v } = parseArgs({
 const rounds = Number(v.rounds);
 const interval = Number(v.interval);
 const concurrency = Number(v.concurrency);
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 const ways = [
   { name: 'gRPC, tensors in the message', protocol: 'grpc', sharedMemory: 'none' },
