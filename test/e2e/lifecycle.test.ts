@@ -199,3 +199,42 @@ test('SIGTERM lets in-flight calls finish, then the server exits 0', async () =>
 });
 
 test.run();
+
+const draining = suite('the drain before shutdown (--health-drain-secs)');
+let drainServer: ServerProcess;
+
+draining.before(async () => {
+  drainServer = await startServerProcess(['--model-control-mode=explicit', '--load-model=simple', '--health-drain-secs=3']);
+});
+
+draining.after(async () => {
+  if (drainServer?.child.exitCode === null) await drainServer.stop('SIGKILL');
+});
+
+draining("SIGTERM turns the server-wide health ('' and the service name) NOT_SERVING at once, HTTP ready 400, while calls are still answered", async () => {
+  const h = healthClient(drainServer.address);
+  const c = connect(drainServer.address);
+  const check = (service: string) =>
+    new Promise<string>((resolve, reject) =>
+      h['check']!({ service }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
+    );
+  try {
+    assert.is(await check(''), 'SERVING');
+    const since = drainServer.lines.length;
+    drainServer.child.kill('SIGTERM');
+    await drainServer.waitForLine(/SIGTERM received: draining and stopping/, 10_000, since);
+    // The balancer's probes (Kubernetes, Envoy, haproxy ask for '') must see the drain, not the closed port.
+    assert.is(await check(''), 'NOT_SERVING');
+    assert.is(await check('inference.GRPCInferenceService'), 'NOT_SERVING');
+    assert.is(await check('simple'), 'NOT_SERVING');
+    assert.is((await call(c, c.serverReady, {})).ready, false);
+    assert.is((await fetch(`http://127.0.0.1:${drainServer.httpPort}/v2/health/ready`)).status, 400);
+    assert.equal(readInt32((await call(c, c.modelInfer, simpleReq())).rawOutputContents[0]!), Array(16).fill(7), 'still answering during the drain');
+    assert.is(await drainServer.exited, 0);
+  } finally {
+    h.close();
+    c.close();
+  }
+});
+
+draining.run();
