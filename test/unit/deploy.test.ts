@@ -1,0 +1,97 @@
+// deploy/: every argument the manifests pass is a flag the server accepts, the drain fits
+// in the grace period, probes and ports agree with the arguments, the autoscaling queries
+// name metrics the server exports, and the Dockerfile copies what exists.
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseAllDocuments } from 'yaml';
+import { parseCli } from '../../src/cli-options.js';
+import { PrometheusExporter } from '../../src/metrics/prometheus.js';
+import { repoRoot } from '../helpers/server-process.js';
+
+const deploy = join(repoRoot, 'deploy');
+const yamlFiles = (dir: string): string[] =>
+  readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml$/.test(n) ? [p] : [];
+  });
+
+type Doc = { kind?: string; spec?: Record<string, unknown>; rules?: unknown[] } & Record<string, unknown>;
+const docs: Array<{ file: string; doc: Doc }> = yamlFiles(deploy).flatMap((file) =>
+  parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
+    assert.equal(d.errors, [], `${relative(repoRoot, file)} is valid YAML`);
+    return { file: relative(repoRoot, file), doc: d.toJSON() as Doc };
+  }),
+);
+type Container = { name: string; args?: string[]; ports?: Array<{ name?: string; containerPort: number }>; [k: string]: unknown };
+const containersOf = (d: Doc): Container[] => {
+  if (d.kind === 'Deployment') return ((d.spec!['template'] as { spec: { containers: Container[] } }).spec.containers ?? []) as Container[];
+  if (d.kind === 'ClusterServingRuntime') return (d.spec!['containers'] as Container[]) ?? [];
+  return [];
+};
+const flag = (args: readonly string[], name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+
+test('every argument a manifest passes to the server is a flag it accepts, with a valid value', () => {
+  let checked = 0;
+  for (const { file, doc } of docs) {
+    for (const c of containersOf(doc)) {
+      if (!c.args) continue;
+      assert.not.throws(() => parseCli(c.args!), `${file} ${c.name}: ${c.args.join(' ')}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 2, 'the base Deployment and the KServe runtime (the GPU patch passes none)');
+});
+
+test('the base Deployment: the grace period covers the drain, probes and ports match the arguments, non-root', () => {
+  const { doc } = docs.find((d) => d.doc.kind === 'Deployment' && d.file.includes('base'))!;
+  const pod = (doc.spec!['template'] as { spec: Record<string, unknown> }).spec;
+  const [c] = containersOf(doc);
+  const args = c!.args!;
+  const drain = Number(flag(args, 'health-drain-secs'));
+  const exit = Number(flag(args, 'exit-timeout-secs'));
+  assert.ok((pod['terminationGracePeriodSeconds'] as number) > drain + exit, 'SIGKILL comes after the drain and the exit timeout');
+  const ports = Object.fromEntries(c!.ports!.map((p) => [p.name, p.containerPort]));
+  assert.is(ports['grpc'], Number(flag(args, 'grpc-port')));
+  assert.is(ports['http'], Number(flag(args, 'http-port')));
+  assert.is(ports['metrics'], Number(flag(args, 'metrics-port')));
+  for (const probe of ['startupProbe', 'readinessProbe']) {
+    const p = c![probe] as { grpc: { port: number; service: string } };
+    assert.is(p.grpc.port, ports['grpc'], `${probe} on the gRPC port`);
+    assert.is(p.grpc.service, '', `${probe} asks for the server-wide health, which the drain turns NOT_SERVING`);
+  }
+  assert.is((pod['securityContext'] as { runAsNonRoot: boolean }).runAsNonRoot, true);
+});
+
+test('the GPU overlay asks for a GPU; KServe names the gRPC port h2c and speaks v2 on both protocols', () => {
+  const gpu = docs.find((d) => d.file.includes('overlays/gpu') && d.doc.kind === 'Deployment')!;
+  assert.match(JSON.stringify(gpu.doc), /"nvidia.com\/gpu":1/);
+  const runtime = docs.find((d) => d.doc.kind === 'ClusterServingRuntime')!.doc;
+  assert.equal(runtime.spec!['protocolVersions'], ['v2', 'grpc-v2']);
+  const [c] = containersOf(runtime);
+  assert.equal(
+    c!.ports!.map((p) => [p.name, p.containerPort]),
+    [['h2c', Number(flag(c!.args!, 'grpc-port'))]],
+  );
+});
+
+test('the autoscaling queries read metrics the server exports', async () => {
+  const text = await new PrometheusExporter(() => []).text();
+  const exported = new Set([...text.matchAll(/^# HELP (\S+)/gm)].map((m) => m[1]!));
+  const queries = docs.flatMap(({ doc }) => JSON.stringify(doc).match(/nv_[a-z_]+/g) ?? []);
+  assert.ok(queries.length >= 4, 'the adapter rule and the KEDA trigger');
+  for (const name of new Set(queries)) assert.ok(exported.has(name), `${name} is exported`);
+});
+
+test('the Dockerfile copies files that exist and runs the server as a non-root user', () => {
+  const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
+  const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+  assert.ok(copies.length >= 5);
+  for (const p of copies) assert.ok(existsSync(join(repoRoot, p)), `${p} exists`);
+  assert.match(dockerfile, /^USER node$/m);
+  assert.match(dockerfile, /ENTRYPOINT \["node", "--import", "tsx", "src\/cli\.ts"\]/);
+});
+
+test.run();
