@@ -94,4 +94,59 @@ test('the Dockerfile copies files that exist and runs the server as a non-root u
   assert.match(dockerfile, /ENTRYPOINT \["node", "--import", "tsx", "src\/cli\.ts"\]/);
 });
 
+/** The schema classes of kubernetes-models (and its KEDA package) for each kind the manifests use. */
+async function modelFor(apiVersion: string, kind: string): Promise<(new (o: unknown) => { validate(): void }) | undefined> {
+  const path: Record<string, string> = {
+    'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
+    'v1/Service': 'kubernetes-models/v1/Service',
+    'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    'keda.sh/v1alpha1/ScaledObject': '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject',
+  };
+  const module = path[`${apiVersion}/${kind}`];
+  if (!module) return undefined;
+  const m = (await import(module)) as Record<string, new (o: unknown) => { validate(): void }>;
+  return m[kind];
+}
+
+test('every Kubernetes and KEDA resource validates against its schema offline; the GPU patch too, applied to the base', async () => {
+  let validated = 0;
+  for (const { file, doc } of docs) {
+    if (file.includes('overlays/gpu/gpu.yaml')) continue;
+    const Model = await modelFor(String(doc['apiVersion']), String(doc.kind));
+    if (!Model) continue;
+    assert.not.throws(() => new Model(doc).validate(), `${file} (${doc.kind})`);
+    validated++;
+  }
+  assert.ok(validated >= 6, `the base resources and the ScaledObject (${validated})`);
+  const base = structuredClone(docs.find((d) => d.doc.kind === 'Deployment' && d.file.includes('base'))!.doc);
+  const patch = docs.find((d) => d.file.includes('overlays/gpu/gpu.yaml'))!.doc;
+  const patchPod = (patch.spec!['template'] as { spec: Record<string, unknown> }).spec;
+  const basePod = (base.spec!['template'] as { spec: Record<string, unknown> }).spec;
+  const [pc] = patchPod['containers'] as Container[];
+  const bc = (basePod['containers'] as Container[]).find((c) => c.name === pc!.name)!;
+  Object.assign(bc, {
+    image: pc!['image'],
+    resources: {
+      ...(bc['resources'] as object),
+      limits: { ...((bc['resources'] as { limits: object }).limits ?? {}), ...((pc!['resources'] as { limits: object }).limits ?? {}) },
+    },
+  });
+  basePod['tolerations'] = patchPod['tolerations'];
+  const Deployment = (await modelFor('apps/v1', 'Deployment'))!;
+  assert.not.throws(() => new Deployment(base).validate(), 'the GPU Deployment');
+});
+
+test('every kustomization names files that exist', () => {
+  for (const { file, doc } of docs.filter((d) => d.doc['kind'] === 'Kustomization')) {
+    const dir = join(repoRoot, file, '..');
+    for (const r of [
+      ...((doc['resources'] as string[]) ?? []),
+      ...(((doc['patches'] as Array<{ path?: string }>) ?? []).map((p) => p.path).filter(Boolean) as string[]),
+    ]) {
+      assert.ok(existsSync(join(dir, r)), `${file}: ${r}`);
+    }
+  }
+});
+
 test.run();
