@@ -4,7 +4,7 @@
 const which = process.argv[2];
 const all = ['loadgen', 'shm', 'processes', 'ceiling', 'latency', 'batching', 'replicas', 'metrics', 'security', 'http', 'reload', 'latency-target', 'memory'];
 // Run only by name: attacks, not performance figures.
-const byName = ['abuse'];
+const byName = ['abuse', 'balancer'];
 if (which !== undefined && !all.includes(which) && !byName.includes(which)) {
   console.error(`unknown benchmark '${which}'; choose one of: ${[...all, ...byName].join(', ')}`);
   process.exit(2);
