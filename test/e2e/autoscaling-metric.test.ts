@@ -28,7 +28,7 @@ async function scrape(): Promise<{ queueUs: number; success: number }> {
   return { queueUs: value('nv_inference_queue_duration_us'), success: value('nv_inference_request_success') };
 }
 
-/** delta(queue) / (1 + delta(success)) over a window: the rule's expression. */
+/** increase(queue) / (1 + increase(success)) over a window, summed over the pod's models: the rule's expression. */
 const queueUsPerRequest = (a: { queueUs: number; success: number }, b: { queueUs: number; success: number }): number =>
   (b.queueUs - a.queueUs) / (1 + (b.success - a.success));
 
@@ -42,7 +42,8 @@ const req = () =>
 test('the manifests compute exactly this expression from these two counters', () => {
   const rule = readFileSync(join(repoRoot, 'deploy', 'k8s', 'prometheus-adapter-rule.yaml'), 'utf8');
   const keda = readFileSync(join(repoRoot, 'deploy', 'k8s', 'overlays', 'keda', 'scaledobject.yaml'), 'utf8');
-  const shape = /delta\(nv_inference_queue_duration_us\{[^}]*\}\[1m\]\)\s*\/\s*\(1 \+ delta\(nv_inference_request_success\{[^}]*\}\[1m\]\)\)/;
+  const shape =
+    /sum by \([^)]*\) \(increase\(nv_inference_queue_duration_us\{[^}]*\}\[2m\]\)\)\s*\/\s*\(1 \+ sum by \([^)]*\) \(increase\(nv_inference_request_success\{[^}]*\}\[2m\]\)\)\)/;
   assert.match(rule, shape);
   assert.match(keda, shape);
 });

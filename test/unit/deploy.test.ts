@@ -45,14 +45,22 @@ test('every argument a manifest passes to the server is a flag it accepts, with 
   assert.ok(checked >= 2, 'the base Deployment and the KServe runtime (the GPU patch passes none)');
 });
 
-test('the base Deployment: the grace period covers the drain, probes and ports match the arguments, non-root', () => {
+test('the base Deployment: the grace period covers the drain and three exit timeouts, one process, probes tolerant of a pause, ports match, non-root', () => {
   const { doc } = docs.find((d) => d.doc.kind === 'Deployment' && d.file.includes('base'))!;
   const pod = (doc.spec!['template'] as { spec: Record<string, unknown> }).spec;
   const [c] = containersOf(doc);
   const args = c!.args!;
   const drain = Number(flag(args, 'health-drain-secs'));
   const exit = Number(flag(args, 'exit-timeout-secs'));
-  assert.ok((pod['terminationGracePeriodSeconds'] as number) > drain + exit, 'SIGKILL comes after the drain and the exit timeout');
+  // stop() waits up to the exit timeout three times: gRPC calls, HTTP connections, model unloads.
+  assert.ok((pod['terminationGracePeriodSeconds'] as number) > drain + 3 * exit, 'SIGKILL comes after the drain and the exit timeouts');
+  assert.is(flag(args, 'server-processes'), '1', "one process per pod: 'auto' counts the node's cores, not the pod's limit");
+  assert.is(doc.spec!['replicas'], undefined, 'the HPA owns the replica count');
+  assert.ok((c!['readinessProbe'] as { failureThreshold: number }).failureThreshold >= 2, 'one missed check (a GC pause) does not pull the pod');
+  assert.ok(
+    ((c!['volumeMounts'] as Array<{ mountPath: string }>) ?? []).some((m) => m.mountPath === '/tmp'),
+    'a writable /tmp for tsx under readOnlyRootFilesystem',
+  );
   const ports = Object.fromEntries(c!.ports!.map((p) => [p.name, p.containerPort]));
   assert.is(ports['grpc'], Number(flag(args, 'grpc-port')));
   assert.is(ports['http'], Number(flag(args, 'http-port')));
@@ -80,9 +88,15 @@ test('the GPU overlay asks for a GPU; KServe names the gRPC port h2c and speaks 
 test('the autoscaling queries read metrics the server exports', async () => {
   const text = await new PrometheusExporter(() => []).text();
   const exported = new Set([...text.matchAll(/^# HELP (\S+)/gm)].map((m) => m[1]!));
-  const queries = docs.flatMap(({ doc }) => JSON.stringify(doc).match(/nv_[a-z_]+/g) ?? []);
-  assert.ok(queries.length >= 4, 'the adapter rule and the KEDA trigger');
-  for (const name of new Set(queries)) assert.ok(exported.has(name), `${name} is exported`);
+  const names = (d: Doc) => JSON.stringify(d).match(/nv_[a-z_]+/g) ?? [];
+  const rule = docs.find((d) => d.file.endsWith('prometheus-adapter-rule.yaml'))!.doc;
+  const keda = docs.find((d) => d.doc.kind === 'ScaledObject')!.doc;
+  for (const d of [rule, keda]) {
+    assert.ok(names(d).length >= 2, 'each carries the expression');
+    for (const name of names(d)) assert.ok(exported.has(name), `${name} is exported`);
+  }
+  const trigger = (keda.spec!['triggers'] as Array<{ metricType?: string }>)[0]!;
+  assert.is(trigger.metricType, 'Value', 'the per-pod query is not divided by the replicas again');
 });
 
 test('the Dockerfile copies files that exist and runs the server as a non-root user', () => {
@@ -90,7 +104,7 @@ test('the Dockerfile copies files that exist and runs the server as a non-root u
   const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
   assert.ok(copies.length >= 5);
   for (const p of copies) assert.ok(existsSync(join(repoRoot, p)), `${p} exists`);
-  assert.match(dockerfile, /^USER node$/m);
+  assert.match(dockerfile, /^USER 1000:1000$/m);
   assert.match(dockerfile, /ENTRYPOINT \["node", "--import", "tsx", "src\/cli\.ts"\]/);
 });
 
