@@ -160,3 +160,9 @@ console.log(
   `simple at c16 (4 connections), haproxy ${String(execFileSync('haproxy', ['-v'])).split('\n')[0]}, ${interval} ms per step (3x for the drain and the scale-up)`,
 );
 console.log(table(['setup', 'infer/s', 'p50 ms', 'p99 ms', 'failed', 'client cpu', 'haproxy cpu'], rows));
+// The drain and the scale-up must lose nothing: a failure is the bench's failure, not a number in a table.
+const lost = rows.filter((r) => String(r[0]).includes('under load') && Number(r[4]) > 0);
+if (lost.length > 0) {
+  console.error(`requests failed during ${lost.map((r) => r[0]).join(' and ')}`);
+  process.exitCode = 1;
+}
