@@ -6,7 +6,7 @@
 //   npm run bench -- loadgen [--rounds 3 --interval 3000 --concurrency 64]
 
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
 import { ocrRequest } from './bundled-requests.js';
 import { LoadGenerator } from './load-generator.js';
@@ -14,13 +14,7 @@ import { mean, spread, summarize, table } from './percentiles.js';
 import { startPeer, stopPeer } from './peers/spawn.js';
 import { cpuSeconds } from './proc-cpu.js';
 
-const { values: v } = parseArgs({
-  args: process.argv.slice(3),
-  options: { rounds: { type: 'string', default: '3' }, interval: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '64' } },
-});
-const rounds = Number(v.rounds);
-const interval = Number(v.interval);
-const concurrency = Number(v.concurrency);
+const { rounds, interval, concurrency } = benchArgs({ rounds: 3, interval: 3000, concurrency: 64 });
 
 const setups = [
   { name: '1 thread, 1 connection', workers: 1, connections: 1 },

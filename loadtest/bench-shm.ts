@@ -5,19 +5,13 @@
 //   npm run bench -- shm [--rounds 3 --interval 3000 --concurrency 64]
 
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { mean, spread, table } from './percentiles.js';
 import { LoadSession, type StepResult } from './session.js';
 import { cpuSeconds } from './proc-cpu.js';
 
-const { values: v } = parseArgs({
-  args: process.argv.slice(3),
-  options: { rounds: { type: 'string', default: '3' }, interval: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '64' } },
-});
-const rounds = Number(v.rounds);
-const interval = Number(v.interval);
-const concurrency = Number(v.concurrency);
+const { rounds, interval, concurrency } = benchArgs({ rounds: 3, interval: 3000, concurrency: 64 });
 
 const ways = [
   { name: 'gRPC, tensors in the message', protocol: 'grpc', sharedMemory: 'none' },
