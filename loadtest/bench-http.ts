@@ -6,17 +6,12 @@
 //   npm run bench -- http [--rounds 3 --interval 3000]
 
 import { Agent, request } from 'node:http';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { mean, spread, summarize, table } from './percentiles.js';
 import { measureModels } from './session.js';
 
-const { values: v } = parseArgs({
-  args: process.argv.slice(3),
-  options: { rounds: { type: 'string', default: '3' }, interval: { type: 'string', default: '3000' } },
-});
-const rounds = Number(v.rounds);
-const interval = Number(v.interval);
+const { rounds, interval } = benchArgs({ rounds: 3, interval: 3000 });
 
 interface Load {
   model: string;

@@ -8,7 +8,7 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { hashApiKey, newApiKey } from '../src/security/api-key.js';
 import { makeCerts } from '../test/helpers/certs.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
@@ -17,15 +17,7 @@ import { cpuSeconds } from './proc-cpu.js';
 import { mean, spread, table } from './percentiles.js';
 import { measureModels, type StepResult } from './session.js';
 
-const { values: v } = parseArgs({
-  args: process.argv.slice(3),
-  options: {
-    rounds: { type: 'string', default: '2' },
-    interval: { type: 'string', default: '3000' },
-  },
-});
-const rounds = Number(v.rounds);
-const interval = Number(v.interval);
+const { rounds, interval } = benchArgs({ rounds: 2, interval: 3000 });
 const certs = makeCerts();
 const dir = mkdtempSync(join(tmpdir(), 'triton-ts-bench-security-'));
 const key = newApiKey();
@@ -57,7 +49,6 @@ const sides: Side[] = [
   },
 ];
 
-/** CPU seconds a process has used, from /proc (Linux), or NaN elsewhere. */
 type Measured = StepResult & { clientCpu: number; serverCpu: number };
 
 /** One step, with the CPU the load generator (this process) and the server used, in cores. */

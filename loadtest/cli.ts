@@ -5,12 +5,12 @@
 // threads and connections; each step reports the generator's own CPU use. Bounded in time
 // and count; loopback only unless --allow-remote.
 
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseInputData, parseShapes } from './inputs.js';
 import { table } from './percentiles.js';
 import { LoadSession, rangeSteps, type Step, type StepResult } from './session.js';
 import { writeResults } from './results-file.js';
+import { defaultWorkers } from './load-generator.js';
 
 const help = `Usage: npm run loadtest -- -m NAME [flags]        (perf_analyzer's names; long aliases in brackets)
   -m NAME [--model]              model to load (required)
@@ -114,7 +114,7 @@ const maxRequests = positive('max-requests', v['max-requests']!);
 const batchSize = positive('batch-size', v['batch-size']!);
 const pct = Number(v.percentile);
 if (!(pct > 0 && pct <= 100)) fail(`--percentile must be in (0, 100], got '${v.percentile}'`);
-const workers = v.workers ? positive('workers', v.workers) : availableParallelism() >= 4 ? 2 : 1;
+const workers = v.workers ? positive('workers', v.workers) : defaultWorkers();
 const topLevel = Math.max(...steps.map((s) => s.level));
 const connections = v.connections
   ? positive('connections', v.connections)

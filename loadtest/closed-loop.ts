@@ -4,7 +4,6 @@
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { ModelInferRequest, ModelInferResponse } from '../src/generated/inference/grpc_service.js';
 import type { GRPCInferenceServiceClient } from '../src/generated/inference/grpc_service.js';
-import { summarize } from './percentiles.js';
 
 export type Client = InstanceType<typeof GRPCInferenceServiceClient>;
 
@@ -69,13 +68,4 @@ export interface StepPoint {
   throughput: number;
   p50Ms: number;
   p99Ms: number;
-}
-
-/** Warms up with 2 × `concurrency` calls, then runs `intervalMs` of closed loop; any error throws. */
-export async function measureStep(client: Client, req: ModelInferRequest, concurrency: number, intervalMs: number): Promise<StepPoint> {
-  await closedLoop(client, () => req, concurrency, 0, concurrency * 2);
-  const r = await closedLoop(client, () => req, concurrency, intervalMs, 1_000_000);
-  if (r.errors > 0) throw new Error(`${r.errors} errors: ${r.firstError}`);
-  const s = summarize(r.latenciesMs);
-  return { throughput: r.latenciesMs.length / (r.elapsedMs / 1000), p50Ms: s.p50Ms, p99Ms: s.p99Ms };
 }

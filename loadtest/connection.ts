@@ -22,11 +22,7 @@ export interface Connection {
 export function connection(o: ConnectionOptions = {}): Connection {
   const read = (f: string | undefined): Buffer | null => (f ? readFileSync(f) : null);
   const creds = o.caFile || o.certFile ? credentials.createSsl(read(o.caFile), read(o.keyFile), read(o.certFile)) : credentials.createInsecure();
-  const headers = (o.headers ?? []).map((h) => {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new Error(`a header must be 'name: value', got '${h.slice(0, 40)}'`);
-    return [h.slice(0, i).trim().toLowerCase(), h.slice(i + 1).trim()] as const;
-  });
+  const headers = parseHeaders(o.headers);
   const withHeaders: Interceptor = (options, next) =>
     new InterceptingCall(next(options), {
       start: (metadata, listener, nextStart) => {
@@ -35,4 +31,13 @@ export function connection(o: ConnectionOptions = {}): Connection {
       },
     });
   return { credentials: creds, options: headers.length > 0 ? { interceptors: [withHeaders] } : {} };
+}
+
+/** -H values, 'name: value' each, as lower-case names and values. */
+export function parseHeaders(hs: readonly string[] = []): Array<readonly [string, string]> {
+  return hs.map((h) => {
+    const i = h.indexOf(':');
+    if (i <= 0) throw new Error(`a header must be 'name: value', got '${h.slice(0, 40)}'`);
+    return [h.slice(0, i).trim().toLowerCase(), h.slice(i + 1).trim()] as const;
+  });
 }

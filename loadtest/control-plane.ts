@@ -9,7 +9,7 @@ import {
   type ModelStatistics,
   type ModelStatisticsResponse,
 } from '../src/generated/inference/grpc_service.js';
-import { connection, type ConnectionOptions } from './connection.js';
+import { connection, parseHeaders, type ConnectionOptions } from './connection.js';
 import type { Protocol } from './transports.js';
 
 export interface ServerStats {
@@ -80,11 +80,7 @@ interface HttpStats {
 
 function httpControl(address: string, model: string, version: string, o: ConnectionOptions): ControlPlane {
   const base = `http://${address}/v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`;
-  const headers: Record<string, string> = {};
-  for (const h of o.headers ?? []) {
-    const i = h.indexOf(':');
-    if (i > 0) headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
-  }
+  const headers = Object.fromEntries(parseHeaders(o.headers));
   const root = `http://${address}/v2/systemsharedmemory/region`;
   const post = async (url: string, body: unknown): Promise<void> => {
     const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });

@@ -2,8 +2,7 @@
 // server does, so queueing shows up in the latencies (a closed loop hides it by slowing
 // down with the server).
 
-import type { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
-import { inferOnce, type Client, type LoadResult, type Send } from './closed-loop.js';
+import type { LoadResult, Send } from './closed-loop.js';
 
 export interface OpenLoopOptions {
   ratePerSec: number;
@@ -18,11 +17,6 @@ export interface OpenLoopOptions {
 export interface OpenLoopResult extends LoadResult {
   /** Arrivals not sent because maxOutstanding requests were already waiting. */
   dropped: number;
-}
-
-export function openLoop(client: Client, makeRequest: () => ModelInferRequest, o: OpenLoopOptions): Promise<OpenLoopResult> {
-  const send: Send = () => inferOnce(client, makeRequest());
-  return runOpen(() => send, o);
 }
 
 /** The open loop over any transport: arrival i is sent with sendFor(i). */

@@ -3,7 +3,8 @@
 // server's statistics around each step.
 
 import { ModelInferRequest, type ModelMetadataResponse } from '../src/generated/inference/grpc_service.js';
-import { jsonParameters, placeInSharedMemory, type SharedMemoryPlacement } from './shared-memory.js';
+import { placeInSharedMemory, type SharedMemoryPlacement } from './shared-memory.js';
+import { parametersToJson } from '../src/frontend/http/infer-json.js';
 import { buildRequest, type InputOptions } from './inputs.js';
 import { percentile, summarize } from './percentiles.js';
 import type { ConnectionOptions } from './connection.js';
@@ -169,9 +170,9 @@ export function payloadOf(protocol: Protocol, req: ModelInferRequest): Payload {
         name: t.name,
         datatype: t.datatype,
         shape: t.shape.map(Number),
-        parameters: t.parameters['shared_memory_region'] ? jsonParameters(t.parameters) : { binary_data_size: req.rawInputContents[raw++]!.length },
+        parameters: t.parameters['shared_memory_region'] ? parametersToJson(t.parameters) : { binary_data_size: req.rawInputContents[raw++]!.length },
       })),
-      ...(req.outputs.length > 0 ? { outputs: req.outputs.map((o) => ({ name: o.name, parameters: jsonParameters(o.parameters) })) } : {}),
+      ...(req.outputs.length > 0 ? { outputs: req.outputs.map((o) => ({ name: o.name, parameters: parametersToJson(o.parameters) })) } : {}),
       parameters: { binary_data_output: true },
     }),
   );

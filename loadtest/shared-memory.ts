@@ -65,13 +65,3 @@ export async function placeInSharedMemory(
     },
   };
 }
-
-/** Request parameters as HTTP/REST JSON. */
-export function jsonParameters(p: Record<string, InferParameter>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(p)) {
-    const c = v.parameterChoice;
-    if (c) out[k] = typeof c.value === 'bigint' ? Number(c.value) : c.value;
-  }
-  return out;
-}

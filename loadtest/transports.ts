@@ -4,7 +4,7 @@
 
 import { request as httpRequest, Agent } from 'node:http';
 import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { connection, type ConnectionOptions } from './connection.js';
+import { connection, parseHeaders, type ConnectionOptions } from './connection.js';
 import type { Send } from './closed-loop.js';
 
 export type Protocol = 'grpc' | 'http';
@@ -62,12 +62,7 @@ function grpcTransport(spec: TransportSpec, bytes: Uint8Array): Transport {
 function httpTransport(spec: TransportSpec, p: Extract<Payload, { protocol: 'http' }>): Transport {
   if (spec.conn.caFile || spec.conn.certFile) throw new Error('TLS over HTTP is not supported (the server has no HTTPS port); use -i grpc or a TLS proxy');
   const [host, port] = splitAddress(spec.address);
-  const extra: Record<string, string> = {};
-  for (const h of spec.conn.headers ?? []) {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new Error(`a header must be 'name: value', got '${h.slice(0, 40)}'`);
-    extra[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
-  }
+  const extra = Object.fromEntries(parseHeaders(spec.conn.headers));
   const headers = { ...p.headers, ...extra, 'content-length': String(p.body.byteLength) };
   const body = Buffer.from(p.body.buffer, p.body.byteOffset, p.body.byteLength);
   // One socket per agent: `connections` keep-alive connections, callers queued on them.

@@ -2,6 +2,8 @@
 // its default, its range, and what a client gets past it. cli-options.ts reads the flags
 // from this table and the README's "Limits" table is written from it (npm start -- --limits).
 
+import { invalid, overLimit, type ServeError } from './errors.js';
+
 export interface LimitSpec {
   flag: string;
   default: number;
@@ -17,6 +19,15 @@ export interface LimitSpec {
  * by every frontend. A fixed bound, not a flag.
  */
 export const MAX_NAME_CHARS = 1024;
+
+/** A name a frontend decoded, refused past MAX_NAME_CHARS (it would be echoed in messages). */
+export function checkNameLength(s: string, what: string): string {
+  if (s.length > MAX_NAME_CHARS) throw invalid(`${what} is longer than ${MAX_NAME_CHARS} characters`);
+  return s;
+}
+
+/** A request past limit `limit` (its value `value`), naming the flag that sets it. */
+export const overLimitOf = (limit: LimitName, value: number, what: string): ServeError => overLimit(`more than ${value} ${what}`, LIMITS[limit].flag);
 
 export const LIMITS = {
   maxInputs: {

@@ -17,8 +17,6 @@ import type { MetricsEndpoint } from './metrics/http-endpoint.js';
 import { PrometheusExporter, versionViews } from './metrics/prometheus.js';
 import type { Security } from './security/security.js';
 import { metricsEndpointFor } from './security/http-admission.js';
-
-export { metricsEndpointFor } from './security/http-admission.js';
 import { modelAuditFields } from './security/model-audit.js';
 import { SERVER_WHO } from './security/audit-log.js';
 import { SystemSharedMemory } from './shm/system-shared-memory.js';

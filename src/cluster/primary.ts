@@ -63,10 +63,6 @@ export class ClusterPrimary {
     this.log.info(`started ${this.processes} server processes (pids ${[...this.workers.values()].map((w) => w.worker.process.pid).join(', ')})`);
   }
 
-  get ready(): boolean {
-    return this.allReady;
-  }
-
   /**
    * Every serving worker's metrics (prom-client JSON) for one scrape. A worker that does not
    * answer within METRICS_MS (busy starting, or gone) is left out rather than failing the scrape.

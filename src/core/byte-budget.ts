@@ -12,10 +12,6 @@ export class ByteBudget {
     private readonly flag: string,
   ) {}
 
-  get heldBytes(): number {
-    return this.held;
-  }
-
   /** What a request could still take now. */
   get availableBytes(): number {
     return Math.max(0, this.limitBytes - this.held);

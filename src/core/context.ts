@@ -1,4 +1,4 @@
-// What the gRPC handlers need from the rest of the server, passed in by server.ts.
+// What the request core needs from the rest of the server, passed in by server.ts.
 
 import type { Logger } from '../log.js';
 import type { ModelRegistry } from '../model/registry.js';

@@ -10,7 +10,7 @@ import type { Cancellation, InferenceRequest, SharedMemoryUse, Tensor } from '..
 import { checkBytesRaw, typedToRaw, type TypedContents } from '../tensor/codec.js';
 import { configTypeName, datatypeByConfigEnum, datatypeByName } from '../tensor/datatype.js';
 import { elementCount, formatShape, shapeMatches } from '../tensor/shape.js';
-import { checkInputParameters, checkOutputParameters, readRequestParameters, type SharedMemoryRef } from './request-parameters.js';
+import { checkInputParameters, checkOutputParameters, namesRegion, readRequestParameters, type SharedMemoryRef } from './request-parameters.js';
 import type { RegionLease, SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 /** What the call adds to the message: when it arrived, its deadline, its cancellation. */
@@ -54,7 +54,7 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
     throw invalid(`${model} is not a sequence model; remove the sequence_id, sequence_start and sequence_end parameters`);
   }
   // raw_input_contents holds the inputs that are not in shared memory, in order (as Triton reads it).
-  const inShm = req.inputs.map((t) => t.parameters['shared_memory_region'] !== undefined);
+  const inShm = req.inputs.map((t) => namesRegion(t.parameters));
   const rawCount = inShm.filter((x) => !x).length;
   const useRaw = req.rawInputContents.length > 0;
   if (useRaw && req.rawInputContents.length !== rawCount) {

@@ -11,8 +11,8 @@ import type {
   ModelStatistics,
   ServerMetadataResponse,
 } from '../generated/inference/grpc_service.js';
-import { Code, ServeError, modelNotFound, notImplemented, notLoaded, versionNotInteger } from '../errors.js';
-import type { ModelEntry } from '../model/registry.js';
+import { Code, ServeError, modelNotFound, notImplemented, notLoaded } from '../errors.js';
+import { checkVersion, type ModelEntry } from '../model/registry.js';
 import { checkModelName } from '../model/model-name.js';
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
 import { LIMITS, type Limits } from '../limits.js';
@@ -22,6 +22,7 @@ import { ByteBudget } from './byte-budget.js';
 import type { CallCancellation } from './cancellation.js';
 import type { ServiceContext } from './context.js';
 import { decodeInferRequest } from './decode-request.js';
+import { namesRegion } from './request-parameters.js';
 import type { RegionStatus } from '../shm/system-shared-memory.js';
 import { mergeStatistics } from './statistics.js';
 import { writeSharedMemoryOutputs } from './encode-response.js';
@@ -74,8 +75,7 @@ export class InferenceCore {
   /** Whether the repository or the registry knows a model of this name. */
   modelKnown(name: string): boolean {
     checkModelName(name);
-    const e = this.ctx.registry.entry(name);
-    return (e !== undefined && (e.state !== undefined || e.versions.size > 0)) || this.ctx.repository.modelNames().includes(name);
+    return this.ctx.registry.known(name) !== undefined || this.ctx.repository.modelNames().includes(name);
   }
 
   serverMetadata(): ServerMetadataResponse {
@@ -102,8 +102,8 @@ export class InferenceCore {
   modelConfig(name: string, version: string): ModelConfigResponse {
     checkModelName(name);
     const { registry } = this.ctx;
-    const entry = registry.entry(name);
-    if (!entry || (entry.state === undefined && entry.versions.size === 0)) throw modelNotFound(name);
+    const entry = registry.known(name);
+    if (!entry) throw modelNotFound(name);
     if (version !== '') registry.resolve(name, version);
     if (!entry.config) throw new ServeError(Code.UNAVAILABLE, `model '${name}' has no loaded config${entry.reason ? `: ${entry.reason}` : ''}`);
     return { config: entry.config };
@@ -136,7 +136,6 @@ export class InferenceCore {
     );
   }
 
-  /** ModelStatistics: one model (and version), or with name '' every model the caller may see. */
   /** ModelStatistics over every server process; with name '' every model the caller may see. */
   async statistics(name: string, version: string, caller: Principal | undefined): Promise<ModelStatistics[]> {
     const merged = mergeStatistics(await this.ctx.cluster.everywhere('stats', { name, version }));
@@ -232,13 +231,7 @@ export class InferenceCore {
 }
 
 function usesSharedMemory(req: ModelInferRequest): boolean {
-  return (
-    req.inputs.some((t) => t.parameters['shared_memory_region'] !== undefined) || req.outputs.some((o) => o.parameters['shared_memory_region'] !== undefined)
-  );
-}
-
-function checkVersion(name: string, version: string): void {
-  if (version !== '' && !/^[0-9]+$/.test(version)) throw versionNotInteger(name, version);
+  return req.inputs.some((t) => namesRegion(t.parameters)) || req.outputs.some((o) => namesRegion(o.parameters));
 }
 
 function readyVersions(m: ModelEntry): number[] {

@@ -2,10 +2,10 @@
 // a model load or unload, a shared memory region's registration, its statistics.
 
 import type { ModelStatistics } from '../generated/inference/grpc_service.js';
-import { modelNotFound, notFound, versionNotInteger } from '../errors.js';
+import { modelNotFound, notFound } from '../errors.js';
 import type { LocalOps } from '../cluster/link.js';
 import { checkModelName } from '../model/model-name.js';
-import type { ModelEntry } from '../model/registry.js';
+import { checkVersion, type ModelEntry } from '../model/registry.js';
 import type { ServiceContext } from './context.js';
 import { loadOverride } from './model-control.js';
 import { statsMessage } from './statistics.js';
@@ -32,11 +32,11 @@ export function localStatistics(ctx: ServiceContext, name: string, version: stri
     models = registry.all();
   } else {
     checkModelName(name);
-    const e = registry.entry(name);
-    if (!e || (e.state === undefined && e.versions.size === 0)) throw modelNotFound(name);
+    const e = registry.known(name);
+    if (!e) throw modelNotFound(name);
     models = [e];
   }
-  if (version !== '' && !/^[0-9]+$/.test(version)) throw versionNotInteger(name, version);
+  checkVersion(name, version);
   const out: ModelStatistics[] = [];
   for (const m of models) {
     for (const v of [...m.versions.values()].sort((a, b) => a.version - b.version)) {

@@ -91,6 +91,9 @@ export function readRequestParameters(params: Record<string, InferParameter>, mo
   return { priority, timeoutUs, sequence };
 }
 
+/** Whether a tensor's parameters name a shared memory region (its data is there, not in the message). */
+export const namesRegion = (params: Record<string, InferParameter>): boolean => params['shared_memory_region'] !== undefined;
+
 /** Where a tensor lives in a registered shared memory region (Triton's system shared memory extension). */
 export interface SharedMemoryRef {
   region: string;

@@ -101,19 +101,21 @@ export class ModelRegistry {
     }
   }
 
+  /** The entry of a model the registry knows: it has a state or a version (an empty shell does not count). */
+  known(name: string): ModelEntry | undefined {
+    const e = this.models.get(name);
+    return e && (e.state !== undefined || e.versions.size > 0) ? e : undefined;
+  }
+
   /**
    * The version that serves a request: `version` as given, or the highest ready version
    * when it is empty. Errors: NOT_FOUND, INVALID_ARGUMENT (not an integer), UNAVAILABLE.
    */
   resolve(name: string, version: string): Resolved {
-    const model = this.models.get(name);
-    if (!model || (model.versions.size === 0 && model.state === undefined)) {
-      throw modelNotFound(name);
-    }
+    const model = this.known(name);
+    if (!model) throw modelNotFound(name);
+    checkVersion(name, version);
     if (version !== '') {
-      if (!/^[0-9]+$/.test(version)) {
-        throw versionNotInteger(name, version);
-      }
       const n = Number(version);
       const v = model.versions.get(n);
       if (!v) {
@@ -141,4 +143,9 @@ export class ModelRegistry {
     }
     return { model, config: model.config, version: best, serving: best.serving! };
   }
+}
+
+/** A version as the protocol carries it: '' (the server's choice) or a positive integer. */
+export function checkVersion(name: string, version: string): void {
+  if (version !== '' && !/^[0-9]+$/.test(version)) throw versionNotInteger(name, version);
 }

@@ -29,7 +29,11 @@ export function planLoad(
   const config = preCheck(parsed, name);
   validateConfig(config, name, opts.configLimits ?? DEFAULT_CONFIG_LIMITS);
   const settings = instanceSettings(config);
+  return { config, settings, policy: policyFor(name, config) };
+}
+
+/** The batching policy a config asks for (its dynamic_batching and latency target). */
+export function policyFor(name: string, config: ModelConfig): BatchingPolicy {
   const sc = config.schedulingChoice;
-  const policy = batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(config));
-  return { config, settings, policy };
+  return batchingPolicy(name, config.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(config));
 }

@@ -15,13 +15,12 @@ import { listModels, modelFingerprint, readModelSource } from './scan.js';
 import { checkOverrideFiles, configFromJson, refusePlaintextUpload, stageFiles, type LoadOverride } from './load-override.js';
 import { checkModelName } from '../model/model-name.js';
 import type { ServingFactory } from './serving-factory.js';
-import { latencyTargetUs, reasonOf, startVersions } from './version-loader.js';
-import { batchingPolicy } from '../batching/policy.js';
+import { reasonOf, startVersions } from './version-loader.js';
 import type { Clock } from '../clock.js';
 import type { StatsObserver } from '../metrics/model-stats.js';
 import { selectVersions } from './version-policy.js';
 import type { ConfigLimits } from './validate-config.js';
-import { planLoad, type LoadPlan } from './load-plan.js';
+import { planLoad, policyFor, type LoadPlan } from './load-plan.js';
 import { failModel, swapIn } from './version-swap.js';
 
 export interface RepositoryOptions extends CompleteOptions {
@@ -224,8 +223,7 @@ export class ModelRepository {
     }
     if (config.maxBatchSize === 0 && completed.maxBatchSize > 0) {
       // Auto-complete found a batch dimension: the policy follows the completed max_batch_size.
-      const sc = completed.schedulingChoice;
-      policy = batchingPolicy(name, completed.maxBatchSize, sc?.$case === 'dynamicBatching' ? sc.value : undefined, latencyTargetUs(completed));
+      policy = policyFor(name, completed);
     }
 
     await swapIn(entry, name, loaded, completed, {

@@ -14,6 +14,7 @@ import { encryptModel } from '../../src/security/model-encryption.js';
 import { call, callError, connect, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
 import { repoRoot, startServer, startServerProcess, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
+import { simpleConfigJson } from '../helpers/simple-config.js';
 
 const test = suite('models encrypted at rest');
 const key = randomBytes(32);
@@ -122,27 +123,12 @@ test('the other models serve', async () => {
   assert.equal(readInt32(res.rawOutputContents[0]!), Array(16).fill(9));
 });
 
-const simpleConfig = (name: string): string =>
-  JSON.stringify({
-    name,
-    platform: 'onnxruntime_onnx',
-    max_batch_size: 8,
-    input: [
-      { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
-      { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
-    ],
-    output: [
-      { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
-      { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
-    ],
-  });
-
 function upload(name: string, bytes: Uint8Array, file = '1/model.onnx.enc') {
   return {
     repositoryName: '',
     modelName: name,
     parameters: {
-      config: { parameterChoice: { $case: 'stringParam' as const, value: simpleConfig(name) } },
+      config: { parameterChoice: { $case: 'stringParam' as const, value: simpleConfigJson(name) } },
       [`file:${file}`]: { parameterChoice: { $case: 'bytesParam' as const, value: Buffer.from(bytes) } },
     },
   };

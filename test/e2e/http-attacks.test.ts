@@ -16,6 +16,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, startServerProcess, type ServerProcess, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
+import { simpleConfigJson } from '../helpers/simple-config.js';
 
 const test = suite('attacks on the HTTP frontend, the origin rule and the access check');
 
@@ -156,19 +157,7 @@ test("a load parameter 'file:__proto__' is refused (400), not dropped while the 
   const r = await post('/v2/repository/models/simple_load/load', { parameters: { 'file:__proto__': Buffer.from('not a model').toString('base64') } });
   assert.is(r.status, 400, r.text.slice(0, 300));
   // With a config too: the config is applied and the "file" vanishes.
-  const config = JSON.stringify({
-    name: 'simple_load',
-    platform: 'onnxruntime_onnx',
-    max_batch_size: 8,
-    input: [
-      { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
-      { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
-    ],
-    output: [
-      { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
-      { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
-    ],
-  });
+  const config = simpleConfigJson('simple_load');
   const withConfig = await post('/v2/repository/models/simple_load/load', { parameters: { config, 'file:__proto__': 'AAAA' } });
   assert.is(withConfig.status, 400, withConfig.text.slice(0, 300));
   assert.match(String(withConfig.body.error), /__proto__/, 'the refusal names the file parameter');

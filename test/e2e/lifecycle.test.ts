@@ -10,6 +10,7 @@ import { call, callError, connect, float32Buffer, healthClient, int32Buffer, rea
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 import { identityModel } from '../../scripts/onnx-builder.js';
+import { simpleConfigJson } from '../helpers/simple-config.js';
 
 const test = suite('model lifecycle in explicit mode');
 let server: ServerProcess;
@@ -115,18 +116,7 @@ test('loading a model that is not in the repository is NOT_FOUND; unknown parame
 });
 
 test('a load request can override config.pbtxt with a JSON config, as Triton allows', async () => {
-  const config = JSON.stringify({
-    name: 'simple',
-    max_batch_size: 2,
-    input: [
-      { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
-      { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
-    ],
-    output: [
-      { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
-      { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
-    ],
-  });
+  const config = simpleConfigJson('simple', { platform: undefined, max_batch_size: 2 });
   await call(client, client.repositoryModelLoad, {
     repositoryName: '',
     modelName: 'simple',

@@ -116,8 +116,7 @@ export class GrpcFrontend {
   /** '' and the service name: server readiness; a model the registry holds: its readiness; else no entry. */
   private healthOf(name: string): 'SERVING' | 'NOT_SERVING' | undefined {
     if (name === '' || name === INFERENCE_SERVICE_NAME) return this.ctx.isReady() && !this.draining ? 'SERVING' : 'NOT_SERVING';
-    const entry = this.ctx.registry.entry(name);
-    if (!entry || (entry.versions.size === 0 && entry.state === undefined)) return undefined;
+    if (!this.ctx.registry.known(name)) return undefined;
     return this.ctx.isLive() && !this.draining && this.ctx.registry.isReady(name, '') ? 'SERVING' : 'NOT_SERVING';
   }
 

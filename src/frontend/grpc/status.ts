@@ -2,7 +2,7 @@
 // anything else is a bug: INTERNAL, logged with its stack.
 
 import { Metadata, status, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
-import { randomUUID } from 'node:crypto';
+import { internalMessage } from '../incident.js';
 import { ServeError } from '../../errors.js';
 import { redactPaths } from '../../redact.js';
 import type { Logger } from '../../log.js';
@@ -12,10 +12,7 @@ export function toServiceError(err: unknown, log: Logger, where: string): Partia
   if (err instanceof ServeError) {
     return { code: err.code as unknown as status, details: redactPaths(err.message), metadata: new Metadata() };
   }
-  // The client gets an id to quote; the log keeps the message and stack under it.
-  const incident = randomUUID().slice(0, 8);
-  log.error(`internal error in ${where} (incident ${incident})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  return { code: status.INTERNAL, details: `internal error in ${where} (incident ${incident}; the server log has the details)`, metadata: new Metadata() };
+  return { code: status.INTERNAL, details: internalMessage(err, log, where), metadata: new Metadata() };
 }
 
 /** Text of an error as the stream puts it in error_message. */

@@ -4,16 +4,13 @@
 // Malformed for impossible encodings, ServeError RESOURCE_EXHAUSTED naming the limit's flag.
 
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { Code, ServeError, overLimit } from '../../errors.js';
-import { LIMITS, MAX_NAME_CHARS, type Limits } from '../../limits.js';
+import { checkNameLength, overLimitOf, type Limits } from '../../limits.js';
 
 /** What one request may hold (src/limits.ts has the flags and defaults). */
 export type RequestWireLimits = Pick<
   Limits,
   'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements' | 'maxUnknownFields'
 >;
-
-/** Longest model name, version, tensor name, datatype or parameter key accepted. */
 
 /** Thrown for bytes that are not a ModelInferRequest; the caller maps it to INVALID_ARGUMENT. */
 export class Malformed extends Error {}
@@ -83,9 +80,7 @@ export class WireReader {
 
   /** Names and keys are echoed in messages and looked up in maps: bounded, not a limit flag. */
   protected name(wt: WireType, what: string): string {
-    const s = this.string(wt);
-    if (s.length > MAX_NAME_CHARS) throw new ServeError(Code.INVALID_ARGUMENT, `${what} is longer than ${MAX_NAME_CHARS} characters`);
-    return s;
+    return checkNameLength(this.string(wt), what);
   }
 
   protected bytesView(wt: WireType): Uint8Array {
@@ -103,16 +98,12 @@ export class WireReader {
   protected countBytesElements(n: number): void {
     this.bytesElements += n;
     if (this.bytesElements > this.limits.maxBytesElements) {
-      throw overWireLimit(`more than ${this.limits.maxBytesElements} BYTES elements`, 'maxBytesElements');
+      throw overLimitOf('maxBytesElements', this.limits.maxBytesElements, 'BYTES elements');
     }
   }
 
   /** `n` is how many are already there; one more must fit. */
   protected count(n: number, limit: keyof RequestWireLimits, what: string): void {
-    if (n >= this.limits[limit]) throw overWireLimit(`more than ${this.limits[limit]} ${what}`, limit);
+    if (n >= this.limits[limit]) throw overLimitOf(limit, this.limits[limit], what);
   }
-}
-
-function overWireLimit(what: string, limit: keyof RequestWireLimits): ServeError {
-  return overLimit(what, LIMITS[limit].flag);
 }

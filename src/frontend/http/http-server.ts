@@ -47,7 +47,6 @@ export interface HttpServerOptions {
 export class HttpFrontend {
   private readonly server: Server;
   private readonly router = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 512 });
-  private readonly known = new Set<string>();
   private draining = false;
   private readonly bodies: BodyBudget;
 
@@ -59,7 +58,6 @@ export class HttpFrontend {
     for (const [key, handler] of Object.entries(HANDLERS)) {
       const [method, path] = key.split(' ') as [string, string];
       this.router.on(method as 'GET', path, () => undefined, { key, handler });
-      this.known.add(path);
     }
     this.server = createServer(
       {
@@ -217,7 +215,7 @@ function peerOf(req: IncomingMessage): string {
 }
 
 /** gzip or deflate when Accept-Encoding allows it (q > 0), gzip first; else none. */
-export function acceptedEncoding(header: string): 'gzip' | 'deflate' | undefined {
+function acceptedEncoding(header: string): 'gzip' | 'deflate' | undefined {
   const allowed = new Map<string, number>();
   for (const part of header.slice(0, 1024).split(',')) {
     const [name = '', ...params] = part.trim().toLowerCase().split(';');

@@ -7,11 +7,12 @@
 // before the core's own checks; failures are INVALID_ARGUMENT naming the field.
 
 import { invalid } from '../../errors.js';
-import { LIMITS, MAX_NAME_CHARS, type Limits } from '../../limits.js';
+import { checkNameLength, overLimitOf, type Limits } from '../../limits.js';
 import { HttpError } from './body.js';
 import type { InferParameter, ModelInferRequest } from '../../generated/inference/grpc_service.js';
 import { datatypeByName } from '../../tensor/datatype.js';
 import { jsonToRaw } from './json-tensors.js';
+import { namesRegion } from '../../core/request-parameters.js';
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +29,7 @@ export interface ParsedInfer {
 export type InferBodyLimits = Pick<Limits, 'maxInputs' | 'maxOutputs' | 'maxParameters' | 'maxShapeRank' | 'maxElements' | 'maxBytesElements'>;
 
 function over(limit: keyof InferBodyLimits, limits: InferBodyLimits, what: string): HttpError {
-  return new HttpError(413, `the request holds more than ${limits[limit]} ${what}; the server's limit is set by --${LIMITS[limit].flag}`);
+  return new HttpError(413, overLimitOf(limit, limits[limit], what).message);
 }
 
 /** `headerLength`: Inference-Header-Content-Length, when the request has binary data. */
@@ -69,7 +70,7 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
     const params = parametersOf(t['parameters'], `${what}: 'parameters'`);
     countParameters(Object.keys(params).length);
     const size = params['binary_data_size'];
-    const inShm = params['shared_memory_region'] !== undefined;
+    const inShm = namesRegion(params);
     if ([t['data'] !== undefined, size !== undefined, inShm].filter(Boolean).length !== 1) {
       throw invalid(`${what}: set exactly one of 'data', 'binary_data_size' in 'parameters' or 'shared_memory_region' in 'parameters'`);
     }
@@ -120,7 +121,7 @@ export function parseInferBody(body: Buffer, headerLength: number | undefined, m
       countParameters(Object.keys(params).length);
       const b = params['binary_data']?.parameterChoice;
       listed.add(name);
-      if (params['shared_memory_region'] !== undefined) {
+      if (namesRegion(params)) {
         if (b?.$case === 'boolParam' && b.value) throw invalid(`output '${name.slice(0, 200)}': cannot set both 'shared_memory_region' and 'binary_data'`);
         shm.add(name);
       }
@@ -145,7 +146,7 @@ export function parametersOf(v: unknown, what: string): Record<string, InferPara
   const o = object(v, what);
   const out: Record<string, InferParameter> = Object.create(null) as Record<string, InferParameter>;
   for (const [k, x] of Object.entries(o)) {
-    if (k.length > MAX_NAME_CHARS) throw invalid(`${what}: a parameter name is longer than ${MAX_NAME_CHARS} characters`);
+    checkNameLength(k, `${what}: a parameter name`);
     if (typeof x === 'boolean') out[k] = { parameterChoice: { $case: 'boolParam', value: x } };
     else if (typeof x === 'string') out[k] = { parameterChoice: { $case: 'stringParam', value: x } };
     else if (typeof x === 'number' && Number.isSafeInteger(x)) out[k] = { parameterChoice: { $case: 'int64Param', value: BigInt(x) } };
@@ -177,9 +178,7 @@ function requiredString(v: unknown, what: string): string {
 
 /** Names are echoed in messages and looked up in maps: bounded as over gRPC. */
 function nameOf(v: unknown, what: string): string {
-  const s = requiredString(v, what);
-  if (s.length > MAX_NAME_CHARS) throw invalid(`${what} is longer than ${MAX_NAME_CHARS} characters`);
-  return s;
+  return checkNameLength(requiredString(v, what), what);
 }
 
 function optionalString(v: unknown, what: string): string | undefined {

@@ -2,7 +2,7 @@
 // uses for it (and the precise one where Triton has none), the body {"error": "…"}; anything
 // else is a bug: 500 with an incident id, the stack in the log.
 
-import { randomUUID } from 'node:crypto';
+import { internalMessage } from '../incident.js';
 import { Code, ServeError, type CodeValue } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { redactPaths } from '../../redact.js';
@@ -30,7 +30,5 @@ export function httpStatusOf(code: CodeValue): number {
 export function errorAnswer(err: unknown, log: Logger, where: string): { status: number; message: string; headers?: Record<string, string> } {
   if (err instanceof ServeError) return { status: httpStatusOf(err.code), message: redactPaths(err.message) };
   if (err instanceof HttpError) return { status: err.status, message: redactPaths(err.message), headers: err.headers };
-  const incident = randomUUID().slice(0, 8);
-  log.error(`internal error in ${where} (incident ${incident})`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  return { status: 500, message: `internal error in ${where} (incident ${incident}; the server log has the details)` };
+  return { status: 500, message: internalMessage(err, log, where) };
 }
