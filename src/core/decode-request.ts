@@ -24,7 +24,7 @@ export interface CallContext {
   shm?: SystemSharedMemory | undefined;
   /** Bytes a request may read from shared memory (what --max-queued-bytes has left), checked before any is read. */
   shmMaxBytes?: number;
-  /** --max-request-bytes-elements, for BYTES inputs read from shared memory (the wire decoder counts the others). */
+  /** --max-request-bytes-elements, for raw and shared memory BYTES inputs (the wire decoder counts typed ones). */
   maxBytesElements?: number;
 }
 
@@ -65,6 +65,7 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
   }
   let rawIndex = 0;
   let shmBytes = 0;
+  let bytesElements = 0;
   const batching = config.maxBatchSize > 0;
   let batchSize = -1;
   const seen = new Set<string>();
@@ -112,6 +113,13 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
     }
     const contents = input.contents;
     const hasTyped = contents !== undefined && Object.values(contents).some((v) => Array.isArray(v) && v.length > 0);
+    // Raw and shared memory BYTES are counted here (the wire decoder counts typed ones as it reads them).
+    if (want.name === 'BYTES' && !hasTyped) bytesElements += count;
+    if (bytesElements > (call.maxBytesElements ?? Number.MAX_SAFE_INTEGER)) {
+      throw exhausted(
+        `${what}: the request holds more than ${call.maxBytesElements} BYTES elements; the server's limit is set by --${LIMITS.maxBytesElements.flag}`,
+      );
+    }
     let data: Uint8Array;
     const wantBytes = want.name === 'BYTES' ? undefined : count * want.byteSize;
     if (ref) {
@@ -123,11 +131,6 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
       if (shmBytes > (call.shmMaxBytes ?? Number.MAX_SAFE_INTEGER)) {
         throw exhausted(
           `${model}: the request's shared memory inputs hold more bytes than the server can take now (${call.shmMaxBytes}); its limit is set by --${LIMITS.maxQueuedBytes.flag}`,
-        );
-      }
-      if (want.name === 'BYTES' && count > (call.maxBytesElements ?? Number.MAX_SAFE_INTEGER)) {
-        throw exhausted(
-          `${what}: the request holds more than ${call.maxBytesElements} BYTES elements; the server's limit is set by --${LIMITS.maxBytesElements.flag}`,
         );
       }
       data = lease(ref, what).read(ref.offset, ref.byteSize, what);

@@ -90,7 +90,7 @@ export class AccessControl {
     return this.policy !== undefined;
   }
 
-  /** Swaps the policy (a reload); calls already admitted keep their principal. */
+  /** Swaps the policy (a reload): calls already admitted keep who they are, with that principal's grants now. */
   setPolicy(policy: AccessPolicy): void {
     this.policy = policy;
   }
@@ -189,9 +189,14 @@ export class AccessControl {
     return this.allows(who, category, model);
   }
 
+  /**
+   * A known principal's grants are read from the policy in force, not from when it was
+   * identified: a reload that removes a principal or a grant reaches the streams it has open.
+   */
   private allows(who: Principal, category: Category, model: string | undefined): boolean {
     const check = (g: Grant): boolean => g.categories.has(category) && (model === undefined || g.matchesModel(model));
-    return who.grants.some(check) || (this.policy?.anonymous ?? []).some(check);
+    const grants = who.via === 'api-key' || who.via === 'certificate' ? (this.policy?.principals.find((p) => p.name === who.name)?.grants ?? []) : who.grants;
+    return grants.some(check) || (this.policy?.anonymous ?? []).some(check);
   }
 
   private deny(who: Principal, route: string, model: string | undefined, code: Denial['code'], reason: string): ServeError {

@@ -68,14 +68,18 @@ class JsonBudget {
       throw invalid(`the answer's JSON would pass ${this.limits.maxJsonBytes} bytes (--http-max-json-answer-size)${asBinaryData.replace('it', 'them')}`);
   }
 
-  /** Whether a string of `length` characters may still fit once escaped (6 per control character, 2 per quote or backslash). */
+  /**
+   * Whether a string may still fit once escaped and written as UTF-8: at most 6 bytes per
+   * UTF-16 unit (a control character's escape; a character's UTF-8 is at most 3 per unit).
+   */
   checkString(s: string): void {
     if (s.length * 6 + 2 <= this.left) return;
-    if (s.length + 2 > this.left) this.spend(s.length + 2);
+    const utf8 = Buffer.byteLength(s, 'utf8');
+    if (utf8 + 2 > this.left) this.spend(utf8 + 2);
     const escaped = s.replace(/[^\u0000-\u001f"\\]/g, '');
     let extra = 0;
     for (let i = 0; i < escaped.length; i++) extra += escaped.charCodeAt(i) < 0x20 ? 5 : 1;
-    if (s.length + 2 + extra > this.left) this.spend(s.length + 2 + extra);
+    if (utf8 + 2 + extra > this.left) this.spend(utf8 + 2 + extra);
   }
 }
 
@@ -88,7 +92,7 @@ function dataJson(data: unknown[], budget: JsonBudget): string {
     const slice = data.slice(i, i + CHUNK);
     for (const x of slice) if (typeof x === 'string') budget.checkString(x);
     const text = jsonArray(slice);
-    budget.spend(text.length);
+    budget.spend(Buffer.byteLength(text, 'utf8'));
     if (slice.length > 0) pieces.push(text.slice(1, -1));
   }
   return `[${pieces.join(',')}]`;
@@ -117,7 +121,7 @@ export function inferResponseBody(
     if (!data) throw invalid(fp16Refusal(o.name, o.datatype));
     // The data array goes in last, written by jsonArray (exact 64-bit integers).
     const text = JSON.stringify({ name: o.name, datatype: o.datatype, shape });
-    budget.spend(text.length);
+    budget.spend(Buffer.byteLength(text, 'utf8'));
     return `${text.slice(0, -1)},"data":${dataJson(data, budget)}}`;
   });
   const head: Record<string, unknown> = { model_name: res.modelName, model_version: res.modelVersion };

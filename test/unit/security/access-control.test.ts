@@ -291,11 +291,12 @@ test('canSee shows a caller only the models its grants (or the anonymous ones) c
   assert.ok(open.canSee(undefined, 'statistics', 'simple'), 'without a policy there is nothing to hide');
 });
 
-test('after setPolicy new calls use the new policy; a principal admitted before keeps its grants', () => {
+test('after setPolicy new calls use the new policy, and a principal admitted before (an open stream) has the grants the new policy gives it', () => {
   const access = withPolicy();
   const before: Principal = access.authenticate(INFER, bearer(KEY_OCR));
-  access.setPolicy(parseAccessPolicy(`principals:\n  - name: other\n    api_key_sha256: "${hashApiKey(KEY_OTHER)}"\n`, 'p.yaml'));
   access.authorize(before, INFER, 'ocr_det');
+  access.setPolicy(parseAccessPolicy(`principals:\n  - name: other\n    api_key_sha256: "${hashApiKey(KEY_OTHER)}"\n`, 'p.yaml'));
+  thrown(() => access.authorize(before, INFER, 'ocr_det'), Code.PERMISSION_DENIED);
   thrown(() => access.authenticate(INFER, bearer(KEY_OCR)), Code.UNAUTHENTICATED);
   assert.is(access.authenticate(INFER, bearer(KEY_OTHER)).name, 'other');
 });
