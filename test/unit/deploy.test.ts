@@ -2,35 +2,16 @@
 // in the grace period, probes and ports agree with the arguments, the autoscaling queries
 // name metrics the server exports, and the Dockerfile copies what exists.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseAllDocuments } from 'yaml';
 import { parseCli } from '../../src/cli-options.js';
 import { PrometheusExporter } from '../../src/metrics/prometheus.js';
+import { containersOf, type Doc, deployDir as deploy, deployDocs } from '../helpers/deploy-docs.js';
 import { repoRoot } from '../helpers/server-process.js';
 
-const deploy = join(repoRoot, 'deploy');
-const yamlFiles = (dir: string): string[] =>
-  readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? yamlFiles(p) : /\.ya?ml$/.test(n) ? [p] : [];
-  });
-
-type Doc = { kind?: string; spec?: Record<string, unknown>; rules?: unknown[] } & Record<string, unknown>;
-const docs: Array<{ file: string; doc: Doc }> = yamlFiles(deploy).flatMap((file) =>
-  parseAllDocuments(readFileSync(file, 'utf8')).map((d) => {
-    assert.equal(d.errors, [], `${relative(repoRoot, file)} is valid YAML`);
-    return { file: relative(repoRoot, file), doc: d.toJSON() as Doc };
-  }),
-);
-type Container = { name: string; args?: string[]; ports?: Array<{ name?: string; containerPort: number }>; [k: string]: unknown };
-const containersOf = (d: Doc): Container[] => {
-  if (d.kind === 'Deployment') return ((d.spec!['template'] as { spec: { containers: Container[] } }).spec.containers ?? []) as Container[];
-  if (d.kind === 'ClusterServingRuntime') return (d.spec!['containers'] as Container[]) ?? [];
-  return [];
-};
+const docs = deployDocs();
 const flag = (args: readonly string[], name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 
 test('every argument a manifest passes to the server is a flag it accepts, with a valid value', () => {
@@ -106,49 +87,6 @@ test('the Dockerfile copies files that exist and runs the server as a non-root u
   for (const p of copies) assert.ok(existsSync(join(repoRoot, p)), `${p} exists`);
   assert.match(dockerfile, /^USER 1000:1000$/m);
   assert.match(dockerfile, /ENTRYPOINT \["node", "--import", "tsx", "src\/cli\.ts"\]/);
-});
-
-/** The schema classes of kubernetes-models (and its KEDA package) for each kind the manifests use. */
-async function modelFor(apiVersion: string, kind: string): Promise<(new (o: unknown) => { validate(): void }) | undefined> {
-  const path: Record<string, string> = {
-    'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
-    'v1/Service': 'kubernetes-models/v1/Service',
-    'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
-    'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
-    'keda.sh/v1alpha1/ScaledObject': '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject',
-  };
-  const module = path[`${apiVersion}/${kind}`];
-  if (!module) return undefined;
-  const m = (await import(module)) as Record<string, new (o: unknown) => { validate(): void }>;
-  return m[kind];
-}
-
-test('every Kubernetes and KEDA resource validates against its schema offline; the GPU patch too, applied to the base', async () => {
-  let validated = 0;
-  for (const { file, doc } of docs) {
-    if (file.includes('overlays/gpu/gpu.yaml')) continue;
-    const Model = await modelFor(String(doc['apiVersion']), String(doc.kind));
-    if (!Model) continue;
-    assert.not.throws(() => new Model(doc).validate(), `${file} (${doc.kind})`);
-    validated++;
-  }
-  assert.ok(validated >= 6, `the base resources and the ScaledObject (${validated})`);
-  const base = structuredClone(docs.find((d) => d.doc.kind === 'Deployment' && d.file.includes('base'))!.doc);
-  const patch = docs.find((d) => d.file.includes('overlays/gpu/gpu.yaml'))!.doc;
-  const patchPod = (patch.spec!['template'] as { spec: Record<string, unknown> }).spec;
-  const basePod = (base.spec!['template'] as { spec: Record<string, unknown> }).spec;
-  const [pc] = patchPod['containers'] as Container[];
-  const bc = (basePod['containers'] as Container[]).find((c) => c.name === pc!.name)!;
-  Object.assign(bc, {
-    image: pc!['image'],
-    resources: {
-      ...(bc['resources'] as object),
-      limits: { ...((bc['resources'] as { limits: object }).limits ?? {}), ...((pc!['resources'] as { limits: object }).limits ?? {}) },
-    },
-  });
-  basePod['tolerations'] = patchPod['tolerations'];
-  const Deployment = (await modelFor('apps/v1', 'Deployment'))!;
-  assert.not.throws(() => new Deployment(base).validate(), 'the GPU Deployment');
 });
 
 test('every kustomization names files that exist', () => {
