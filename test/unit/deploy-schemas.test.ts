@@ -24,6 +24,7 @@ const MODULES: Record<string, string> = {
   'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
   'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
   'keda.sh/v1alpha1/ScaledObject': '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject',
+  'monitoring.coreos.com/v1/PodMonitor': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
 };
 const moduleOf = (d: Doc): string | undefined => MODULES[`${d.apiVersion}/${d.kind}`];
 
@@ -40,7 +41,7 @@ test('every Kubernetes and KEDA resource validates against its schema offline; t
     assert.not.throws(() => new Model(doc).validate(), `${file} (${doc.kind})`);
     validated++;
   }
-  assert.ok(validated >= 6, `the base resources and the ScaledObject (${validated})`);
+  assert.ok(validated >= 7, `the base resources, the ScaledObject and the PodMonitor (${validated})`);
   const base = structuredClone(docs.find((d) => d.doc.kind === 'Deployment' && d.file.includes('base'))!.doc);
   const patch = docs.find((d) => d.file.includes(GPU_PATCH))!.doc;
   const patchPod = (patch.spec!['template'] as { spec: Record<string, unknown> }).spec;
@@ -98,7 +99,7 @@ test('no Kubernetes or KEDA resource carries a field its type lacks (a typo the 
     errors.some((l) => l.includes('planted.ts(') && l.includes('targetPorts')),
     `the planted typo is found:\n${out}`,
   );
-  assert.ok(typed.length >= 7, `every resource and the GPU patch (${typed.length})`);
+  assert.ok(typed.length >= 8, `every resource and the GPU patch (${typed.length})`);
 });
 
 type KServeExtract = { source: { commit: string }; schemas: Record<string, object> };

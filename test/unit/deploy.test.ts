@@ -80,6 +80,18 @@ test('the autoscaling queries read metrics the server exports', async () => {
   assert.is(trigger.metricType, 'Value', 'the per-pod query is not divided by the replicas again');
 });
 
+test('the PodMonitor scrapes the metrics port of the pods the Deployment makes', () => {
+  const { doc } = docs.find((d) => d.doc.kind === 'Deployment' && d.file.includes('base'))!;
+  const monitor = docs.find((d) => d.doc.kind === 'PodMonitor')!.doc;
+  const labels = (doc.spec!['template'] as { metadata: { labels: Record<string, string> } }).metadata.labels;
+  const selector = (monitor.spec!['selector'] as { matchLabels: Record<string, string> }).matchLabels;
+  for (const [k, v] of Object.entries(selector)) assert.is(labels[k], v, `the pods carry ${k}=${v}`);
+  const [c] = containersOf(doc);
+  const [endpoint] = monitor.spec!['podMetricsEndpoints'] as Array<{ port: string }>;
+  const port = c!.ports!.find((p) => p.name === endpoint!.port);
+  assert.is(port?.containerPort, Number(flag(c!.args!, 'metrics-port')), 'the named port is the one --metrics-port serves');
+});
+
 test('the Dockerfile copies files that exist and runs the server as a non-root user', () => {
   const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
   const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
