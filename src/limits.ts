@@ -108,7 +108,7 @@ export const LIMITS = {
     min: 1024,
     max: 2 ** 53,
     unit: 'bytes',
-    text: 'input bytes of all requests accepted and not yet answered, across the server; RESOURCE_EXHAUSTED',
+    text: 'input bytes of all requests accepted and not yet answered, and answer bytes not yet sent to their clients, across the server; RESOURCE_EXHAUSTED',
   },
   grpcMaxConcurrentStreams: {
     flag: 'grpc-max-concurrent-streams',

@@ -1,6 +1,7 @@
-// Input bytes of every request accepted and not yet answered, across the server. A
-// request that would take the total past the limit is refused at once with
-// RESOURCE_EXHAUSTED, so a flood cannot queue unbounded memory behind the models.
+// Bytes of every request accepted and not yet answered, and of every answer not yet sent
+// to its client, across the server. A request that would take the total past the limit is
+// refused at once with RESOURCE_EXHAUSTED, so a flood cannot queue unbounded memory behind
+// the models, and clients that do not read their answers cannot pile them up either.
 
 import { Code, ServeError } from '../errors.js';
 
@@ -22,10 +23,24 @@ export class ByteBudget {
     if (this.held + bytes > this.limitBytes) {
       throw new ServeError(
         Code.RESOURCE_EXHAUSTED,
-        `the server holds ${this.held} bytes of requests in progress; this one (${bytes} bytes) would pass the limit of ${this.limitBytes} (${this.flag}); retry later`,
+        `the server holds ${this.held} bytes of requests in progress and answers not yet read by their clients; this request (${bytes} bytes) would pass the limit of ${this.limitBytes} (${this.flag}); retry later`,
       );
     }
     this.held += bytes;
+  }
+
+  /**
+   * Takes `bytes` even past the limit: an answer already computed is sent, not thrown away;
+   * until it is, new requests find the budget spent. Returns the release, which runs once.
+   */
+  hold(bytes: number): () => void {
+    this.held += bytes;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.held -= bytes;
+    };
   }
 
   release(bytes: number): void {

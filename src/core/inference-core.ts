@@ -136,6 +136,15 @@ export class InferenceCore {
     );
   }
 
+  /**
+   * An answer's bytes from when the frontend has it until its client has read it (the
+   * frontend calls the release, once, when the answer is sent or the call is gone): they
+   * count against --max-queued-bytes, so answers clients do not read cannot grow memory.
+   */
+  holdAnswer(bytes: number): () => void {
+    return this.budget.hold(bytes);
+  }
+
   /** ModelStatistics over every server process; with name '' every model the caller may see. */
   async statistics(name: string, version: string, caller: Principal | undefined): Promise<ModelStatistics[]> {
     const merged = mergeStatistics(await this.ctx.cluster.everywhere('stats', { name, version }));

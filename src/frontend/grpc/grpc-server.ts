@@ -15,6 +15,7 @@ import type { Limits } from '../../limits.js';
 import { guardConnections } from './connection-guard.js';
 import { withSafeDecoding } from './safe-decoding.js';
 import { HealthService } from './health-service.js';
+import { answerInterceptor } from './answer-interceptor.js';
 import { accessInterceptor, callerOf } from './access-interceptor.js';
 import { SERVER_HEALTH_NAMES } from '../../security/routes.js';
 import type { AccessControl } from '../../security/access-control.js';
@@ -63,7 +64,7 @@ export class GrpcFrontend {
       ...optional('grpc.max_connection_idle_ms', l.grpcMaxConnectionIdleMs),
       ...optional('grpc.max_connection_age_ms', l.grpcMaxConnectionAgeMs),
       ...optional('grpc.max_connection_age_grace_ms', l.grpcMaxConnectionAgeGraceMs),
-      ...(opts.access?.enabled ? { interceptors: [accessInterceptor(opts.access)] } : {}),
+      interceptors: [answerInterceptor(), ...(opts.access?.enabled ? [accessInterceptor(opts.access)] : [])],
     });
     this.server.addService(
       withSafeDecoding(GRPCInferenceServiceService, l),

@@ -10,6 +10,7 @@ import type { InferCall, InferenceCore } from '../../core/inference-core.js';
 import type { Limits } from '../../limits.js';
 import type { Logger } from '../../log.js';
 import { accessRefusal, callerOf } from './access-interceptor.js';
+import { whenAnswered } from './answer-interceptor.js';
 import { decodeFailure } from './safe-decoding.js';
 import { errorText, unary } from './status.js';
 import { invalid } from '../../errors.js';
@@ -30,10 +31,12 @@ export function createInferenceService(core: InferenceCore, limits: Limits, log:
     serverMetadata: unary('ServerMetadata', log, () => core.serverMetadata()),
     modelMetadata: unary('ModelMetadata', log, (req) => core.modelMetadata(req.name, req.version)),
     modelConfig: unary('ModelConfig', log, (req) => core.modelConfig(req.name, req.version)),
-    modelInfer: unary('ModelInfer', log, (req, call) => {
+    modelInfer: unary('ModelInfer', log, async (req, call) => {
       const cancel = new CallCancellation();
       call.once('cancelled', () => cancel.fire());
-      return core.infer(req, inferCall(req, call.getDeadline(), cancel, call.getPeer()));
+      const res = await core.infer(req, inferCall(req, call.getDeadline(), cancel, call.getPeer()));
+      whenAnswered(req, core.holdAnswer(answerBytes(res)));
+      return res;
     }),
     modelStreamInfer: (call) => streamInfer(core, call, limits, log, inferCall),
     modelStatistics: unary('ModelStatistics', log, async (req) => ({ modelStats: await core.statistics(req.name, req.version, callerOf(req)) })),
@@ -67,15 +70,22 @@ export function createInferenceService(core: InferenceCore, limits: Limits, log:
   };
 }
 
+/** The tensor bytes an answer carries. */
+function answerBytes(res: { rawOutputContents: Buffer[] } | undefined): number {
+  let n = 0;
+  for (const b of res?.rawOutputContents ?? []) n += b.byteLength;
+  return n;
+}
+
 function safeNumber(v: bigint, field: string): number {
   if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${field} must be in 0..2^53-1, got ${v}`);
   return Number(v);
 }
 
 /**
- * At most streamMaxInFlight requests of a stream are served at once, and no more are read
- * while the client is not reading responses: pausing the stream stops grpc-js reading, and
- * HTTP/2 flow control then holds the client. Cancelling the stream cancels every request of
+ * At most streamMaxInFlight requests of a stream are served or waiting to be sent at once,
+ * and no more are read while the client is not reading responses: pausing the stream stops
+ * grpc-js reading, and HTTP/2 flow control then holds the client. Cancelling the stream cancels every request of
  * it still queued. An undecodable message, or one the access check refused, is answered
  * in-band and the stream goes on.
  */
@@ -91,7 +101,12 @@ function streamInfer(
   let ended = false;
   let blockedOnWrite = false;
   const cancel = new CallCancellation();
-  call.once('cancelled', () => cancel.fire());
+  // Answers handed to write() and not yet sent: grpc-js drops their callbacks on cancel.
+  const unsent = new Set<() => void>();
+  call.once('cancelled', () => {
+    cancel.fire();
+    for (const sent of [...unsent]) sent();
+  });
   const peer = call.getPeer();
   const flow = (): void => {
     if (pending >= maxInFlight || blockedOnWrite) call.pause();
@@ -116,9 +131,23 @@ function streamInfer(
           inferResponse: { modelName: req.modelName, modelVersion: req.modelVersion, id: req.id, parameters: {}, outputs: [], rawOutputContents: [] },
         }),
       )
-      .then((msg) => {
-        if (!call.cancelled && call.writable && !call.write(msg)) blockedOnWrite = true;
-      })
+      .then(
+        (msg) =>
+          new Promise<void>((resolve) => {
+            if (call.cancelled || !call.writable) return resolve();
+            // A request counts against the stream's in-flight limit, and its answer's bytes
+            // against --max-queued-bytes, until the answer is sent: a client that stops
+            // reading stops the stream at the limit.
+            const release = core.holdAnswer(answerBytes(msg.inferResponse));
+            const sent = (): void => {
+              if (!unsent.delete(sent)) return;
+              release();
+              resolve();
+            };
+            unsent.add(sent);
+            if (!call.write(msg, sent)) blockedOnWrite = true;
+          }),
+      )
       .catch((err: unknown) => log.warn('could not write a stream response', { error: String(err) }))
       .finally(() => {
         pending--;

@@ -6,6 +6,7 @@
 // deflate-compressed when the client accepts it.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { finished } from 'node:stream';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
 import FindMyWay from 'find-my-way';
@@ -205,6 +206,8 @@ export class HttpFrontend {
     }
     if (this.draining) headers['connection'] = 'close';
     headers['content-length'] = String(body.length);
+    // Until the client has read it (or is gone), the answer counts against --max-queued-bytes.
+    finished(res, this.core.holdAnswer(body.length));
     res.writeHead(a.status, headers);
     res.end(body);
   }

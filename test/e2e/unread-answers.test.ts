@@ -1,0 +1,182 @@
+// Clients that never read their answers, at the wire: each answer counts against
+// --max-queued-bytes until it has been sent, so they cannot pile up memory. Once the
+// budget is held, other requests are refused with RESOURCE_EXHAUSTED naming the flag, and
+// served again as soon as those clients go away. A ModelStreamInfer client that does not
+// read stops the stream at --grpc-stream-max-in-flight requests, answered or not.
+
+import * as grpc from '@grpc/grpc-js';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { identityModel } from '../../scripts/onnx-builder.js';
+import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
+import { call, callError, connect, type InferenceClient } from '../helpers/client.js';
+import { startServer, type TestServer } from '../helpers/server-process.js';
+import { TempRepo } from '../helpers/temp-repo.js';
+
+const test = suite('clients that never read their answers');
+const MiB = 1024 * 1024;
+const BUDGET = 64 * MiB;
+const STREAM_IN_FLIGHT = 4;
+let server: TestServer;
+let repo: TempRepo;
+let client: InferenceClient;
+
+test.before(async () => {
+  repo = new TempRepo();
+  repo.write('big/1/model.onnx', identityModel('big', 'UINT8', ['batch', 'n']));
+  repo.copyBundled('simple');
+  server = await startServer([
+    `--model-repository=${repo.root}`,
+    `--max-queued-bytes=${BUDGET}`,
+    `--grpc-stream-max-in-flight=${STREAM_IN_FLIGHT}`,
+    `--http-max-input-size=${32 * MiB}`,
+    '--allow-metrics=false',
+  ]);
+  client = connect(server.address);
+});
+test.after(async () => {
+  client?.close();
+  assert.is(await server?.stop(), 0);
+  repo?.dispose();
+});
+
+const bigRequest = (bytes: number): ModelInferRequest =>
+  ModelInferRequest.fromPartial({
+    modelName: 'big',
+    inputs: [{ name: 'INPUT0', datatype: 'UINT8', shape: [1n, BigInt(bytes)] }],
+    rawInputContents: [Buffer.alloc(bytes, 7)],
+  });
+
+const grpcFrame = (req: ModelInferRequest): Buffer => {
+  const msg = ModelInferRequest.encode(req).finish();
+  const frame = Buffer.alloc(5 + msg.length);
+  frame.writeUInt32BE(msg.length, 1);
+  frame.set(msg, 5);
+  return frame;
+};
+
+/** An HTTP/2 connection that grants no flow-control window: not one byte of an answer can reach it. */
+async function unreadingSession(): Promise<ClientHttp2Session> {
+  const session = h2connect(`http://127.0.0.1:${server.port}`, { settings: { initialWindowSize: 0 } });
+  session.on('error', () => {});
+  await new Promise((resolve) => session.once('remoteSettings', resolve));
+  return session;
+}
+
+const grpcCall = (session: ClientHttp2Session, method: string) => {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': `/inference.GRPCInferenceService/${method}`,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.on('error', () => {});
+  return stream;
+};
+
+async function inferenceCount(model: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/v2/models/${model}/stats`);
+  return ((await res.json()) as { model_stats: Array<{ inference_count: number }> }).model_stats[0]?.inference_count ?? 0;
+}
+
+/** Resolves once `model` has served `n` more inferences than `from` (bounded: 30 s). */
+async function served(model: string, from: number, n: number): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) if ((await inferenceCount(model)) >= from + n) return;
+  throw new Error(`${model} did not serve ${n} inferences`);
+}
+
+/** The small request other clients send: refused while the budget is held, served after. */
+const victim = () => bigRequest(1024);
+
+/** Resolves once the victim is served again (each try is a call; bounded: 30 s). */
+async function servedAgain(): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const ok = await call(client, client.modelInfer, victim()).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+  }
+  throw new Error('the budget was never given back');
+}
+
+test('gRPC unary answers a client does not read hold the budget until the client goes away', async () => {
+  const before = await inferenceCount('big');
+  const session = await unreadingSession();
+  // Four 16 MiB answers: the budget, held by answers no byte of which can be sent.
+  for (let i = 0; i < 4; i++) grpcCall(session, 'ModelInfer').end(grpcFrame(bigRequest(16 * MiB)));
+  await served('big', before, 4);
+  const err = await callError(client, client.modelInfer, victim());
+  assert.is(err.code, grpc.status.RESOURCE_EXHAUSTED, err.details);
+  assert.match(err.details, /--max-queued-bytes/);
+  assert.match(err.details, /answers not yet read/);
+  session.destroy();
+  await servedAgain();
+});
+
+test('a ModelStreamInfer client that does not read is served at most --grpc-stream-max-in-flight requests', async () => {
+  const before = await inferenceCount('big');
+  const session = await unreadingSession();
+  const stream = grpcCall(session, 'ModelStreamInfer');
+  for (let i = 0; i < 4 * STREAM_IN_FLIGHT; i++) stream.write(grpcFrame(bigRequest(1024)));
+  await served('big', before, STREAM_IN_FLIGHT);
+  // Many round trips on another model: turns of the server's loop in which it could read more of the stream.
+  const simple = ModelInferRequest.fromPartial({
+    modelName: 'simple',
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+    ],
+    rawInputContents: [Buffer.alloc(64), Buffer.alloc(64)],
+  });
+  for (let i = 0; i < 50; i++) await call(client, client.modelInfer, simple);
+  assert.is(await inferenceCount('big'), before + STREAM_IN_FLIGHT, 'no request past the limit was read while its answers wait');
+  session.destroy();
+  await servedAgain();
+});
+
+/** An HTTP/1.1 connection that sends one binary inference and never reads the answer. */
+function unreadingHttp(bytes: number): Socket {
+  const head = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'INPUT0', shape: [1, bytes], datatype: 'UINT8', parameters: { binary_data_size: bytes } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const socket = tcpConnect(server.httpPort, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.pause();
+  socket.write(
+    `POST /v2/models/big/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${head.length + bytes}\r\nInference-Header-Content-Length: ${head.length}\r\n\r\n`,
+  );
+  socket.write(head);
+  socket.write(Buffer.alloc(bytes, 7));
+  return socket;
+}
+
+test('HTTP answers a client does not read hold the budget until the client goes away', async () => {
+  const before = await inferenceCount('big');
+  // Three 20 MiB answers, each more than the kernel's socket buffers take: 60 of the 64 MiB.
+  const sockets = [0, 1, 2].map(() => unreadingHttp(20 * MiB));
+  await served('big', before, 3);
+  const head = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'INPUT0', shape: [1, 8 * MiB], datatype: 'UINT8', parameters: { binary_data_size: 8 * MiB } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const refused = await fetch(`http://127.0.0.1:${server.httpPort}/v2/models/big/infer`, {
+    method: 'POST',
+    body: Buffer.concat([head, Buffer.alloc(8 * MiB)]),
+    headers: { 'inference-header-content-length': String(head.length) },
+  });
+  const text = await refused.text();
+  assert.is(refused.status, 429, text);
+  assert.match(text, /--max-queued-bytes/);
+  for (const s of sockets) s.destroy();
+  await servedAgain();
+});
+
+test.run();
