@@ -2,7 +2,7 @@
 // frozen object; every message names the flag and the rule.
 
 import { parseArgs } from 'node:util';
-import { availableParallelism } from 'node:os';
+import { usableCores } from './cores.js';
 import { join, resolve } from 'node:path';
 import type { ModelControlMode } from './core/context.js';
 import { packageRoot } from './package-root.js';
@@ -199,7 +199,7 @@ export function parseCli(argv: string[]): Readonly<CliOptions> {
     allowClientShm: bool('allow-client-shm', v['allow-client-shm'], false),
     serverProcesses:
       v['server-processes'] === undefined || v['server-processes'] === 'auto'
-        ? Math.max(1, Math.floor(availableParallelism() / 4))
+        ? Math.max(1, Math.floor(usableCores() / 4))
         : int('server-processes', v['server-processes'], 1, 1, 64),
     allowHttp: bool('allow-http', v['allow-http'], true),
     httpHost: v['http-address'] ?? '0.0.0.0',

@@ -2,7 +2,7 @@
 // ORT session options, the replica policy and circuit-breaker settings. Model
 // parameters use the ONNX Runtime backend's names where it has them.
 
-import { availableParallelism } from 'node:os';
+import { usableCores } from '../cores.js';
 import { ModelInstanceGroup_Kind, type ModelConfig } from '../generated/inference/model_config.js';
 import type { ReplicaSpec } from '../execution/model-runner.js';
 import type { PadBatches } from '../batching/buckets.js';
@@ -21,7 +21,7 @@ export interface InstanceSettings {
   padBatches: PadBatches;
 }
 
-export function instanceSettings(config: ModelConfig, cores = availableParallelism()): InstanceSettings {
+export function instanceSettings(config: ModelConfig, cores = usableCores()): InstanceSettings {
   const replicas: ReplicaSpec[] = [];
   const replicaInfos: ReplicaInfo[] = [];
   for (const g of config.instanceGroup) {
