@@ -54,14 +54,22 @@ test('the base Deployment: the grace period covers the drain and three exit time
   assert.is((pod['securityContext'] as { runAsNonRoot: boolean }).runAsNonRoot, true);
 });
 
-test('the GPU overlay asks for a GPU; KServe names the gRPC port h2c and speaks v2 on both protocols', () => {
+test('the GPU overlay asks for a GPU; KServe speaks v2 on both protocols, HTTP on its default port and gRPC where an InferenceService names h2c', () => {
   const gpu = docs.find((d) => d.file.includes('overlays/gpu') && d.doc.kind === 'Deployment')!;
   assert.match(JSON.stringify(gpu.doc), /"nvidia.com\/gpu":1/);
   const runtime = docs.find((d) => d.doc.kind === 'ClusterServingRuntime')!.doc;
   assert.equal(runtime.spec!['protocolVersions'], ['v2', 'grpc-v2']);
   const [c] = containersOf(runtime);
+  // KServe routes to a runtime's first port, or to 8080 when it declares none; Knative allows one.
+  assert.is(c!.ports, undefined, 'no ports: KServe routes HTTP to 8080');
+  assert.is(flag(c!.args!, 'http-port'), '8080');
+  const services = docs.filter((d) => d.doc.kind === 'InferenceService').map((d) => d.doc);
+  const predictor = (d: Doc) => (d.spec!['predictor'] as { model: { protocolVersion: string; ports?: Array<{ name: string; containerPort: number }> } }).model;
+  const http = services.find((d) => predictor(d).protocolVersion === 'v2')!;
+  assert.is(predictor(http).ports, undefined);
+  const grpc = services.find((d) => predictor(d).protocolVersion === 'grpc-v2')!;
   assert.equal(
-    c!.ports!.map((p) => [p.name, p.containerPort]),
+    predictor(grpc).ports!.map((p) => [p.name, p.containerPort]),
     [['h2c', Number(flag(c!.args!, 'grpc-port'))]],
   );
 });
@@ -76,8 +84,20 @@ test('the autoscaling queries read metrics the server exports', async () => {
     assert.ok(names(d).length >= 2, 'each carries the expression');
     for (const name of names(d)) assert.ok(exported.has(name), `${name} is exported`);
   }
-  const trigger = (keda.spec!['triggers'] as Array<{ metricType?: string }>)[0]!;
+  const trigger = (keda.spec!['triggers'] as Array<{ metricType?: string; metadata: Record<string, string> }>)[0]!;
   assert.is(trigger.metricType, 'Value', 'the per-pod query is not divided by the replicas again');
+  assert.is(trigger.metadata['ignoreNullValues'], 'false', 'a query that matches nothing is an error, not a silent 0');
+  assert.not.match(trigger.metadata['query']!, /app_kubernetes_io/, 'it selects on labels every scrape setup adds (namespace, pod)');
+  // Queue time says when to add pods; a metric that grows with load holds them, one pod removed at a time.
+  const hpa = docs.find((d) => d.doc.kind === 'HorizontalPodAutoscaler')!.doc;
+  assert.ok((hpa.spec!['metrics'] as Array<{ type: string }>).some((m) => m.type === 'Resource'));
+  assert.ok((keda.spec!['triggers'] as Array<{ type: string }>).some((t) => t.type === 'cpu'));
+  for (const behavior of [
+    hpa.spec!['behavior'],
+    (keda.spec!['advanced'] as { horizontalPodAutoscalerConfig: { behavior: unknown } }).horizontalPodAutoscalerConfig.behavior,
+  ]) {
+    assert.equal((behavior as { scaleDown: { policies: unknown } }).scaleDown.policies, [{ type: 'Pods', value: 1, periodSeconds: 120 }]);
+  }
 });
 
 test('the PodMonitor scrapes the metrics port of the pods the Deployment makes', () => {
