@@ -174,6 +174,14 @@ export const LIMITS = {
     unit: 'ms',
     text: 'an HTTP request whose body has not all arrived this long after it began is answered 408 and its connection closed',
   },
+  answerStallTimeoutMs: {
+    flag: 'answer-stall-timeout',
+    default: 60_000,
+    min: 0,
+    max: 3_600_000,
+    unit: 'ms',
+    text: 'an answer its client does not read for this long is dropped, so it stops holding --max-queued-bytes: a gRPC message not yet sent resets its stream (CANCELLED), an HTTP answer of which no byte could be written closes its connection; 0 = never',
+  },
   grpcFirstRequestTimeoutMs: {
     flag: 'grpc-first-request-timeout',
     default: 10_000,

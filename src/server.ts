@@ -133,6 +133,7 @@ export class InferenceServer {
           maxConnections: opts.limits.httpMaxConnections,
           headersTimeoutMs: opts.limits.httpHeadersTimeoutMs,
           requestTimeoutMs: opts.limits.httpRequestTimeoutMs,
+          answerStallTimeoutMs: opts.limits.answerStallTimeoutMs,
         })
       : undefined;
   }

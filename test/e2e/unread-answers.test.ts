@@ -2,7 +2,8 @@
 // --max-queued-bytes until it has been sent, so they cannot pile up memory. Once the
 // budget is held, other requests are refused with RESOURCE_EXHAUSTED naming the flag, and
 // served again as soon as those clients go away. A ModelStreamInfer client that does not
-// read stops the stream at --grpc-stream-max-in-flight requests, answered or not.
+// read stops the stream at --grpc-stream-max-in-flight requests, answered or not. With
+// --answer-stall-timeout, such answers are dropped while those clients stay connected.
 
 import * as grpc from '@grpc/grpc-js';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
@@ -23,7 +24,7 @@ let server: TestServer;
 let repo: TempRepo;
 let client: InferenceClient;
 
-test.before(async () => {
+async function start(extra: string[] = []): Promise<void> {
   repo = new TempRepo();
   repo.write('big/1/model.onnx', identityModel('big', 'UINT8', ['batch', 'n']));
   repo.copyBundled('simple');
@@ -33,14 +34,17 @@ test.before(async () => {
     `--grpc-stream-max-in-flight=${STREAM_IN_FLIGHT}`,
     `--http-max-input-size=${32 * MiB}`,
     '--allow-metrics=false',
+    ...extra,
   ]);
   client = connect(server.address);
-});
-test.after(async () => {
+}
+async function stop(): Promise<void> {
   client?.close();
   assert.is(await server?.stop(), 0);
   repo?.dispose();
-});
+}
+test.before(() => start());
+test.after(stop);
 
 const bigRequest = (bytes: number): ModelInferRequest =>
   ModelInferRequest.fromPartial({
@@ -90,10 +94,10 @@ async function served(model: string, from: number, n: number): Promise<void> {
 /** The small request other clients send: refused while the budget is held, served after. */
 const victim = () => bigRequest(1024);
 
-/** Resolves once the victim is served again (each try is a call; bounded: 30 s). */
-async function servedAgain(): Promise<void> {
+/** Resolves once a victim request of `bytes` is served again (each try is a call; bounded: 30 s). */
+async function servedAgain(bytes = 1024): Promise<void> {
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
-    const ok = await call(client, client.modelInfer, victim()).then(
+    const ok = await call(client, client.modelInfer, bigRequest(bytes)).then(
       () => true,
       () => false,
     );
@@ -180,3 +184,57 @@ test('HTTP answers a client does not read hold the budget until the client goes 
 });
 
 test.run();
+
+const stalled = suite('--answer-stall-timeout');
+const STALL_MS = 400;
+stalled.before(() => start([`--answer-stall-timeout=${STALL_MS}`]));
+stalled.after(stop);
+
+/** Resolves with the RST_STREAM code once the server resets `stream` (bounded: 30 s). */
+const resetCode = (stream: ReturnType<typeof grpcCall>): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the stream was never reset')), 30_000);
+    stream.once('close', () => {
+      clearTimeout(t);
+      resolve(stream.rstCode ?? -1);
+    });
+  });
+
+stalled('a unary answer its client reads none of is dropped: the stream is reset and the budget given back, the client still connected', async () => {
+  const before = await inferenceCount('big');
+  const session = await unreadingSession();
+  const calls = [0, 1, 2, 3].map(() => grpcCall(session, 'ModelInfer'));
+  const resets = calls.map(resetCode);
+  for (const c of calls) c.end(grpcFrame(bigRequest(16 * MiB)));
+  await served('big', before, 4);
+  assert.equal(await Promise.all(resets), [8, 8, 8, 8], 'RST_STREAM CANCEL');
+  assert.not.ok(session.destroyed, 'the connection itself stays');
+  await servedAgain();
+  session.destroy();
+});
+
+stalled('a stream whose client stopped reading is reset', async () => {
+  const session = await unreadingSession();
+  const stream = grpcCall(session, 'ModelStreamInfer');
+  const reset = resetCode(stream);
+  for (let i = 0; i < 2 * STREAM_IN_FLIGHT; i++) stream.write(grpcFrame(bigRequest(1024)));
+  assert.is(await reset, 8);
+  session.destroy();
+});
+
+stalled('an HTTP answer its client reads none of closes the connection and gives the budget back', async () => {
+  const before = await inferenceCount('big');
+  let since = server.lines.length;
+  const sockets = [0, 1, 2].map(() => unreadingHttp(20 * MiB));
+  await served('big', before, 3);
+  // The clients do not read, so they would not even see the close: the server's side shows it.
+  for (let n = 0; n < 3; n++) {
+    const line = await server.waitForLine(/closing a connection whose client read none of its answer.*--answer-stall-timeout/, 10_000, since);
+    since = server.lines.indexOf(line, since) + 1;
+  }
+  // 8 MiB more than the 60 held would pass the 64 MiB budget: served, so the answers were given back.
+  await servedAgain(8 * MiB);
+  for (const s of sockets) s.destroy();
+});
+
+stalled.run();

@@ -136,7 +136,7 @@ test('the KServe extract refuses an unknown field, a field it left out, a wrong 
   };
   assert.match(mutate((s) => (s['protocolVersion'] = ['v2'])).join('\n'), /additionalProperty.*protocolVersion/);
   assert.match(mutate((s) => (s['affinity'] = {})).join('\n'), /\/spec\/affinity: a field of the CRD outside the extract/);
-  assert.match(mutate((_s, c) => (c['args'] = '--grpc-port=9000')).join('\n'), /args must be array/);
+  assert.match(mutate((_s, c) => (c['args'] = '--grpc-port=9000' as unknown as string[])).join('\n'), /args must be array/);
   assert.match(mutate((s) => delete s['containers']).join('\n'), /containers/);
 });
 

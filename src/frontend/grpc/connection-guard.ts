@@ -1,14 +1,15 @@
 // Per-connection rules grpc-js does not enforce itself, applied to its HTTP/2 sessions:
 // a connection that opens no stream within a time is closed (a preface and then nothing
 // must not hold a socket for ever), a client that pings too often while nothing flows
-// gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (tritonserver's ping-strike flags), and
-// the number of connections is capped at accept.
+// gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (tritonserver's ping-strike flags), the
+// number of connections is capped at accept, and a stream whose answer has waited for its
+// client to read it past --answer-stall-timeout is reset.
 //
 // grpc-js keeps its HTTP/2 servers in a private field; it is read once after binding and
 // its absence is a start-up error, never a silent loss of these guards.
 
 import type { Server } from '@grpc/grpc-js';
-import type { Http2Server, Http2Session } from 'node:http2';
+import type { Http2Server, Http2Session, ServerHttp2Stream } from 'node:http2';
 import { constants } from 'node:http2';
 import type { Logger } from '../../log.js';
 
@@ -23,6 +24,8 @@ export interface ConnectionGuardOptions {
   permitWithoutCalls: boolean;
   /** Connections open at once; more are refused at accept. */
   maxConnections: number;
+  /** A stream whose unsent answer bytes have not changed this long is reset; 0 = never. */
+  answerStallTimeoutMs: number;
 }
 
 /** gRPC core's interval for pings when no call is open and permit-without-calls is off. */
@@ -33,9 +36,54 @@ export function guardConnections(server: Server, opts: ConnectionGuardOptions, l
   if (!(servers instanceof Map) || servers.size === 0) {
     throw new Error('cannot reach the HTTP/2 servers of @grpc/grpc-js (its internals changed); connection limits cannot be applied');
   }
+  const stalls = opts.answerStallTimeoutMs > 0 ? new StallWatch(opts.answerStallTimeoutMs, log) : undefined;
   for (const h2 of servers.keys()) {
     h2.maxConnections = opts.maxConnections;
-    h2.on('session', (session: Http2Session) => guardSession(session, opts, log));
+    h2.on('session', (session: Http2Session) => {
+      guardSession(session, opts, log);
+      if (stalls) session.on('stream', (stream: ServerHttp2Stream) => stalls.watch(stream));
+    });
+  }
+}
+
+/**
+ * grpc-js writes each answer message whole, and a write completes only once HTTP/2 flow
+ * control has let all of it out: bytes waiting on a stream that stay the same across the
+ * timeout mean its client has read nothing of that message. Such a stream is reset, which
+ * cancels its call and gives its answers' bytes back to --max-queued-bytes.
+ */
+class StallWatch {
+  private readonly streams = new Map<ServerHttp2Stream, { waiting: number; sinceMs: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  watch(stream: ServerHttp2Stream): void {
+    this.streams.set(stream, { waiting: 0, sinceMs: performance.now() });
+    stream.once('close', () => this.streams.delete(stream));
+    this.timer ??= setInterval(() => this.sweep(), Math.max(50, Math.min(1000, this.timeoutMs / 4))).unref();
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [stream, s] of this.streams) {
+      const waiting = stream.writableLength;
+      if (waiting === 0 || waiting !== s.waiting) {
+        s.waiting = waiting;
+        s.sinceMs = now;
+      } else if (now - s.sinceMs >= this.timeoutMs) {
+        this.log.warn(`resetting a stream whose client read none of a ${waiting}-byte answer in ${this.timeoutMs} ms (--answer-stall-timeout)`);
+        this.streams.delete(stream);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }
+    }
+    if (this.streams.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 }
 

@@ -92,6 +92,7 @@ export class GrpcFrontend {
             maxPingStrikes: l.grpcMaxPingStrikes,
             permitWithoutCalls: this.opts.keepalivePermitWithoutCalls,
             maxConnections: l.grpcMaxConnections,
+            answerStallTimeoutMs: l.answerStallTimeoutMs,
           },
           this.ctx.log,
         );

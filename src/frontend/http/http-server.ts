@@ -43,6 +43,8 @@ export interface HttpServerOptions {
   maxConnections: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** While an answer is written, its connection closes after this long with no byte written; 0 = the idle timeout only. */
+  answerStallTimeoutMs: number;
 }
 
 export class HttpFrontend {
@@ -206,8 +208,17 @@ export class HttpFrontend {
     }
     if (this.draining) headers['connection'] = 'close';
     headers['content-length'] = String(body.length);
-    // Until the client has read it (or is gone), the answer counts against --max-queued-bytes.
+    // Until the client has read it (or is gone), the answer counts against --max-queued-bytes;
+    // a client that reads none of it for --answer-stall-timeout loses its connection (Node
+    // stops reading a socket while its answer waits, so bytes it sends do not count).
     finished(res, this.core.holdAnswer(body.length));
+    if (this.opts.answerStallTimeoutMs > 0) {
+      const socket = res.socket;
+      res.setTimeout(this.opts.answerStallTimeoutMs, () => {
+        this.log.warn(`closing a connection whose client read none of its answer in ${this.opts.answerStallTimeoutMs} ms (--answer-stall-timeout)`);
+        socket?.destroy();
+      });
+    }
     res.writeHead(a.status, headers);
     res.end(body);
   }
