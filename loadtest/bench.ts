@@ -2,7 +2,22 @@
 // ratios hold on a shared, noisy machine. With no name, runs them all with defaults.
 
 const which = process.argv[2];
-const all = ['loadgen', 'shm', 'processes', 'ceiling', 'latency', 'batching', 'replicas', 'metrics', 'security', 'http', 'reload', 'latency-target', 'memory'];
+const all = [
+  'loadgen',
+  'shm',
+  'processes',
+  'ceiling',
+  'latency',
+  'batching',
+  'replicas',
+  'metrics',
+  'security',
+  'http',
+  'reload',
+  'latency-target',
+  'memory',
+  'overload',
+];
 // Run only by name: attacks, not performance figures.
 const byName = ['abuse', 'balancer'];
 if (which !== undefined && !all.includes(which) && !byName.includes(which)) {

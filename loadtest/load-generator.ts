@@ -15,6 +15,9 @@ export interface GeneratedStep {
   dropped: number;
   firstError: string | undefined;
   elapsedMs: number;
+  failureLatenciesMs: number[];
+  failureKinds: Record<string, number>;
+  failureSamples: Record<string, string>;
   /** CPU the generator used during the step, in cores (of `cores`). */
   clientCores: number;
   cores: number;
@@ -57,7 +60,18 @@ export class LoadGenerator {
     const used = process.cpuUsage(cpu);
     const latenciesMs: number[] = [];
     for (const r of results) for (const x of r.latencies) latenciesMs.push(x);
+    const failureLatenciesMs: number[] = [];
+    const failureKinds: Record<string, number> = {};
+    const failureSamples: Record<string, string> = {};
+    for (const r of results) {
+      for (const [k, m] of Object.entries(r.failureSamples)) failureSamples[k] ??= m;
+      for (const x of r.failureLatencies) failureLatenciesMs.push(x);
+      for (const [k, n] of Object.entries(r.failureKinds)) failureKinds[k] = (failureKinds[k] ?? 0) + n;
+    }
     return {
+      failureLatenciesMs,
+      failureKinds,
+      failureSamples,
       latenciesMs,
       errors: results.reduce((a, r) => a + r.errors, 0),
       dropped: results.reduce((a, r) => a + r.dropped, 0),

@@ -21,6 +21,9 @@ export interface WorkerResult {
   dropped: number;
   firstError: string;
   elapsedMs: number;
+  failureLatencies: Float64Array;
+  failureKinds: Record<string, number>;
+  failureSamples: Record<string, string>;
 }
 
 const { spec, index, workers } = workerData as { spec: TransportSpec; index: number; workers: number };
@@ -47,8 +50,18 @@ port.on('message', (m: { type: 'step'; step: WorkerStep } | { type: 'close' }) =
         });
   void run.then((r) => {
     const latencies = Float64Array.from(r.latenciesMs);
-    const out: WorkerResult = { latencies, errors: r.errors, dropped: r.dropped, firstError: r.firstError ?? '', elapsedMs: r.elapsedMs };
-    port.postMessage(out, [latencies.buffer]);
+    const failureLatencies = Float64Array.from(r.failureLatenciesMs);
+    const out: WorkerResult = {
+      latencies,
+      errors: r.errors,
+      dropped: r.dropped,
+      firstError: r.firstError ?? '',
+      elapsedMs: r.elapsedMs,
+      failureLatencies,
+      failureKinds: r.failureKinds,
+      failureSamples: r.failureSamples,
+    };
+    port.postMessage(out, [latencies.buffer, failureLatencies.buffer]);
   });
 });
 port.postMessage('ready');

@@ -2,7 +2,7 @@
 // server does, so queueing shows up in the latencies (a closed loop hides it by slowing
 // down with the server).
 
-import type { LoadResult, Send } from './closed-loop.js';
+import { type LoadResult, noFailures, recordFailure, type Send } from './closed-loop.js';
 
 export interface OpenLoopOptions {
   ratePerSec: number;
@@ -22,6 +22,7 @@ export interface OpenLoopResult extends LoadResult {
 /** The open loop over any transport: arrival i is sent with sendFor(i). */
 export async function runOpen(sendFor: (arrival: number) => Send, o: OpenLoopOptions): Promise<OpenLoopResult> {
   const latenciesMs: number[] = [];
+  const failures = noFailures();
   let errors = 0;
   let dropped = 0;
   let firstError: string | undefined;
@@ -50,6 +51,7 @@ export async function runOpen(sendFor: (arrival: number) => Send, o: OpenLoopOpt
           (err: Error) => {
             errors++;
             firstError ??= err.message;
+            recordFailure(failures, err, t0);
           },
         )
         .finally(() => {
@@ -60,7 +62,7 @@ export async function runOpen(sendFor: (arrival: number) => Send, o: OpenLoopOpt
     }
   }
   await Promise.all(inflight);
-  return { latenciesMs, errors, firstError, elapsedMs: performance.now() - start, dropped };
+  return { latenciesMs, errors, firstError, elapsedMs: performance.now() - start, dropped, ...failures };
 }
 
 function exponential(random: () => number, ratePerSec: number): number {

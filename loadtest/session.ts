@@ -31,6 +31,10 @@ export interface StepResult {
   errors: number;
   dropped: number;
   firstError: string;
+  /** Failed calls by kind (gRPC status name, HTTP status), and how long the slowest 1 % took to fail. */
+  failureKinds: Record<string, number>;
+  failureSamples: Record<string, string>;
+  failureP99Ms: number;
   /** Server-side averages per request, from ModelStatistics. */
   queueUs: number;
   computeInputUs: number;
@@ -139,6 +143,14 @@ export class LoadSession {
       errors: r.errors,
       dropped: r.dropped,
       firstError: r.firstError ?? '',
+      failureKinds: r.failureKinds,
+      failureSamples: r.failureSamples,
+      failureP99Ms: r.failureLatenciesMs.length
+        ? percentile(
+            [...r.failureLatenciesMs].sort((a, b) => a - b),
+            99,
+          )
+        : NaN,
       queueUs: perReqUs((x) => x.queueNs),
       computeInputUs: perReqUs((x) => x.computeInputNs),
       computeInferUs: perReqUs((x) => x.computeInferNs),
