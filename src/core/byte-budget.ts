@@ -43,6 +43,20 @@ export class ByteBudget {
     };
   }
 
+  /**
+   * Throws when answers held past the limit leave it overdrawn: checked again just before a
+   * model runs, so a burst admitted on small inputs does not add large answers to memory
+   * already past the limit.
+   */
+  checkNotOverdrawn(): void {
+    if (this.held > this.limitBytes) {
+      throw new ServeError(
+        Code.RESOURCE_EXHAUSTED,
+        `the server holds ${this.held} bytes of requests in progress and answers not yet read by their clients, past the limit of ${this.limitBytes} (${this.flag}); not run; retry later`,
+      );
+    }
+  }
+
   release(bytes: number): void {
     this.held -= bytes;
   }

@@ -218,6 +218,7 @@ export class InferenceCore {
         try {
           if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
           try {
+            this.budget.checkNotOverdrawn();
             result = await resolved.serving.infer(request);
           } finally {
             this.gate.release();

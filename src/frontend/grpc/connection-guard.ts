@@ -48,12 +48,14 @@ export function guardConnections(server: Server, opts: ConnectionGuardOptions, l
 
 /**
  * grpc-js writes each answer message whole, and a write completes only once HTTP/2 flow
- * control has let all of it out: bytes waiting on a stream that stay the same across the
- * timeout mean its client has read nothing of that message. Such a stream is reset, which
- * cancels its call and gives its answers' bytes back to --max-queued-bytes.
+ * control has let all of it out. A stream with a write pending and none completed for the
+ * timeout has a client reading nothing of it: the stream is reset, which cancels its call
+ * and gives its answers' bytes back to --max-queued-bytes. Completions are counted, not
+ * bytes waiting: a busy stream's next write starts as the last one completes, so the bytes
+ * waiting can stay the same while answers flow.
  */
 class StallWatch {
-  private readonly streams = new Map<ServerHttp2Stream, { waiting: number; sinceMs: number }>();
+  private readonly streams = new Map<ServerHttp2Stream, { pending: number; progressAtMs: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -62,23 +64,36 @@ class StallWatch {
   ) {}
 
   watch(stream: ServerHttp2Stream): void {
-    this.streams.set(stream, { waiting: 0, sinceMs: performance.now() });
+    const state = { pending: 0, progressAtMs: performance.now() };
+    this.streams.set(stream, state);
     stream.once('close', () => this.streams.delete(stream));
+    const write = stream.write;
+    // Every write of this stream, counted until its callback: grpc-js passes (chunk, callback).
+    stream.write = function (this: ServerHttp2Stream, chunk: unknown, ...rest: unknown[]): boolean {
+      const cbIndex = rest.findIndex((x) => typeof x === 'function');
+      const cb = cbIndex >= 0 ? (rest[cbIndex] as (err?: Error | null) => void) : undefined;
+      if (state.pending === 0) state.progressAtMs = performance.now();
+      state.pending++;
+      const done = (err?: Error | null): void => {
+        state.pending--;
+        state.progressAtMs = performance.now();
+        cb?.(err);
+      };
+      const args = cbIndex >= 0 ? rest.map((x, k) => (k === cbIndex ? done : x)) : [...rest, done];
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...args);
+    } as typeof stream.write;
     this.timer ??= setInterval(() => this.sweep(), Math.max(50, Math.min(1000, this.timeoutMs / 4))).unref();
   }
 
   private sweep(): void {
     const now = performance.now();
     for (const [stream, s] of this.streams) {
-      const waiting = stream.writableLength;
-      if (waiting === 0 || waiting !== s.waiting) {
-        s.waiting = waiting;
-        s.sinceMs = now;
-      } else if (now - s.sinceMs >= this.timeoutMs) {
-        this.log.warn(`resetting a stream whose client read none of a ${waiting}-byte answer in ${this.timeoutMs} ms (--answer-stall-timeout)`);
-        this.streams.delete(stream);
-        stream.close(constants.NGHTTP2_CANCEL);
-      }
+      if (s.pending === 0 || now - s.progressAtMs < this.timeoutMs) continue;
+      this.log.warn(
+        `resetting a stream whose client read none of its answer (${stream.writableLength} bytes) in ${this.timeoutMs} ms (--answer-stall-timeout)`,
+      );
+      this.streams.delete(stream);
+      stream.close(constants.NGHTTP2_CANCEL);
     }
     if (this.streams.size === 0) {
       clearInterval(this.timer);

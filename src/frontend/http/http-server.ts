@@ -117,7 +117,15 @@ export class HttpFrontend {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const cancel = new CallCancellation();
     const hold = this.bodies.hold();
+    // A pipelined request's response queued behind another never closes if the connection
+    // goes first (Node 20): the connection's close ends it too.
+    const gone = (): void => {
+      hold.release();
+      cancel.fire();
+    };
+    req.socket.once('close', gone);
     res.on('close', () => {
+      req.socket.off('close', gone);
       hold.release();
       if (!res.writableFinished) cancel.fire();
     });
@@ -210,13 +218,21 @@ export class HttpFrontend {
     headers['content-length'] = String(body.length);
     // Until the client has read it (or is gone), the answer counts against --max-queued-bytes;
     // a client that reads none of it for --answer-stall-timeout loses its connection (Node
-    // stops reading a socket while its answer waits, so bytes it sends do not count).
-    finished(res, this.core.holdAnswer(body.length));
+    // stops reading a socket while its answer waits, so bytes it sends do not count). A
+    // pipelined answer queued behind another has no socket of its own yet, and Node 20 never
+    // finishes or closes it when the connection goes: the connection's close releases it too.
+    const socket = req.socket;
+    if (socket.destroyed) return;
+    const release = this.core.holdAnswer(body.length);
+    socket.once('close', release);
+    finished(res, () => {
+      release();
+      socket.off('close', release);
+    });
     if (this.opts.answerStallTimeoutMs > 0) {
-      const socket = res.socket;
       res.setTimeout(this.opts.answerStallTimeoutMs, () => {
         this.log.warn(`closing a connection whose client read none of its answer in ${this.opts.answerStallTimeoutMs} ms (--answer-stall-timeout)`);
-        socket?.destroy();
+        socket.destroy();
       });
     }
     res.writeHead(a.status, headers);
