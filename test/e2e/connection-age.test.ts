@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ModelInferRequest, type ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
-import { call, connect, int32Buffer, readInt32 } from '../helpers/client.js';
+import type { ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
+import { call, connect, readInt32, simpleRequest } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 
 const test = suite('--grpc-max-connection-age');
@@ -40,15 +40,7 @@ async function countingProxy(port: number): Promise<{ address: string; accepted:
   };
 }
 
-const simple = (): ModelInferRequest =>
-  ModelInferRequest.fromPartial({
-    modelName: 'simple',
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
-    ],
-    rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
-  });
+const simple = simpleRequest;
 
 /** Calls simple one after another until `until()` holds (at most 20 s); returns how many succeeded. */
 async function callUntil(address: string, until: () => boolean): Promise<number> {

@@ -9,7 +9,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
-import { call, callError, connect, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
+import { call, callError, connect, readInt32, simpleRequest, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 
 const test = suite('connection and request limits');
@@ -35,15 +35,7 @@ test.after(async () => {
   assert.is(await server?.stop(), 0);
 });
 
-const simple = (): ModelInferRequest =>
-  ModelInferRequest.fromPartial({
-    modelName: 'simple',
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
-    ],
-    rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
-  });
+const simple = simpleRequest;
 
 async function stillServing(): Promise<void> {
   const res = await call(client, client.modelInfer, simple());

@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { identityModel } from '../../scripts/onnx-builder.js';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
-import { call, callError, connect, type InferenceClient } from '../helpers/client.js';
+import { call, callError, connect, simpleRequest, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
@@ -127,15 +127,7 @@ test('a ModelStreamInfer client that does not read is served at most --grpc-stre
   for (let i = 0; i < 4 * STREAM_IN_FLIGHT; i++) stream.write(grpcFrame(bigRequest(1024)));
   await served('big', before, STREAM_IN_FLIGHT);
   // Many round trips on another model: turns of the server's loop in which it could read more of the stream.
-  const simple = ModelInferRequest.fromPartial({
-    modelName: 'simple',
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
-    ],
-    rawInputContents: [Buffer.alloc(64), Buffer.alloc(64)],
-  });
-  for (let i = 0; i < 50; i++) await call(client, client.modelInfer, simple);
+  for (let i = 0; i < 50; i++) await call(client, client.modelInfer, simpleRequest());
   assert.is(await inferenceCount('big'), before + STREAM_IN_FLIGHT, 'no request past the limit was read while its answers wait');
   session.destroy();
   await servedAgain();

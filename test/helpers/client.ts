@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GRPCInferenceServiceClient } from '../../src/generated/inference/grpc_service.js';
+import { GRPCInferenceServiceClient, ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 
 export type InferenceClient = InstanceType<typeof GRPCInferenceServiceClient>;
 
@@ -62,6 +62,17 @@ export function reflectionClient(address: string): grpc.Client & Record<string, 
 }
 
 export const int32Buffer = (values: number[]): Buffer => Buffer.from(new Int32Array(values).buffer);
+
+/** A request to the bundled `simple` model: INPUT0 all 1s and INPUT1 all 2s, so OUTPUT0 is all 3s. */
+export const simpleRequest = (): ModelInferRequest =>
+  ModelInferRequest.fromPartial({
+    modelName: 'simple',
+    inputs: [
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
+    ],
+    rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
+  });
 export const float32Buffer = (values: number[]): Buffer => Buffer.from(new Float32Array(values).buffer);
 export const readInt32 = (b: Buffer): number[] => [...new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
 export const readFloat32 = (b: Buffer): number[] => [...new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
