@@ -174,6 +174,14 @@ export const LIMITS = {
     unit: 'ms',
     text: 'an HTTP request whose body has not all arrived this long after it began is answered 408 and its connection closed',
   },
+  grpcConnectionWindowBytes: {
+    flag: 'grpc-connection-window',
+    default: 8 * 1024 * 1024,
+    min: 65_535,
+    max: 2 ** 31 - 1,
+    unit: 'bytes',
+    text: "HTTP/2 receive window of each gRPC connection, shared by its streams (each stream's own stays 64 KiB, so this adds no buffering a client could not already cause): Node's 64 KiB default let large requests trickle in one window at a time and queue in the client",
+  },
   answerStallTimeoutMs: {
     flag: 'answer-stall-timeout',
     default: 60_000,

@@ -3,6 +3,7 @@
 // the wire, and each request limit answers RESOURCE_EXHAUSTED naming its flag.
 
 import * as grpc from '@grpc/grpc-js';
+import { once } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import { connect as h2connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -112,6 +113,21 @@ test('connections past --grpc-max-connections are closed at accept and the other
   const atAccept = times.filter((ms) => ms < FIRST_REQUEST_MS * 0.8).length;
   assert.ok(atAccept >= 5 && atAccept <= 9, `closed at accept: ${atAccept} of 10 (${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
   await stillServing();
+});
+
+test('the connection-level receive window a client sees is --grpc-connection-window, not 64 KiB', async () => {
+  const session = h2connect(`http://127.0.0.1:${server.port}`);
+  session.on('error', () => {});
+  try {
+    await once(session, 'remoteSettings');
+    // The window arrives in a WINDOW_UPDATE right after the server's SETTINGS.
+    for (const deadline = Date.now() + 5000; session.state.remoteWindowSize! < 8 * 1024 * 1024 && Date.now() < deadline; ) {
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.is(session.state.remoteWindowSize, 8 * 1024 * 1024);
+  } finally {
+    session.destroy();
+  }
 });
 
 test('each request limit answers RESOURCE_EXHAUSTED naming its flag', async () => {

@@ -2,8 +2,9 @@
 // a connection that opens no stream within a time is closed (a preface and then nothing
 // must not hold a socket for ever), a client that pings too often while nothing flows
 // gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (tritonserver's ping-strike flags), the
-// number of connections is capped at accept, and a stream whose answer has waited for its
-// client to read it past --answer-stall-timeout is reset.
+// number of connections is capped at accept, a stream whose answer has waited for its
+// client to read it past --answer-stall-timeout is reset, and each connection's receive
+// window is --grpc-connection-window (grpc-js leaves Node's 64 KiB).
 //
 // grpc-js keeps its HTTP/2 servers in a private field; it is read once after binding and
 // its absence is a start-up error, never a silent loss of these guards.
@@ -24,8 +25,10 @@ export interface ConnectionGuardOptions {
   permitWithoutCalls: boolean;
   /** Connections open at once; more are refused at accept. */
   maxConnections: number;
-  /** A stream whose unsent answer bytes have not changed this long is reset; 0 = never. */
+  /** A stream with a write pending and none completed this long is reset; 0 = never. */
   answerStallTimeoutMs: number;
+  /** The connection-level HTTP/2 receive window. */
+  connectionWindowBytes: number;
 }
 
 /** gRPC core's interval for pings when no call is open and permit-without-calls is off. */
@@ -103,6 +106,7 @@ class StallWatch {
 }
 
 function guardSession(session: Http2Session, opts: ConnectionGuardOptions, log: Logger): void {
+  if (!session.destroyed) session.setLocalWindowSize(opts.connectionWindowBytes);
   let open = 0;
   let strikes = 0;
   let lastPingAtMs = -Infinity;

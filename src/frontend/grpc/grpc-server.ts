@@ -93,6 +93,7 @@ export class GrpcFrontend {
             permitWithoutCalls: this.opts.keepalivePermitWithoutCalls,
             maxConnections: l.grpcMaxConnections,
             answerStallTimeoutMs: l.answerStallTimeoutMs,
+            connectionWindowBytes: l.grpcConnectionWindowBytes,
           },
           this.ctx.log,
         );
