@@ -46,7 +46,7 @@ test.before(async () => {
   repo = new TempRepo().copyBundled('simple').copyBundled('identity_fp32').copyBundled('simple', 'slow');
   repo.write(
     'slow/config.pbtxt',
-    `${readFileSync(join(repo.root, 'slow', 'config.pbtxt'), 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 500000 preferred_batch_size: [ 8 ] }\n`,
+    `${readFileSync(join(repo.root, 'slow', 'config.pbtxt'), 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 2000000 preferred_batch_size: [ 8 ] }\n`,
   );
   server = await startServerProcess([
     `--model-repository=${repo.root}`,
@@ -130,15 +130,13 @@ test('a process that dies is replaced and replays the loads and regions made sin
 test('SIGTERM drains every process: requests in flight all succeed, and the exit code is 0', async () => {
   const slow = () => ModelInferRequest.fromPartial({ ...simpleReq(), modelName: 'slow' });
   const inFlight = clients.flatMap((c) => [call(c, c.modelInfer, slow()), call(c, c.modelInfer, slow())]);
-  // Queued for 500 ms in every process: the signal arrives while they wait.
-  await new Promise<void>((resolve) => {
-    const poll = async (): Promise<void> => {
-      const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
-      if (/nv_inference_pending_request_count\{model="slow",version="1"\} [1-9]/.test(text)) resolve();
-      else void poll();
-    };
-    void poll();
-  });
+  // Queued for up to 2 s in every process: the signal arrives while they wait. Each scrape
+  // is an answered request; bounded, so a missed window fails instead of hanging.
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+    if (/nv_inference_pending_request_count\{model="slow",version="1"\} [1-9]/.test(text)) break;
+    if (Date.now() > deadline) throw new Error('the slow requests were never seen pending');
+  }
   const code = server.stop('SIGTERM');
   const results = await Promise.allSettled(inFlight);
   assert.equal(
