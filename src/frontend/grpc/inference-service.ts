@@ -85,8 +85,8 @@ function safeNumber(v: bigint, field: string): number {
 /**
  * At most streamMaxInFlight requests of a stream are served or waiting to be sent at once,
  * and no more are read while the client is not reading responses: pausing the stream stops
- * grpc-js reading, and HTTP/2 flow control then holds the client. Cancelling the stream cancels every request of
- * it still queued. An undecodable message, or one the access check refused, is answered
+ * grpc-js reading, and HTTP/2 flow control then holds the client. Cancelling the stream
+ * cancels every request of it still queued. An undecodable message, or one the access check refused, is answered
  * in-band and the stream goes on.
  */
 function streamInfer(
