@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest, ModelStreamInferResponse } from '../../src/generated/inference/grpc_service.js';
 import { hashApiKey, newApiKey } from '../../src/security/api-key.js';
-import { call, connect, int32Buffer, type InferenceClient } from '../helpers/client.js';
+import { call, connect, simpleRequest, type InferenceClient } from '../helpers/client.js';
 import { startServer, startServerProcess, type ServerProcess, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
@@ -49,17 +49,6 @@ reload.after(async () => {
   policyRepo?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const simpleRequest = (id: string): ModelInferRequest =>
-  ModelInferRequest.fromPartial({
-    modelName: 'simple',
-    id,
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
-    ],
-    rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
-  });
 
 const withKey = (): grpc.Metadata => {
   const md = new grpc.Metadata();

@@ -64,9 +64,10 @@ export function reflectionClient(address: string): grpc.Client & Record<string, 
 export const int32Buffer = (values: number[]): Buffer => Buffer.from(new Int32Array(values).buffer);
 
 /** A request to the bundled `simple` model: INPUT0 all 1s and INPUT1 all 2s, so OUTPUT0 is all 3s. */
-export const simpleRequest = (): ModelInferRequest =>
+export const simpleRequest = (id = ''): ModelInferRequest =>
   ModelInferRequest.fromPartial({
     modelName: 'simple',
+    id,
     inputs: [
       { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
       { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },
