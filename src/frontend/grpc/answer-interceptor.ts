@@ -5,11 +5,23 @@
 // answer's bytes against --max-queued-bytes until then.
 
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 
 const ANSWERED = Symbol('answered');
+const RESET = Symbol('reset');
 
 interface Marked {
   [ANSWERED]?: (fn: () => void) => void;
+  [RESET]?: () => void;
+}
+
+/**
+ * Resets the HTTP/2 stream of the call this request message came on (RST_STREAM CANCEL),
+ * which cancels the call. grpc-js offers a handler no way to do that, so the interceptor
+ * keeps the stream of its innermost call (a private field); undefined if that is gone.
+ */
+export function resetOf(message: unknown): (() => void) | undefined {
+  return typeof message === 'object' && message !== null ? (message as Marked)[RESET] : undefined;
 }
 
 /**
@@ -24,7 +36,20 @@ export function whenAnswered(message: unknown, fn: () => void): void {
 
 export function answerInterceptor(): ServerInterceptor {
   return (method, call) => {
-    if (method.requestStream || method.responseStream) return new ServerInterceptingCall(call);
+    // The first interceptor gets grpc-js's base call, which holds the HTTP/2 stream.
+    const h2 = (call as unknown as { stream?: ServerHttp2Stream }).stream;
+    const reset = typeof h2?.close === 'function' ? () => h2.close(constants.NGHTTP2_CANCEL) : undefined;
+    if (method.requestStream || method.responseStream) {
+      return new ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMessage: (message, nextMessage) => {
+              if (reset && typeof message === 'object' && message !== null) (message as Marked)[RESET] = reset;
+              nextMessage(message);
+            },
+          }),
+      });
+    }
     let done = false;
     const waiting: Array<() => void> = [];
     const settle = (): void => {

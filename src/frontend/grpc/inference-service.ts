@@ -10,7 +10,7 @@ import type { InferCall, InferenceCore } from '../../core/inference-core.js';
 import type { Limits } from '../../limits.js';
 import type { Logger } from '../../log.js';
 import { accessRefusal, callerOf } from './access-interceptor.js';
-import { whenAnswered } from './answer-interceptor.js';
+import { resetOf, whenAnswered } from './answer-interceptor.js';
 import { decodeFailure } from './safe-decoding.js';
 import { errorText, unary } from './status.js';
 import { invalid } from '../../errors.js';
@@ -108,6 +108,15 @@ function streamInfer(
     for (const sent of [...unsent]) sent();
   });
   const peer = call.getPeer();
+  const stalled = (req: ModelInferRequest): void => {
+    const reset = resetOf(req);
+    log.warn(
+      reset
+        ? `resetting a stream with an answer unsent ${limits.answerStallTimeoutMs} ms after it was computed (--answer-stall-timeout)`
+        : 'an answer is unsent past --answer-stall-timeout, but this grpc-js gives no way to reset its stream (its internals changed)',
+    );
+    reset?.();
+  };
   const flow = (): void => {
     if (pending >= maxInFlight || blockedOnWrite) call.pause();
     else call.resume();
@@ -139,8 +148,12 @@ function streamInfer(
             // against --max-queued-bytes, until the answer is sent: a client that stops
             // reading stops the stream at the limit.
             const release = core.holdAnswer(answerBytes(msg.inferResponse));
+            // An answer not sent within --answer-stall-timeout of being computed resets the
+            // stream: a client reading one answer now and then must not keep the rest held.
+            const stall = limits.answerStallTimeoutMs > 0 ? setTimeout(() => stalled(req), limits.answerStallTimeoutMs) : undefined;
             const sent = (): void => {
               if (!unsent.delete(sent)) return;
+              clearTimeout(stall);
               release();
               resolve();
             };

@@ -206,6 +206,15 @@ export class HttpFrontend {
     const headers: Record<string, string> = { ...(a.headers ?? {}) };
     let body = a.body ?? (a.json !== undefined ? Buffer.from(JSON.stringify(a.json)) : Buffer.alloc(0));
     if (a.json !== undefined) headers['content-type'] ??= 'application/json';
+    const socket = req.socket;
+    if (socket.destroyed) return;
+    // Held at its uncompressed size from here, so answers waiting for gzip count too.
+    const release = this.core.holdAnswer(body.length);
+    socket.once('close', release);
+    finished(res, () => {
+      release();
+      socket.off('close', release);
+    });
     if (body.length >= COMPRESS_FROM) {
       const enc = acceptedEncoding(String(req.headers['accept-encoding'] ?? ''));
       if (enc) {
@@ -221,14 +230,6 @@ export class HttpFrontend {
     // stops reading a socket while its answer waits, so bytes it sends do not count). A
     // pipelined answer queued behind another has no socket of its own yet, and Node 20 never
     // finishes or closes it when the connection goes: the connection's close releases it too.
-    const socket = req.socket;
-    if (socket.destroyed) return;
-    const release = this.core.holdAnswer(body.length);
-    socket.once('close', release);
-    finished(res, () => {
-      release();
-      socket.off('close', release);
-    });
     if (this.opts.answerStallTimeoutMs > 0) {
       res.setTimeout(this.opts.answerStallTimeoutMs, () => {
         this.log.warn(`closing a connection whose client read none of its answer in ${this.opts.answerStallTimeoutMs} ms (--answer-stall-timeout)`);
