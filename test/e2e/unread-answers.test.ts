@@ -266,4 +266,66 @@ stalled('a stream whose client reads slowly but steadily is not reset, though a 
   session.destroy();
 });
 
+/** A frame of HTTP/2, by hand (RFC 9113 §4.1). */
+const h2frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+};
+/** HPACK literal header fields without indexing, new names, no Huffman (RFC 7541 §6.2.2). */
+const hpack = (headers: Array<[string, string]>): Buffer =>
+  Buffer.concat(headers.flatMap(([n, v]) => [Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)]));
+
+stalled('a stream whose client lets one answer through now and then is reset once an answer has waited past the timeout', async () => {
+  const since = server.lines.length;
+  // A hand-framed HTTP/2 client: a stream window of 0, then 600 bytes more every 100 ms.
+  // Each ~1 KB answer completes every ~200 ms, inside the 400 ms timeout, while the answers
+  // queued behind it wait longer than that.
+  const socket = tcpConnect(server.port, '127.0.0.1');
+  socket.on('error', () => {});
+  let rst = -1;
+  let buf = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
+      const len = buf.readUIntBE(0, 3);
+      const [type, flags] = [buf[3]!, buf[4]!];
+      if (type === 4 && !(flags & 1)) socket.write(h2frame(4, 1, 0, Buffer.alloc(0)));
+      if (type === 3) rst = buf.readUInt32BE(9);
+      buf = buf.subarray(9 + len);
+    }
+  });
+  const noWindow = Buffer.alloc(6);
+  noWindow.writeUInt16BE(4, 0); // SETTINGS_INITIAL_WINDOW_SIZE = 0
+  socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), h2frame(4, 0, 0, noWindow)]));
+  const headers = hpack([
+    [':method', 'POST'],
+    [':scheme', 'http'],
+    [':path', '/inference.GRPCInferenceService/ModelStreamInfer'],
+    [':authority', '127.0.0.1'],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+  ]);
+  socket.write(h2frame(1, 4, 1, headers));
+  for (let i = 0; i < 4 * STREAM_IN_FLIGHT; i++) socket.write(h2frame(0, 0, 1, grpcFrame(bigRequest(1024))));
+  const grant = Buffer.alloc(4);
+  grant.writeUInt32BE(600);
+  const timer = setInterval(() => socket.write(Buffer.concat([h2frame(8, 0, 1, grant), h2frame(8, 0, 0, grant)])), 100);
+  try {
+    await server.waitForLine(/resetting a stream with an answer unsent \d+ ms after it was computed/, 20_000, since);
+    for (const deadline = Date.now() + 5000; rst < 0 && Date.now() < deadline; ) await new Promise((r) => setImmediate(r));
+    assert.is(rst, 8, 'RST_STREAM CANCEL');
+    assert.not.ok(
+      server.lines.slice(since).some((l) => /client read none of its answer/.test(l)),
+      'the write-completion clock never fired: writes kept completing',
+    );
+  } finally {
+    clearInterval(timer);
+    socket.destroy();
+  }
+});
+
 stalled.run();
