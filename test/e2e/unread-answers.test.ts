@@ -14,6 +14,7 @@ import { identityModel } from '../../scripts/onnx-builder.js';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { call, callError, connect, simpleRequest, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
+import { h2frame, hpack } from '../helpers/h2-frames.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('clients that never read their answers');
@@ -265,19 +266,6 @@ stalled('a stream whose client reads slowly but steadily is not reset, though a 
   assert.ok(received > n * 64 * 1024, `every answer arrived (${received} bytes)`);
   session.destroy();
 });
-
-/** A frame of HTTP/2, by hand (RFC 9113 §4.1). */
-const h2frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-};
-/** HPACK literal header fields without indexing, new names, no Huffman (RFC 7541 §6.2.2). */
-const hpack = (headers: Array<[string, string]>): Buffer =>
-  Buffer.concat(headers.flatMap(([n, v]) => [Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)]));
 
 stalled('a stream whose client lets one answer through now and then is reset once an answer has waited past the timeout', async () => {
   const since = server.lines.length;
