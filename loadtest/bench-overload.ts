@@ -1,12 +1,14 @@
 // npm run bench -- overload: open-loop (Poisson) arrivals at 1x, 1.5x and 2x ocr_cls's
-// capacity, against queue policies side by side on one server: no bound (Triton's
-// default), max_queue_size, and a queue-time budget (default_timeout_microseconds with
-// REJECT). For each: goodput (answered calls/s), p99 of the calls answered, the calls
+// capacity, against queue policies side by side on one server: the server's default
+// (overload shedding at --max-queue-wait), no bound (Triton's default: shedding off with
+// max_queue_wait_us 0), max_queue_size, and a queue-time budget
+// (default_timeout_microseconds with REJECT); --waits adds rows with other wait limits. For each: goodput (answered calls/s), p99 of the calls answered, the calls
 // refused by status and how long the slowest took to be refused, and the p99 of a 0.5x
 // step right after (recovery). Clients give each call a deadline (--deadline-ms): without
 // a bound, the excess waits until it. The policies take each rate in turn, and each step
 // starts once the server's queues have drained.
-//   npm run bench -- overload [--interval 4000] [--deadline-ms 2000] [--queue-size 64] [--budget-us 100000]
+//   npm run bench -- overload [--interval 4000] [--deadline-ms 2000] [--queue-size 64] [--budget-us 100000] [--waits 250,1000]
+//                             [--connections 8]
 //                             [--server-args='--max-inflight-requests=100000']
 
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot, startServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
+import { LIMITS } from '../src/limits.js';
 import { table } from './percentiles.js';
 import { LoadSession, type StepResult } from './session.js';
 
@@ -24,6 +27,11 @@ const { values: v } = parseArgs({
     'deadline-ms': { type: 'string', default: '2000' },
     'queue-size': { type: 'string', default: '64' },
     'budget-us': { type: 'string', default: '100000' },
+    // Client connections: many clients (or a balancer) open many; one connection's calls past
+    // --grpc-max-concurrent-streams wait in the client, where no server policy sees them.
+    connections: { type: 'string', default: '8' },
+    // Extra rows: overload shedding with these wait limits (ms), set per model.
+    waits: { type: 'string', default: '' },
     // More server flags, space-separated (e.g. '--max-inflight-requests=1000').
     'server-args': { type: 'string', default: '' },
   },
@@ -36,17 +44,24 @@ const head = `max_batch_size: 32
 input [ { name: "x" data_type: TYPE_FP32 dims: [ 3, 48, 192 ] } ]
 output [ { name: "softmax_0.tmp_0" data_type: TYPE_FP32 dims: [ 2 ] } ]
 `;
+const waitUs = (ms: number) => `\nparameters { key: "max_queue_wait_us" value { string_value: "${ms * 1000}" } }`;
+const serverWait = /--max-queue-wait=(\d+)/.exec(v['server-args']!)?.[1] ?? String(LIMITS.maxQueueWaitMs.default);
 const policies = [
-  { name: 'cls_unbounded', label: 'no bound', batching: 'dynamic_batching { }' },
+  { name: 'cls_default', label: `default (shed at ${serverWait} ms)`, batching: 'dynamic_batching { }' },
+  { name: 'cls_unbounded', label: 'no bound', batching: `dynamic_batching { }${waitUs(0)}` },
+  ...v
+    .waits!.split(',')
+    .filter(Boolean)
+    .map((ms) => ({ name: `cls_wait_${ms}`, label: `shed at ${ms} ms`, batching: `dynamic_batching { }${waitUs(Number(ms))}` })),
   {
     name: 'cls_queue_size',
     label: `max_queue_size ${v['queue-size']}`,
-    batching: `dynamic_batching { default_queue_policy { max_queue_size: ${v['queue-size']} } }`,
+    batching: `dynamic_batching { default_queue_policy { max_queue_size: ${v['queue-size']} } }${waitUs(0)}`,
   },
   {
     name: 'cls_budget',
     label: `queue budget ${Number(v['budget-us']) / 1000} ms`,
-    batching: `dynamic_batching { default_queue_policy { timeout_action: REJECT default_timeout_microseconds: ${v['budget-us']} } }`,
+    batching: `dynamic_batching { default_queue_policy { timeout_action: REJECT default_timeout_microseconds: ${v['budget-us']} } }${waitUs(0)}`,
   },
 ];
 const repo = new TempRepo();
@@ -76,7 +91,11 @@ let capacity = 0;
 let idle: StepResult | undefined;
 try {
   for (const p of policies) {
-    const s = await new LoadSession(server.address, p.name, '', { timeoutMs: deadlineMs, connections: 2 }).init({ batchSize: 1, shapes: {}, data: 'random' });
+    const s = await new LoadSession(server.address, p.name, '', { timeoutMs: deadlineMs, connections: Number(v.connections) }).init({
+      batchSize: 1,
+      shapes: {},
+      data: 'random',
+    });
     await s.warmUp(64);
     sessions.set(p.name, s);
   }

@@ -77,6 +77,12 @@ export const deadlineInQueue = (queuedUs: number): ServeError =>
 export const queueFull = (level: number, maxQueueSize: number): ServeError =>
   exhausted(`queue of priority level ${level} is full (max_queue_size ${maxQueueSize}); retry later`);
 
+export const queueWaitTooLong = (waitedMs: number, expectedMs: number, rowsAhead: number, limitMs: number): ServeError =>
+  unavailable(
+    `overloaded: ${rowsAhead} request row(s) queued ahead, expected wait ${Math.round(expectedMs)} ms, the oldest waiting ${Math.round(waitedMs)} ms; ` +
+      `past the ${limitMs} ms allowed (--max-queue-wait, model parameter max_queue_wait_us); not queued, retry later or elsewhere`,
+  );
+
 export const everyReplicaOpen = (model: string): ServeError =>
   unavailable(`model '${model}': every replica is out of rotation (circuit breakers open after failures); retry later`);
 

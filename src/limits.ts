@@ -110,6 +110,14 @@ export const LIMITS = {
     unit: 'bytes',
     text: 'input bytes of all requests accepted and not yet answered, and answer bytes not yet sent to their clients, across the server; RESOURCE_EXHAUSTED',
   },
+  maxQueueWaitMs: {
+    flag: 'max-queue-wait',
+    default: 500,
+    min: 0,
+    max: 3_600_000,
+    unit: 'ms',
+    text: "overload shedding: while a request in a model's queue has waited this long (past its batching delay), new requests it would queue behind are refused at once with UNAVAILABLE instead of waiting for their deadline; model parameter max_queue_wait_us overrides; 0 = never (Triton's behaviour)",
+  },
   grpcMaxConcurrentStreams: {
     flag: 'grpc-max-concurrent-streams',
     default: 128,

@@ -72,6 +72,7 @@ export class InferenceServer {
           maxWarmupCount: opts.limits.maxWarmupCount,
           maxWarmupBytes: opts.limits.maxWarmupBytes,
         },
+        maxQueueWaitMs: opts.limits.maxQueueWaitMs,
         observerFor: exporter ? (model, version) => exporter.observerFor(model, version) : undefined,
         onPollChange: (kind, model) => this.auditModel(kind === 'load' ? 'model_load' : 'model_unload', model),
         modelKeys: security.modelKeys,

@@ -12,6 +12,8 @@ export interface QueuedRequest<T> {
   /** 1 is served first. */
   readonly level: number;
   readonly enqueuedAtMs: number;
+  /** When the request reached the server (before any wait at the frontend); enqueuedAtMs if not given. */
+  readonly arrivedAtMs: number;
   /** When the queue policy's timeout runs out; undefined for none. */
   readonly timeoutAtMs: number | undefined;
   /** When the caller's deadline passes; undefined for none. */
@@ -37,6 +39,8 @@ export interface SubmitOptions<T> {
   timeoutUs: number;
   /** Monotonic ms; undefined for no deadline. */
   deadlineAtMs: number | undefined;
+  /** Monotonic ms at which the request reached the server; now when absent. */
+  arrivedAtMs?: number | undefined;
   payload: T;
 }
 

@@ -7,7 +7,7 @@
 // has room, so under load requests accumulate and batches grow by themselves.
 
 import type { Clock, Timer } from '../clock.js';
-import { Code, ServeError, deadlineInQueue, queueFull, unloading } from '../errors.js';
+import { Code, ServeError, deadlineInQueue, queueFull, queueWaitTooLong, unloading } from '../errors.js';
 import { LatencyTargetAdvisor } from './latency-target.js';
 import type { BatchingPolicy } from './policy.js';
 import type { BatcherSink, Batch, QueuedRequest, SubmitOptions } from './batch-types.js';
@@ -29,6 +29,10 @@ export class DynamicBatcher<T> {
   private closed = false;
   /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
   private drainReason: string | undefined;
+  /** Saturated service pace (decayed sums of the gaps between dispatches with a backlog, and their rows). */
+  private readonly pace = { ms: 0, rows: 0 };
+  /** When the last batch was dispatched, if requests were still queued after it; else undefined. */
+  private backlogAtMs: number | undefined;
   /** Present when the model sets latency_target_us: it decides waits and batch caps. */
   readonly advisor: LatencyTargetAdvisor | undefined;
 
@@ -84,6 +88,7 @@ export class DynamicBatcher<T> {
       shapeKey: opts.shapeKey,
       level,
       enqueuedAtMs: now,
+      arrivedAtMs: Math.min(now, opts.arrivedAtMs ?? now),
       timeoutAtMs: timeoutUs > 0 ? now + timeoutUs / 1000 : undefined,
       deadlineAtMs: opts.deadlineAtMs,
       payload: opts.payload,
@@ -137,6 +142,57 @@ export class DynamicBatcher<T> {
     for (const q of this.levels) {
       for (const r of q.splice(0)) this.sink.reject(r, new ServeError(Code.UNAVAILABLE, reason));
     }
+  }
+
+  /**
+   * Overload shedding, checked when a request reaches the server, before it waits for
+   * anything (submit does not check: a request let in here is not refused after waiting).
+   * The wait a request would have is estimated two ways, and it is refused at once
+   * (UNAVAILABLE: retryable, also by a balancer) when either passes --max-queue-wait:
+   *  - the rows ahead of it times the time the replicas take per row while they are
+   *    saturated (the pace: measured between batches dispatched with a backlog left); rows
+   *    ahead are those queued plus `rowsUpstream`, requests admitted and not queued yet
+   *    (waiting at the frontend's in-flight gate);
+   *  - how long the oldest request ahead has already waited, counted from its arrival at
+   *    the server (waits at the frontend included): this one covers stalled replicas,
+   *    which dispatch nothing to measure, and a load never seen saturated.
+   * Under sustained overload the first catches it early: a queue that grew for `limit` ms at
+   * twice the capacity holds 2 × limit ms of work. "Ahead" means its own level and those
+   * served before it, not requests demoted by a DELAY timeout. The batching delay
+   * (max_queue_delay, or a latency target) is not counted as overload.
+   */
+  admit(priority: number, rowsUpstream = 0): void {
+    const p = this.policy;
+    if (p.maxQueueWaitMs <= 0) return;
+    const now = this.clock.now();
+    let oldest = Infinity;
+    let rowsAhead = rowsUpstream;
+    for (let l = 1, level = this.levelOf(priority); l <= level; l++) {
+      let first = true;
+      for (const r of this.levels[l]!) {
+        if (r.delayed) continue;
+        if (first && r.arrivedAtMs < oldest) oldest = r.arrivedAtMs;
+        first = false;
+        rowsAhead += r.rows;
+      }
+    }
+    if (rowsAhead === 0) return;
+    const batchingDelayMs = p.maxQueueDelayUs / 1000 + p.latencyTargetUs / 1000;
+    const expectedMs = this.pace.rows > 0 ? rowsAhead * (this.pace.ms / this.pace.rows) : 0;
+    const waitedMs = oldest === Infinity ? 0 : now - oldest - batchingDelayMs;
+    if (waitedMs > p.maxQueueWaitMs || expectedMs > p.maxQueueWaitMs) {
+      throw queueWaitTooLong(oldest === Infinity ? 0 : now - oldest, expectedMs, rowsAhead, p.maxQueueWaitMs);
+    }
+  }
+
+  /** Records a dispatch for the service pace (ms per row while the replicas are saturated). */
+  private paceDispatch(rows: number, now: number): void {
+    if (this.backlogAtMs !== undefined) {
+      // Decayed sums: the pace follows the last few hundred batches.
+      this.pace.ms = this.pace.ms * 0.97 + (now - this.backlogAtMs);
+      this.pace.rows = this.pace.rows * 0.97 + rows;
+    }
+    this.backlogAtMs = this.levels.some((q) => q.length > 0) ? now : undefined;
   }
 
   private levelOf(priority: number): number {
@@ -239,7 +295,9 @@ export class DynamicBatcher<T> {
         const q = this.levels[r.level]!;
         q.splice(q.indexOf(r), 1);
       }
-      this.sink.dispatch({ requests: c.take, rows: c.take.reduce((n, r) => n + r.rows, 0), formedAtMs: now });
+      const rows = c.take.reduce((n, r) => n + r.rows, 0);
+      this.paceDispatch(rows, now);
+      this.sink.dispatch({ requests: c.take, rows, formedAtMs: now });
     }
     this.schedule(waitUntil);
   }

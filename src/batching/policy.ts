@@ -30,6 +30,18 @@ export interface BatchingPolicy {
   queuePolicies: QueuePolicy[];
   /** Latency-target batching (model parameter latency_target_us); 0: off, max_queue_delay rules. */
   latencyTargetUs: number;
+  /**
+   * Overload shedding (--max-queue-wait, model parameter max_queue_wait_us): a request is
+   * refused at arrival while a request it would queue behind has waited longer than this
+   * past its batching delay; 0: off.
+   */
+  maxQueueWaitMs: number;
+}
+
+/** Settings of a policy that come from outside dynamic_batching. */
+export interface PolicyExtras {
+  latencyTargetUs?: number | undefined;
+  maxQueueWaitMs?: number | undefined;
 }
 
 /** The dynamic_batching block as the generated config type carries it (structurally). */
@@ -67,7 +79,7 @@ function queuePolicy(f: QueuePolicyFields | undefined): QueuePolicy {
  * One request per batch, FIFO, no delay: models without dynamic_batching. A request may
  * still carry up to max_batch_size rows of its own.
  */
-export function unbatchedPolicy(maxBatchSize: number): BatchingPolicy {
+export function unbatchedPolicy(maxBatchSize: number, maxQueueWaitMs = 0): BatchingPolicy {
   return {
     dynamic: false,
     maxBatchSize: Math.max(1, maxBatchSize),
@@ -78,6 +90,7 @@ export function unbatchedPolicy(maxBatchSize: number): BatchingPolicy {
     defaultPriorityLevel: 0,
     queuePolicies: [unboundedPolicy, unboundedPolicy],
     latencyTargetUs: 0,
+    maxQueueWaitMs,
   };
 }
 
@@ -85,14 +98,19 @@ export function unbatchedPolicy(maxBatchSize: number): BatchingPolicy {
  * Builds and checks the policy. `db` undefined means the config has no dynamic_batching.
  * Throws INVALID_ARGUMENT naming the field; the loader turns that into UNAVAILABLE.
  */
-export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicBatchingFields | undefined, latencyTargetUs = 0): BatchingPolicy {
+export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicBatchingFields | undefined, extras: PolicyExtras = {}): BatchingPolicy {
+  const latencyTargetUs = extras.latencyTargetUs ?? 0;
+  const maxQueueWaitMs = extras.maxQueueWaitMs ?? 0;
+  if (!(maxQueueWaitMs >= 0) || !Number.isFinite(maxQueueWaitMs)) {
+    throw invalid(`model '${model}': the queue wait limit must be a non-negative number of milliseconds`);
+  }
   if (latencyTargetUs < 0 || !Number.isSafeInteger(latencyTargetUs)) {
     throw invalid(`model '${model}': parameters["latency_target_us"] must be a positive integer of microseconds`);
   }
   if (latencyTargetUs > 0 && (!db || maxBatchSize === 0)) {
     throw invalid(`model '${model}': parameters["latency_target_us"] needs dynamic_batching and max_batch_size > 0`);
   }
-  if (!db) return unbatchedPolicy(maxBatchSize);
+  if (!db) return unbatchedPolicy(maxBatchSize, maxQueueWaitMs);
   const bad = (msg: string): ServeError => invalid(`model '${model}': dynamic_batching.${msg}`);
   for (const p of db.preferredBatchSize) {
     if (p < 1) throw bad(`preferred_batch_size ${p} must be at least 1`);
@@ -139,5 +157,6 @@ export function batchingPolicy(model: string, maxBatchSize: number, db: DynamicB
     defaultPriorityLevel: levels === 0 ? 0 : db.defaultPriorityLevel,
     queuePolicies,
     latencyTargetUs,
+    maxQueueWaitMs,
   };
 }

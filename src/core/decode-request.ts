@@ -205,8 +205,8 @@ function decode(req: ModelInferRequest, config: ModelConfig, version: number, ca
 function testFault(p: InferParameter | undefined, model: string): string | undefined {
   const c = p?.parameterChoice;
   if (!c) return undefined;
-  if (c.$case === 'stringParam' && /^(fail|exit|throw|oom|fail-replica:\d+:\d+)$/.test(c.value)) return c.value;
-  throw invalid(`${model}: parameter 'test_fault' must be fail, exit, throw, oom or fail-replica:<index>:<runs>`);
+  if (c.$case === 'stringParam' && /^(fail|exit|throw|oom|fail-replica:\d+:\d+|sleep:\d{1,5})$/.test(c.value)) return c.value;
+  throw invalid(`${model}: parameter 'test_fault' must be fail, exit, throw, oom, fail-replica:<index>:<runs> or sleep:<ms>`);
 }
 
 /**

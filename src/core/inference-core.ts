@@ -209,22 +209,31 @@ export class InferenceCore {
         maxBytesElements: this.maxBytesElements,
       };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, timing);
+      // An overloaded model refuses here, before the request holds bytes or waits at the gate.
+      resolved.serving.admit(request);
       let response: ModelInferResponse;
+      let queued = false;
       try {
         let bytes = 0;
         for (const t of request.inputs) bytes += t.data.byteLength;
-        this.budget.take(bytes);
         let result;
         try {
-          if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
+          this.budget.take(bytes);
           try {
-            this.budget.checkNotOverdrawn();
-            result = await resolved.serving.infer(request);
+            if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
+            try {
+              this.budget.checkNotOverdrawn();
+              queued = true;
+              result = await resolved.serving.infer(request);
+            } finally {
+              this.gate.release();
+            }
           } finally {
-            this.gate.release();
+            this.budget.release(bytes);
           }
         } finally {
-          this.budget.release(bytes);
+          // Refused or cancelled before it reached the queue: no longer ahead of anyone.
+          if (!queued) resolved.serving.abandon(request);
         }
         writeSharedMemoryOutputs(request, result);
         response = encodeInferResponse(request, result);

@@ -44,6 +44,8 @@ interface Pending {
 }
 
 export class BatchingServingVersion implements ServingVersion {
+  /** Rows admitted at arrival and not yet queued (waiting at the frontend's gate): shedding counts them. */
+  private rowsUpstream = 0;
   readonly stats: ModelStats;
   private readonly outputTypes = new Map<string, Datatype>();
   private readonly outputOrder: string[];
@@ -115,7 +117,21 @@ export class BatchingServingVersion implements ServingVersion {
     return everyReplicaOpen(this.runner.modelName);
   }
 
+  admit(request: InferenceRequest): void {
+    this.batcher.admit(request.priority, this.rowsUpstream);
+    this.rowsUpstream += this.rowsOf(request);
+  }
+
+  abandon(request: InferenceRequest): void {
+    this.rowsUpstream -= this.rowsOf(request);
+  }
+
+  private rowsOf(request: InferenceRequest): number {
+    return this.batching ? Math.max(1, request.batchSize) : 1;
+  }
+
   infer(request: InferenceRequest): Promise<InferenceResult> {
+    this.abandon(request); // it reached the queue: no longer upstream
     if (this.replicaSet.allOpen()) return Promise.reject(this.allOpenError());
     if (this.opts.testFaults && request.testFault?.startsWith('fail-replica:')) {
       // fail-replica:<index>:<runs> arms the fault switch; the request itself runs normally.
@@ -132,6 +148,7 @@ export class BatchingServingVersion implements ServingVersion {
           priority: request.priority,
           timeoutUs: request.timeoutUs,
           deadlineAtMs: request.deadlineAtMs,
+          arrivedAtMs: request.receivedAtMs,
           payload: pending,
         });
       } catch (err) {

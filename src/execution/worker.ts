@@ -43,6 +43,11 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
 
 /** Test-only ways for this worker to fail (see README, "Fault injection"). */
 async function injectFault(fault: string): Promise<void> {
+  if (fault.startsWith('sleep:')) {
+    // A replica that is busy without using a core: the batch runs after this many ms.
+    await new Promise((r) => setTimeout(r, Number(fault.slice('sleep:'.length))));
+    return;
+  }
   switch (fault) {
     case 'fail':
       throw new Error('injected failure (test fault)');

@@ -20,6 +20,12 @@ export interface ServingVersion {
   /** Requests queued or running. */
   readonly pendingRequests: number;
   replicaStates(): ReplicaStatus[];
+  /**
+   * Throws (UNAVAILABLE) when the request should be refused at arrival: the model is
+   * overloaded. An admitted request is followed by infer(), or by abandon() if it fails first.
+   */
+  admit(request: InferenceRequest): void;
+  abandon(request: InferenceRequest): void;
   infer(request: InferenceRequest): Promise<InferenceResult>;
   /** Stops taking requests, lets in-flight ones finish, releases sessions and threads. */
   close(): Promise<void>;

@@ -33,6 +33,8 @@ export interface RepositoryOptions extends CompleteOptions {
   observerFor?: ((model: string, version: number) => StatsObserver) | undefined;
   /** Bounds on config values (instances, warmup, timeouts); DEFAULT_CONFIG_LIMITS when absent. */
   configLimits?: ConfigLimits | undefined;
+  /** --max-queue-wait: the queue wait past which arrivals are refused (0 = never); models may override. */
+  maxQueueWaitMs?: number | undefined;
   /** Told of each load and unload that polling made (the audit trail records them). */
   onPollChange?: ((kind: 'load' | 'unload', model: string, error: unknown) => void) | undefined;
   /** Keys for models stored encrypted at rest (--model-key-file, --model-key-env). */
@@ -223,7 +225,7 @@ export class ModelRepository {
     }
     if (config.maxBatchSize === 0 && completed.maxBatchSize > 0) {
       // Auto-complete found a batch dimension: the policy follows the completed max_batch_size.
-      policy = policyFor(name, completed);
+      policy = policyFor(name, completed, this.opts.maxQueueWaitMs ?? 0);
     }
 
     await swapIn(entry, name, loaded, completed, {

@@ -132,6 +132,14 @@ export function latencyTargetUs(config: ModelConfig): number {
   return n;
 }
 
+/** Model parameter max_queue_wait_us, in ms (0 turns shedding off for the model); else the server's. */
+export function maxQueueWaitMs(config: ModelConfig, serverDefaultMs: number): number {
+  const v = config.parameters['max_queue_wait_us']?.stringValue;
+  if (v === undefined || v === '') return serverDefaultMs;
+  if (!/^\d{1,12}$/.test(v)) throw new ConfigError(`parameters["max_queue_wait_us"] must be a whole number of microseconds (0 = no limit), got '${v}'`);
+  return Number(v) / 1000;
+}
+
 export function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -104,7 +104,7 @@ test('the batcher follows the advisor: it holds a batch while the target allows,
   const clock = new FakeClock();
   const batches: Array<Batch<string>> = [];
   let free = 1;
-  const b = new DynamicBatcher<string>(batchingPolicy('m', 32, db, 120_000), clock, {
+  const b = new DynamicBatcher<string>(batchingPolicy('m', 32, db, { latencyTargetUs: 120_000 }), clock, {
     hasRoom: () => free > 0,
     dispatch: (x) => {
       free--;
@@ -184,10 +184,10 @@ test('an epoch needs 64 requests and 500 ms before the floor can change', () => 
 
 test('latency_target_us needs dynamic batching', () => {
   assert.throws(
-    () => batchingPolicy('m', 8, undefined, 1000),
+    () => batchingPolicy('m', 8, undefined, { latencyTargetUs: 1000 }),
     (e: ServeError) => e.code === Code.INVALID_ARGUMENT && /needs dynamic_batching/.test(e.message),
   );
-  assert.is(batchingPolicy('m', 8, db, 1000).latencyTargetUs, 1000);
+  assert.is(batchingPolicy('m', 8, db, { latencyTargetUs: 1000 }).latencyTargetUs, 1000);
 });
 
 test.run();

@@ -1,0 +1,228 @@
+// Overload shedding (--max-queue-wait): a request is refused at arrival while a request it
+// would queue behind has waited past the limit. Fake clock, no replicas: a test decides
+// when the one slot frees.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DynamicBatcher, type Batch, type SubmitOptions } from '../../../src/batching/dynamic-batcher.js';
+import { batchingPolicy, type DynamicBatchingFields, type QueuePolicyFields } from '../../../src/batching/policy.js';
+import { Code, ServeError } from '../../../src/errors.js';
+import { planLoad } from '../../../src/repository/load-plan.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+function fields(patch: Partial<DynamicBatchingFields> = {}): DynamicBatchingFields {
+  return {
+    preferredBatchSize: [],
+    maxQueueDelayMicroseconds: 0,
+    preserveOrdering: false,
+    priorityLevels: 0,
+    defaultPriorityLevel: 0,
+    defaultQueuePolicy: undefined,
+    priorityQueuePolicy: {},
+    ...patch,
+  };
+}
+const qp = (patch: Partial<QueuePolicyFields>): QueuePolicyFields => ({
+  timeoutAction: 0,
+  defaultTimeoutMicroseconds: 0,
+  allowTimeoutOverride: false,
+  maxQueueSize: 0,
+  ...patch,
+});
+
+function harness(f: DynamicBatchingFields | undefined, maxQueueWaitMs: number, maxBatchSize = 4) {
+  const clock = new FakeClock();
+  const batches: Batch<string>[] = [];
+  let free = 1;
+  const b = new DynamicBatcher<string>(batchingPolicy('m', maxBatchSize, f, { maxQueueWaitMs }), clock, {
+    hasRoom: () => free > 0,
+    dispatch: (batch) => {
+      free--;
+      batches.push(batch);
+    },
+    reject: () => {},
+  });
+  // What the core does: admit at arrival, then (after any wait at the frontend) submit.
+  const submit = (payload: string, opts: Partial<SubmitOptions<string>> = {}) => {
+    b.admit(opts.priority ?? 0);
+    return b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload, ...opts });
+  };
+  const finish = () => {
+    free++;
+    b.wake();
+  };
+  return { clock, batches, b, submit, finish };
+}
+
+function refusal(fn: () => unknown): ServeError {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, ServeError);
+    return err as ServeError;
+  }
+  throw new Error('expected a refusal');
+}
+
+test('a request is refused with UNAVAILABLE while the head of the queue has waited past the limit', () => {
+  const h = harness(fields(), 100);
+  h.submit('running'); // takes the only slot
+  h.submit('a');
+  h.clock.advance(100);
+  h.submit('b'); // the head waited exactly the limit: still admitted
+  h.clock.advance(1);
+  const e = refusal(() => h.submit('c'));
+  assert.is(e.code, Code.UNAVAILABLE);
+  assert.match(
+    e.message,
+    /^overloaded: 2 request row\(s\) queued ahead, expected wait \d+ ms, the oldest waiting 101 ms; past the 100 ms allowed \(--max-queue-wait/,
+  );
+  assert.is(h.b.queuedRequests, 2, 'the refused request is not queued');
+});
+
+test('admission resumes as soon as the old requests leave the queue', () => {
+  const h = harness(fields(), 100, 1);
+  h.submit('running');
+  h.submit('a');
+  h.clock.advance(150);
+  refusal(() => h.submit('b'));
+  h.finish(); // 'a' goes: the queue is empty
+  h.submit('c');
+  assert.is(h.b.queuedRequests, 1);
+});
+
+test('the wait counts from arrival at the server, so time spent waiting at the frontend counts too', () => {
+  const h = harness(fields(), 100);
+  h.submit('running');
+  h.clock.advance(1000);
+  h.submit('late', { arrivedAtMs: 920 }); // waited 80 ms at the frontend before it queued
+  h.clock.advance(21);
+  assert.is(refusal(() => h.submit('c')).code, Code.UNAVAILABLE);
+});
+
+test('a request let in at arrival is queued even if the queue aged while it waited at the frontend', () => {
+  const h = harness(fields(), 100);
+  h.submit('running');
+  h.submit('a');
+  h.b.admit(0); // 'b' arrives: the head is young
+  h.clock.advance(500); // 'b' waits at the frontend meanwhile
+  h.b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, arrivedAtMs: 0, payload: 'b' });
+  assert.is(h.b.queuedRequests, 2);
+});
+
+test('under sustained overload the expected wait refuses before the head has waited the limit', () => {
+  // One replica, 10 ms per batch of up to 4 rows (0.4 rows/ms); 8 rows arrive per 10 ms.
+  const h = harness(fields(), 100, 4);
+  const admittedWaits: number[] = [];
+  const enqueued = new Map<string, number>();
+  let refusedAtHeadAge: number | undefined;
+  let n = 0;
+  for (let t = 0; t < 400; t += 10) {
+    for (let i = 0; i < 8; i++) {
+      const id = `r${n++}`;
+      try {
+        h.submit(id);
+        enqueued.set(id, h.clock.now());
+      } catch (err) {
+        const m = /the oldest waiting (\d+) ms/.exec((err as Error).message);
+        refusedAtHeadAge ??= Number(m?.[1]);
+      }
+    }
+    h.clock.advance(10);
+    const before = h.batches.length;
+    h.finish();
+    for (const b of h.batches.slice(before)) for (const r of b.requests) admittedWaits.push(h.clock.now() - enqueued.get(r.payload)!);
+  }
+  assert.ok(refusedAtHeadAge !== undefined, 'requests were refused');
+  assert.ok(refusedAtHeadAge! < 100, `refusals began when the head had waited ${refusedAtHeadAge} ms`);
+  const worst = Math.max(...admittedWaits);
+  assert.ok(worst <= 130, `an admitted request waited ${worst} ms (limit 100 ms)`);
+});
+
+test('0 turns shedding off: the queue grows however long its head has waited', () => {
+  const h = harness(fields(), 0);
+  h.submit('running');
+  h.submit('a');
+  h.clock.advance(3_600_000);
+  h.submit('b');
+  assert.is(h.b.queuedRequests, 2);
+});
+
+test('models without dynamic_batching shed too', () => {
+  const h = harness(undefined, 50, 0);
+  h.submit('running');
+  h.submit('a');
+  h.clock.advance(51);
+  assert.is(refusal(() => h.submit('b')).code, Code.UNAVAILABLE);
+});
+
+test('the batching delay is not counted as overload', () => {
+  // max_queue_delay 200 ms: a request waiting for its batch to fill is not a backlog.
+  const h = harness(fields({ maxQueueDelayMicroseconds: 200_000 }), 100);
+  h.submit('a');
+  h.clock.advance(150);
+  h.submit('b');
+  h.clock.advance(49);
+  h.submit('c'); // 'a' has waited 199 ms, all of it its batching delay
+  assert.equal(h.batches.length, 0);
+});
+
+test('a request is measured against the levels served before it, not those after', () => {
+  const h = harness(fields({ priorityLevels: 2, defaultPriorityLevel: 2 }), 100);
+  h.submit('running', { priority: 1 });
+  h.submit('low', { priority: 2 });
+  h.clock.advance(500);
+  assert.is(refusal(() => h.submit('low2', { priority: 2 })).code, Code.UNAVAILABLE);
+  h.submit('high', { priority: 1 }); // the old request is behind it: admitted
+  h.clock.advance(101);
+  assert.is(refusal(() => h.submit('high2', { priority: 1 })).code, Code.UNAVAILABLE);
+});
+
+test('requests demoted by a DELAY queue timeout do not make the queue look overloaded', () => {
+  // DELAY serves requests past the 10 ms timeout after the others: new arrivals go first,
+  // so the demoted ones, however old, say nothing about how long a new one waits.
+  const delay = qp({ timeoutAction: 1, defaultTimeoutMicroseconds: 10_000 });
+  const h = harness(fields({ defaultQueuePolicy: delay }), 100);
+  h.submit('running');
+  h.submit('slow');
+  h.clock.advance(500);
+  h.submit('a');
+  h.clock.advance(500);
+  h.submit('b');
+  assert.is(h.b.queuedRequests, 3);
+});
+
+test('max_queue_size still applies to a queue whose head is young', () => {
+  const h = harness(fields({ defaultQueuePolicy: qp({ maxQueueSize: 1 }) }), 100);
+  h.submit('running');
+  h.submit('a');
+  assert.is(refusal(() => h.submit('b')).code, Code.RESOURCE_EXHAUSTED);
+  h.clock.advance(200);
+  assert.is(refusal(() => h.submit('c')).code, Code.UNAVAILABLE, 'an old head refuses at arrival, before the queue is looked at');
+});
+
+test('a negative or non-finite limit is refused when the policy is built', () => {
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => batchingPolicy('m', 4, fields(), { maxQueueWaitMs: bad }), /queue wait limit/);
+  }
+});
+
+const plan = (params: string, serverMs = 500) =>
+  planLoad('m', `max_batch_size: 4\ndynamic_batching { }\n${params}`, undefined, { autoComplete: true, maxQueueWaitMs: serverMs }).policy;
+const waitParam = (v: string) => `parameters { key: "max_queue_wait_us" value { string_value: "${v}" } }`;
+
+test("the server's --max-queue-wait applies unless the model's parameter max_queue_wait_us says otherwise", () => {
+  assert.is(plan('').maxQueueWaitMs, 500);
+  assert.is(plan('', 0).maxQueueWaitMs, 0);
+  assert.is(plan(waitParam('250000')).maxQueueWaitMs, 250);
+  assert.is(plan(waitParam('0')).maxQueueWaitMs, 0);
+  assert.is(planLoad('m', 'max_batch_size: 0\n', undefined, { autoComplete: true, maxQueueWaitMs: 70 }).policy.maxQueueWaitMs, 70);
+});
+
+test('a malformed max_queue_wait_us fails the load with a message naming it', () => {
+  for (const bad of ['-5', '1.5', '1e6', ' 100', '9999999999999', 'abc']) {
+    assert.throws(() => plan(waitParam(bad)), /parameters\["max_queue_wait_us"\] must be a whole number of microseconds/, bad);
+  }
+});
+
+test.run();
