@@ -17,6 +17,7 @@ const all = [
   'latency-target',
   'memory',
   'overload',
+  'soak',
 ];
 // Run only by name: attacks, not performance figures.
 const byName = ['abuse', 'balancer'];
