@@ -77,8 +77,9 @@ export const deadlineInQueue = (queuedUs: number): ServeError =>
 export const queueFull = (level: number, maxQueueSize: number): ServeError =>
   exhausted(`queue of priority level ${level} is full (max_queue_size ${maxQueueSize}); retry later`);
 
+/** Overload shedding: RESOURCE_EXHAUSTED (HTTP 429) like a full queue, so a proxy can tell it from an outage. */
 export const queueWaitTooLong = (waitedMs: number, expectedMs: number, rowsAhead: number, limitMs: number): ServeError =>
-  unavailable(
+  exhausted(
     `overloaded: ${rowsAhead} request row(s) queued ahead, expected wait ${Math.round(expectedMs)} ms, the oldest waiting ${Math.round(waitedMs)} ms; ` +
       `past the ${limitMs} ms allowed (--max-queue-wait, model parameter max_queue_wait_us); not queued, retry later or elsewhere`,
   );

@@ -14,9 +14,14 @@ import type { BatcherSink, Batch, QueuedRequest, SubmitOptions } from './batch-t
 
 export type { Batch, BatcherSink, QueuedRequest, SubmitOptions } from './batch-types.js';
 
+/** A service pace not measured for this long is forgotten (the load or the replicas changed). */
+const PACE_MEMORY_MS = 10_000;
+
 export class DynamicBatcher<T> {
   /** levels[l] holds level l's requests in arrival order; index 0 is unused. */
   private readonly levels: QueuedRequest<T>[][];
+  /** Per level, rows queued and not demoted by a DELAY timeout: what shedding counts, kept as they change. */
+  private readonly rowsWaiting: number[];
   private nextSeq = 0;
   private timer: Timer | undefined;
   private timerAtMs = Infinity;
@@ -29,8 +34,11 @@ export class DynamicBatcher<T> {
   private closed = false;
   /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
   private drainReason: string | undefined;
-  /** Saturated service pace (decayed sums of the gaps between dispatches with a backlog, and their rows). */
-  private readonly pace = { ms: 0, rows: 0 };
+  /**
+   * Saturated service pace: decayed sums of the gaps between dispatches with a backlog, and
+   * their rows, and when it was last fed (a pace not fed for PACE_MEMORY_MS is forgotten).
+   */
+  private readonly pace = { ms: 0, rows: 0, atMs: -Infinity };
   /** When the last batch was dispatched, if requests were still queued after it; else undefined. */
   private backlogAtMs: number | undefined;
   /** Present when the model sets latency_target_us: it decides waits and batch caps. */
@@ -42,6 +50,7 @@ export class DynamicBatcher<T> {
     private readonly sink: BatcherSink<T>,
   ) {
     this.levels = Array.from({ length: Math.max(1, policy.priorityLevels) + 1 }, () => []);
+    this.rowsWaiting = new Array<number>(this.levels.length).fill(0);
     if (policy.dynamic && policy.latencyTargetUs > 0) {
       this.advisor = new LatencyTargetAdvisor({ targetUs: policy.latencyTargetUs, safety: 0.8, maxBatchSize: policy.maxBatchSize });
     }
@@ -95,6 +104,7 @@ export class DynamicBatcher<T> {
       delayed: false,
     };
     queue.push(request);
+    this.rowsWaiting[level]! += request.rows;
     this.nextExpiryAtMs = Math.min(this.nextExpiryAtMs, request.deadlineAtMs ?? Infinity, request.timeoutAtMs ?? Infinity);
     this.advisor?.arrived(request.rows, now);
     this.pump();
@@ -107,13 +117,14 @@ export class DynamicBatcher<T> {
     const i = queue?.indexOf(request) ?? -1;
     if (i < 0) return false;
     queue!.splice(i, 1);
+    this.left(request);
     this.pump();
     return true;
   }
 
   /** Room may have appeared (a batch finished, a replica came back): form what can go. */
   wake(): void {
-    this.pump();
+    this.pump(true);
   }
 
   /** Rejects every queued request with `error` (e.g. every replica is out of rotation). */
@@ -121,6 +132,7 @@ export class DynamicBatcher<T> {
     for (const q of this.levels) {
       for (const r of q.splice(0)) this.sink.reject(r, error);
     }
+    this.rowsWaiting.fill(0);
     this.schedule(Infinity);
   }
 
@@ -142,6 +154,7 @@ export class DynamicBatcher<T> {
     for (const q of this.levels) {
       for (const r of q.splice(0)) this.sink.reject(r, new ServeError(Code.UNAVAILABLE, reason));
     }
+    this.rowsWaiting.fill(0);
   }
 
   /**
@@ -162,35 +175,64 @@ export class DynamicBatcher<T> {
    * (max_queue_delay, or a latency target) is not counted as overload.
    */
   admit(priority: number, rowsUpstream = 0): void {
+    const o = this.overload(priority, rowsUpstream);
+    if (o) throw o.error;
+  }
+
+  /**
+   * The refusal admit() would throw and how far past the limit the wait is (1.0 = at it), or
+   * undefined: the caller decides whom it refuses (core/admission.ts).
+   */
+  overload(priority: number, rowsUpstream = 0): { error: ServeError; ratio: number } | undefined {
     const p = this.policy;
-    if (p.maxQueueWaitMs <= 0) return;
+    if (p.maxQueueWaitMs <= 0) return undefined;
     const now = this.clock.now();
     let oldest = Infinity;
     let rowsAhead = rowsUpstream;
     for (let l = 1, level = this.levelOf(priority); l <= level; l++) {
-      let first = true;
+      rowsAhead += this.rowsWaiting[l]!;
+      // The oldest not demoted: demoted requests are old by definition and served last.
       for (const r of this.levels[l]!) {
         if (r.delayed) continue;
-        if (first && r.arrivedAtMs < oldest) oldest = r.arrivedAtMs;
-        first = false;
-        rowsAhead += r.rows;
+        if (r.arrivedAtMs < oldest) oldest = r.arrivedAtMs;
+        break;
       }
     }
-    if (rowsAhead === 0) return;
+    if (rowsAhead === 0) return undefined;
     const batchingDelayMs = p.maxQueueDelayUs / 1000 + p.latencyTargetUs / 1000;
-    const expectedMs = this.pace.rows > 0 ? rowsAhead * (this.pace.ms / this.pace.rows) : 0;
+    const expectedMs = this.paceMsPerRow(now) * rowsAhead;
     const waitedMs = oldest === Infinity ? 0 : now - oldest - batchingDelayMs;
-    if (waitedMs > p.maxQueueWaitMs || expectedMs > p.maxQueueWaitMs) {
-      throw queueWaitTooLong(oldest === Infinity ? 0 : now - oldest, expectedMs, rowsAhead, p.maxQueueWaitMs);
-    }
+    const worst = Math.max(waitedMs, expectedMs);
+    if (worst <= p.maxQueueWaitMs) return undefined;
+    return { error: queueWaitTooLong(oldest === Infinity ? 0 : now - oldest, expectedMs, rowsAhead, p.maxQueueWaitMs), ratio: worst / p.maxQueueWaitMs };
   }
 
-  /** Records a dispatch for the service pace (ms per row while the replicas are saturated). */
-  private paceDispatch(rows: number, now: number): void {
-    if (this.backlogAtMs !== undefined) {
-      // Decayed sums: the pace follows the last few hundred batches.
-      this.pace.ms = this.pace.ms * 0.97 + (now - this.backlogAtMs);
-      this.pace.rows = this.pace.rows * 0.97 + rows;
+  /** A request left its queue (or was demoted): it no longer counts for shedding. */
+  private left(r: QueuedRequest<T>): void {
+    if (!r.delayed) this.rowsWaiting[r.level]! -= r.rows;
+  }
+
+  /** Ms per row while saturated; 0 when unknown or not measured for PACE_MEMORY_MS. */
+  private paceMsPerRow(now: number): number {
+    return this.pace.rows > 0 && now - this.pace.atMs <= PACE_MEMORY_MS ? this.pace.ms / this.pace.rows : 0;
+  }
+
+  /**
+   * Records a dispatch for the service pace. Only a dispatch made because a replica became
+   * free (`saturated`: from wake()) while requests had been waiting since the previous one
+   * measures the replicas; one made at arrival or after a batching delay measures the load.
+   * Each gap counts at most 4 times the pace so far, so one stall moves it a step, not all
+   * the way; a lasting slowdown still gets there in a few batches.
+   */
+  private paceDispatch(rows: number, now: number, saturated: boolean): void {
+    if (saturated && this.backlogAtMs !== undefined) {
+      const known = this.paceMsPerRow(now);
+      const gap = known > 0 ? Math.min(now - this.backlogAtMs, 4 * known * rows) : now - this.backlogAtMs;
+      // Decayed sums: the pace follows the last few dozen batches.
+      const keep = known > 0 ? 0.97 : 0;
+      this.pace.ms = this.pace.ms * keep + gap;
+      this.pace.rows = this.pace.rows * keep + rows;
+      this.pace.atMs = now;
     }
     this.backlogAtMs = this.levels.some((q) => q.length > 0) ? now : undefined;
   }
@@ -221,12 +263,14 @@ export class DynamicBatcher<T> {
         const r = q[i]!;
         if (r.deadlineAtMs !== undefined && now >= r.deadlineAtMs) {
           q.splice(i, 1);
+          this.left(r);
           this.sink.reject(r, deadlineInQueue((now - r.enqueuedAtMs) * 1000));
           continue;
         }
         if (!r.delayed && r.timeoutAtMs !== undefined && now >= r.timeoutAtMs) {
           if (action === 'REJECT') {
             q.splice(i, 1);
+            this.left(r);
             this.sink.reject(
               r,
               new ServeError(
@@ -236,6 +280,7 @@ export class DynamicBatcher<T> {
             );
             continue;
           }
+          this.left(r); // demoted: no longer ahead of new arrivals
           r.delayed = true;
         }
         if (r.deadlineAtMs !== undefined) next = Math.min(next, r.deadlineAtMs);
@@ -279,7 +324,8 @@ export class DynamicBatcher<T> {
     return { take, sendAtMs: oldest + p.maxQueueDelayUs / 1000 };
   }
 
-  private pump(): void {
+  /** `fromWake`: room appeared in a replica (the batches it sends now measure the replicas' pace). */
+  private pump(fromWake = false): void {
     if (this.closed) return;
     const now = this.clock.now();
     this.expire(now);
@@ -294,9 +340,10 @@ export class DynamicBatcher<T> {
       for (const r of c.take) {
         const q = this.levels[r.level]!;
         q.splice(q.indexOf(r), 1);
+        this.left(r);
       }
       const rows = c.take.reduce((n, r) => n + r.rows, 0);
-      this.paceDispatch(rows, now);
+      this.paceDispatch(rows, now, fromWake);
       this.sink.dispatch({ requests: c.take, rows, formedAtMs: now });
     }
     this.schedule(waitUntil);
@@ -304,7 +351,11 @@ export class DynamicBatcher<T> {
 
   /** One timer: the earliest of the batch delay, a queue timeout, or a deadline. */
   private schedule(batchAtMs: number): void {
-    if (this.levels.every((q) => q.length === 0)) this.nextExpiryAtMs = Infinity;
+    if (this.levels.every((q) => q.length === 0)) {
+      this.nextExpiryAtMs = Infinity;
+      // The backlog is gone (dispatched, cancelled, expired): the next gap would measure idleness.
+      this.backlogAtMs = undefined;
+    }
     const at = Math.min(batchAtMs, this.nextExpiryAtMs);
     if (at === this.timerAtMs) return;
     this.timer?.cancel();

@@ -209,11 +209,12 @@ export class InferenceCore {
         maxBytesElements: this.maxBytesElements,
       };
       const request = decodeInferRequest(req, resolved.config, resolved.version.version, timing);
-      // An overloaded model refuses here, before the request holds bytes or waits at the gate.
-      resolved.serving.admit(request);
       let response: ModelInferResponse;
-      let queued = false;
       try {
+        // An overloaded model refuses here, before the request holds bytes or waits at the gate
+        // (inside this try: a refused request still gives back its shared-memory leases).
+        resolved.serving.admit(request, call.source);
+        let queued = false;
         let bytes = 0;
         for (const t of request.inputs) bytes += t.data.byteLength;
         let result;

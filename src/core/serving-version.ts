@@ -2,6 +2,7 @@
 // on the version's replicas, outputs are split back per request. Owns the batcher and
 // the runner; close() drains both.
 
+import { Admission } from './admission.js';
 import type { Clock } from '../clock.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { DynamicBatcher, type Batch, type QueuedRequest } from '../batching/dynamic-batcher.js';
@@ -44,8 +45,8 @@ interface Pending {
 }
 
 export class BatchingServingVersion implements ServingVersion {
-  /** Rows admitted at arrival and not yet queued (waiting at the frontend's gate): shedding counts them. */
-  private rowsUpstream = 0;
+  /** Overload shedding's accounting: rows admitted and not yet queued or answered, by source. */
+  private readonly admission = new Admission();
   readonly stats: ModelStats;
   private readonly outputTypes = new Map<string, Datatype>();
   private readonly outputOrder: string[];
@@ -117,13 +118,12 @@ export class BatchingServingVersion implements ServingVersion {
     return everyReplicaOpen(this.runner.modelName);
   }
 
-  admit(request: InferenceRequest): void {
-    this.batcher.admit(request.priority, this.rowsUpstream);
-    this.rowsUpstream += this.rowsOf(request);
+  admit(request: InferenceRequest, source: string): void {
+    this.admission.admit(request, this.rowsOf(request), source, this.batcher.overload(request.priority, this.admission.upstreamRows));
   }
 
   abandon(request: InferenceRequest): void {
-    this.rowsUpstream -= this.rowsOf(request);
+    this.admission.done(request);
   }
 
   private rowsOf(request: InferenceRequest): number {
@@ -131,7 +131,11 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   infer(request: InferenceRequest): Promise<InferenceResult> {
-    this.abandon(request); // it reached the queue: no longer upstream
+    this.admission.queued(request);
+    return this.serve(request).finally(() => this.admission.done(request));
+  }
+
+  private serve(request: InferenceRequest): Promise<InferenceResult> {
     if (this.replicaSet.allOpen()) return Promise.reject(this.allOpenError());
     if (this.opts.testFaults && request.testFault?.startsWith('fail-replica:')) {
       // fail-replica:<index>:<runs> arms the fault switch; the request itself runs normally.

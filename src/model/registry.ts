@@ -22,9 +22,10 @@ export interface ServingVersion {
   replicaStates(): ReplicaStatus[];
   /**
    * Throws (UNAVAILABLE) when the request should be refused at arrival: the model is
-   * overloaded. An admitted request is followed by infer(), or by abandon() if it fails first.
+   * overloaded and `source` (the client connection) sends at least its share of the backlog.
+   * An admitted request is followed by infer(), or by abandon() if it fails first.
    */
-  admit(request: InferenceRequest): void;
+  admit(request: InferenceRequest, source: string): void;
   abandon(request: InferenceRequest): void;
   infer(request: InferenceRequest): Promise<InferenceResult>;
   /** Stops taking requests, lets in-flight ones finish, releases sessions and threads. */

@@ -63,12 +63,12 @@ async function overload(model: string, busyMs: number, forMs: number) {
   return { busy: await busy, queued: await Promise.all(queued), refusals };
 }
 
-test('arrivals are refused with UNAVAILABLE at once while the queue has waited past the limit', async () => {
+test('arrivals are refused with RESOURCE_EXHAUSTED at once while the queue has waited past the limit', async () => {
   const r = await overload('shed', 3000, 2500);
   assert.is(r.refusals.length, 1, 'a request was refused before the replica came back');
   assert.match(
     r.refusals[0]!,
-    /^UNAVAILABLE: overloaded: \d+ request row\(s\) queued ahead, expected wait \d+ ms, the oldest waiting \d+ ms; past the 100 ms allowed/,
+    /^RESOURCE_EXHAUSTED: overloaded: \d+ request row\(s\) queued ahead, expected wait \d+ ms, the oldest waiting \d+ ms; past the 100 ms allowed/,
   );
   assert.equal(r.busy, 'ok');
   assert.equal(
@@ -80,7 +80,7 @@ test('arrivals are refused with UNAVAILABLE at once while the queue has waited p
   assert.is(await outcome(call(client, client.modelInfer, request('shed'))), 'ok');
 });
 
-test('HTTP clients get 503 with the same reason', async () => {
+test('HTTP clients get 429 with the same reason', async () => {
   const busy = outcome(call(client, client.modelInfer, request('shed', 'sleep:3000')));
   const queued = outcome(call(client, client.modelInfer, request('shed')));
   const body = JSON.stringify({
@@ -102,7 +102,7 @@ test('HTTP clients get 503 with the same reason', async () => {
     later.push(p);
   }
   assert.ok(res, 'an HTTP request was refused');
-  assert.is(res.status, 503);
+  assert.is(res.status, 429);
   assert.match(((await res.json()) as { error: string }).error, /overloaded: \d+ request row\(s\) queued ahead/);
   assert.is(await busy, 'ok');
   assert.is(await queued, 'ok');

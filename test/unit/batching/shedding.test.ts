@@ -72,7 +72,7 @@ test('a request is refused with UNAVAILABLE while the head of the queue has wait
   h.submit('b'); // the head waited exactly the limit: still admitted
   h.clock.advance(1);
   const e = refusal(() => h.submit('c'));
-  assert.is(e.code, Code.UNAVAILABLE);
+  assert.is(e.code, Code.RESOURCE_EXHAUSTED);
   assert.match(
     e.message,
     /^overloaded: 2 request row\(s\) queued ahead, expected wait \d+ ms, the oldest waiting 101 ms; past the 100 ms allowed \(--max-queue-wait/,
@@ -97,7 +97,7 @@ test('the wait counts from arrival at the server, so time spent waiting at the f
   h.clock.advance(1000);
   h.submit('late', { arrivedAtMs: 920 }); // waited 80 ms at the frontend before it queued
   h.clock.advance(21);
-  assert.is(refusal(() => h.submit('c')).code, Code.UNAVAILABLE);
+  assert.is(refusal(() => h.submit('c')).code, Code.RESOURCE_EXHAUSTED);
 });
 
 test('a request let in at arrival is queued even if the queue aged while it waited at the frontend', () => {
@@ -139,6 +139,77 @@ test('under sustained overload the expected wait refuses before the head has wai
   assert.ok(worst <= 130, `an admitted request waited ${worst} ms (limit 100 ms)`);
 });
 
+/** Refused now, or admitted: what one more request gets. */
+const admits = (h: ReturnType<typeof harness>, payload: string): boolean => {
+  try {
+    h.submit(payload);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Saturates one slot for a while (10 ms per batch of 4) so the pace is 2.5 ms per row. */
+function saturate(h: ReturnType<typeof harness>): void {
+  h.submit('running');
+  for (let i = 0; i < 8; i++) h.submit(`s${i}`);
+  for (let i = 0; i < 3; i++) {
+    h.clock.advance(10);
+    h.finish();
+  }
+}
+
+test('an idle gap is not taken for the pace: after a cancelled backlog and an hour idle, arrivals are admitted', () => {
+  const h = harness(fields(), 100, 4);
+  h.submit('running');
+  const queued = ['a', 'b', 'c', 'd', 'e'].map((p) => h.submit(p));
+  h.finish(); // a..d go, e stays
+  h.b.cancel(queued[4]!);
+  h.clock.advance(3_600_000);
+  h.finish();
+  h.submit('x');
+  h.submit('y');
+  assert.ok(admits(h, 'z'), 'one row ahead cannot be an hour of work');
+});
+
+test('batches sent after a batching delay do not measure the replicas', () => {
+  // max_queue_delay 100 ms and 5 rows on a 4-row model: the batch waits for the delay, not a replica.
+  const h = harness(fields({ maxQueueDelayMicroseconds: 100_000 }), 100, 4);
+  for (const p of ['a', 'b', 'c', 'd', 'e']) h.submit(p);
+  h.clock.advance(100);
+  h.finish();
+  h.clock.advance(100);
+  for (let i = 0; i < 6; i++) assert.ok(admits(h, `n${i}`), `request ${i} admitted at no load`);
+});
+
+test('the measured pace refuses a backlog of more than the limit, and is forgotten 10 s after the load ends', () => {
+  const h = harness(fields(), 100, 4);
+  saturate(h); // 2.5 ms per row
+  let admitted = 0;
+  while (admits(h, `q${admitted}`)) admitted++;
+  assert.ok(admitted >= 30 && admitted <= 45, `${admitted} admitted into a queue of 100 ms at 2.5 ms per row`);
+  // The backlog drains; 10 s later the old pace says nothing.
+  for (let i = 0; i < 20; i++) {
+    h.clock.advance(10);
+    h.finish();
+  }
+  h.clock.advance(10_001);
+  h.finish();
+  h.submit('busy');
+  for (let i = 0; i < 60; i++) assert.ok(admits(h, `late${i}`), `request ${i} admitted with no recent pace`);
+});
+
+test('one stalled batch moves the pace a step, not to the stall', () => {
+  const h = harness(fields(), 100, 4);
+  saturate(h);
+  h.submit('t1');
+  h.submit('t2');
+  h.clock.advance(5000); // the replica stalls 5 s with a backlog
+  h.finish();
+  // At most 4 x 2.5 ms per row for that gap: a backlog of a few rows is still admitted.
+  assert.ok(admits(h, 'after'), 'a stall of 5 s did not make 1 row ahead look like 5 s');
+});
+
 test('0 turns shedding off: the queue grows however long its head has waited', () => {
   const h = harness(fields(), 0);
   h.submit('running');
@@ -153,7 +224,7 @@ test('models without dynamic_batching shed too', () => {
   h.submit('running');
   h.submit('a');
   h.clock.advance(51);
-  assert.is(refusal(() => h.submit('b')).code, Code.UNAVAILABLE);
+  assert.is(refusal(() => h.submit('b')).code, Code.RESOURCE_EXHAUSTED);
 });
 
 test('the batching delay is not counted as overload', () => {
@@ -172,10 +243,10 @@ test('a request is measured against the levels served before it, not those after
   h.submit('running', { priority: 1 });
   h.submit('low', { priority: 2 });
   h.clock.advance(500);
-  assert.is(refusal(() => h.submit('low2', { priority: 2 })).code, Code.UNAVAILABLE);
+  assert.is(refusal(() => h.submit('low2', { priority: 2 })).code, Code.RESOURCE_EXHAUSTED);
   h.submit('high', { priority: 1 }); // the old request is behind it: admitted
   h.clock.advance(101);
-  assert.is(refusal(() => h.submit('high2', { priority: 1 })).code, Code.UNAVAILABLE);
+  assert.is(refusal(() => h.submit('high2', { priority: 1 })).code, Code.RESOURCE_EXHAUSTED);
 });
 
 test('requests demoted by a DELAY queue timeout do not make the queue look overloaded', () => {
@@ -196,9 +267,9 @@ test('max_queue_size still applies to a queue whose head is young', () => {
   const h = harness(fields({ defaultQueuePolicy: qp({ maxQueueSize: 1 }) }), 100);
   h.submit('running');
   h.submit('a');
-  assert.is(refusal(() => h.submit('b')).code, Code.RESOURCE_EXHAUSTED);
+  assert.match(refusal(() => h.submit('b')).message, /max_queue_size 1/);
   h.clock.advance(200);
-  assert.is(refusal(() => h.submit('c')).code, Code.UNAVAILABLE, 'an old head refuses at arrival, before the queue is looked at');
+  assert.match(refusal(() => h.submit('c')).message, /^overloaded/, 'an old head refuses at arrival, before the queue is looked at');
 });
 
 test('a negative or non-finite limit is refused when the policy is built', () => {
