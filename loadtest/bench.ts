@@ -18,6 +18,8 @@ const all = [
   'memory',
   'overload',
   'soak',
+  // Faults under load, about 70 s; exits 1 when a fault loses a call or fails more than it explains.
+  'chaos',
 ];
 // Run only by name: attacks, not performance figures.
 const byName = ['abuse', 'balancer'];
