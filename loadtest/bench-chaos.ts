@@ -165,7 +165,8 @@ const injectOne = (s: ServerProcess, model: string, fault: string, answer: RegEx
 };
 const itsBatch = (kind: string): Allowance => ({ text: `${kind}, its batch (<= ${MAX_BATCH - 1})`, kinds: [kind], max: MAX_BATCH - 1 });
 
-const refused: Allowance = { text: 'RESOURCE_EXHAUSTED, UNAVAILABLE', kinds: ['RESOURCE_EXHAUSTED', 'UNAVAILABLE'], max: Infinity };
+// A full queue and overload shedding both answer RESOURCE_EXHAUSTED; nothing else may fail.
+const refused: Allowance = { text: 'RESOURCE_EXHAUSTED', kinds: ['RESOURCE_EXHAUSTED'], max: Infinity };
 
 const replicaSteps = (s: ServerProcess): Step[] => [
   { loads: [load('worker killed mid-batch', 'killed', itsBatch('INTERNAL'))], inject: injectOne(s, 'killed', 'exit', /^INTERNAL: .*worker thread died/) },

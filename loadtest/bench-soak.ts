@@ -5,7 +5,8 @@
 // server's RSS, JS heap, event-loop delay p99 and open handles (its /metrics), the calls of
 // that window, their p50/p99, errors and calls with no answer, and writes soak.csv and
 // soak.svg to --out. Passes when RSS after --warmup-secs grew less than 10 %, every call
-// was answered, no malformed request got a server error, and the server is still up.
+// was answered and none failed, no malformed request got a server error, and the server
+// is still up.
 //   npm run soak -- --minutes 60 [--sample-secs 10] [--warmup-secs 300] [--concurrency 4]
 //                   [--malformed-per-sec 20] [--out loadtest/results/soak]
 
@@ -193,6 +194,10 @@ console.log(
   `RSS after warm-up (${warmupS} s): ${base ? (base.rssBytes / 2 ** 20).toFixed(0) : '-'} MiB -> ${last ? (last.rssBytes / 2 ** 20).toFixed(0) : '-'} MiB at the end ` +
     `(${(growth * 100).toFixed(1)} %), peak ${(peak / 2 ** 20).toFixed(0)} MiB; csv and svg in ${out}`,
 );
-const pass = serverUp && base !== undefined && growth < 0.1 && unanswered === 0 && wrong === 0;
-console.log(pass ? 'soak: PASS' : 'soak: FAIL (RSS growth >= 10 %, a call unanswered, a malformed request answered wrongly, or the server went down)');
+// Valid calls at this load must all succeed: an error of any kind fails the soak too.
+const errors = sum((r) => r.errors);
+const pass = serverUp && base !== undefined && growth < 0.1 && unanswered === 0 && errors === 0 && wrong === 0;
+console.log(
+  pass ? 'soak: PASS' : 'soak: FAIL (RSS growth >= 10 %, a call failed or went unanswered, a malformed request answered wrongly, or the server went down)',
+);
 if (!pass) process.exitCode = 1;

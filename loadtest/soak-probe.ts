@@ -1,10 +1,10 @@
 // What the soak samples besides its load: the server's own process metrics (from its
 // Prometheus endpoint), and a stream of malformed requests, each of which must be answered
-// with a client error, never INTERNAL/UNKNOWN, a 5xx, or silence.
+// with the right client error, never INTERNAL/UNKNOWN, a 5xx, or silence.
 
-import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
-import { simpleRequest } from './bundled-requests.js';
+import { Metadata, status } from '@grpc/grpc-js';
+import { BAD_REQUESTS, asGrpc, asHttp, type BadRequest } from '../test/helpers/bad-requests.js';
+import { encode, hostileRequest, rawInferClient, validRequests } from '../test/helpers/fuzz-requests.js';
 
 export interface ProcessSample {
   rssBytes: number;
@@ -27,19 +27,22 @@ export async function processSample(metricsPort: number): Promise<ProcessSample>
   };
 }
 
-const INFER = '/inference.GRPCInferenceService/ModelInfer';
-const asIs = (b: Buffer): Buffer => b;
-
-/** Sends malformed requests, `perSecond` of them, until stopped; counts the answers that were wrong. */
+/**
+ * Sends malformed requests, `perSecond` of them, until stopped, taking turns: seeded
+ * hostile wire bytes for every bundled model (test/helpers/fuzz-requests.ts: mutations and
+ * crafted fields; any answer but INTERNAL, UNKNOWN or none is right), and the catalogue of
+ * bad requests (test/helpers/bad-requests.ts) over gRPC and HTTP, each of which must get
+ * exactly its status. Counts the answers that were wrong.
+ */
 export class MalformedStream {
   sent = 0;
-  /** Answered with something other than a client error, or not at all within 10 s. */
+  /** Answered with something other than the right client error, or not at all within 10 s. */
   wrong = 0;
   readonly wrongSamples: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly client: Client;
-  private readonly valid: Buffer;
+  private readonly client: ReturnType<typeof rawInferClient>;
+  private readonly valid = Object.values(validRequests());
   private n = 0;
 
   constructor(
@@ -47,8 +50,7 @@ export class MalformedStream {
     private readonly httpPort: number,
     private readonly perSecond: number,
   ) {
-    this.client = new Client(grpcAddress, credentials.createInsecure());
-    this.valid = Buffer.from(ModelInferRequest.encode(simpleRequest()).finish());
+    this.client = rawInferClient(grpcAddress);
   }
 
   start(): void {
@@ -74,59 +76,41 @@ export class MalformedStream {
   }
 
   private one(): Promise<void> {
+    const k = this.n++;
     this.sent++;
-    const k = this.n++ % 6;
-    if (k < 3) return this.grpc(k === 0 ? this.mutated() : k === 1 ? this.truncated() : this.wrongShape());
-    return this.http(k);
+    if (k % 2 === 0) {
+      const base = this.valid[(k / 2) % this.valid.length]!;
+      return this.grpc(hostileRequest(base, Math.random), undefined, `hostile bytes for ${base.modelName}`);
+    }
+    const r = BAD_REQUESTS[Math.floor(k / 2) % BAD_REQUESTS.length]!;
+    return k % 4 === 1 ? this.grpc(encode(asGrpc(r)), r.grpcCode, r.title) : this.http(r);
   }
 
-  /** A valid request with a few random bytes changed: the wire as a hostile client writes it. */
-  private mutated(): Buffer {
-    const b = Buffer.from(this.valid);
-    for (let i = 0; i < 3; i++) b[Math.floor(Math.random() * b.length)] = Math.floor(Math.random() * 256);
-    return b;
-  }
-
-  private truncated(): Buffer {
-    return this.valid.subarray(0, Math.floor(Math.random() * this.valid.length));
-  }
-
-  private wrongShape(): Buffer {
-    const r = simpleRequest();
-    r.inputs[0]!.shape = [1n, 17n];
-    return Buffer.from(ModelInferRequest.encode(r).finish());
-  }
-
-  private grpc(bytes: Buffer): Promise<void> {
+  /** `expect`: the exact status; undefined: any answer but a server error or none. */
+  private grpc(bytes: Buffer, expect: status | undefined, what: string): Promise<void> {
     return new Promise((resolve) => {
-      this.client.makeUnaryRequest(INFER, asIs, asIs, bytes, new Metadata(), { deadline: Date.now() + 10_000 }, (err: ServiceError | null) => {
-        // A mutation may leave the request valid: OK is a right answer too.
-        if (err && (err.code === status.INTERNAL || err.code === status.UNKNOWN || err.code === status.DEADLINE_EXCEEDED)) {
-          this.bad(`gRPC ${status[err.code]}: ${err.details}`);
-        }
+      this.client.modelInfer(bytes, new Metadata(), { deadline: Date.now() + 10_000 }, (err) => {
+        const code = err ? err.code : status.OK;
+        const serverError = code === status.INTERNAL || code === status.UNKNOWN || code === status.DEADLINE_EXCEEDED;
+        if (expect === undefined ? serverError : code !== expect) this.bad(`gRPC ${status[code]} for ${what}: ${err?.details ?? ''}`);
         resolve();
       });
     });
   }
 
-  private async http(k: number): Promise<void> {
-    const bodies: Array<{ body: string | Buffer; headers: Record<string, string> }> = [
-      { body: '{"inputs": [', headers: { 'content-type': 'application/json' } },
-      { body: '{"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":[1]}]}', headers: {} },
-      { body: Buffer.from('{"inputs":[]}xxxx'), headers: { 'inference-header-content-length': '99999' } },
-    ];
-    const b = bodies[k - 3]!;
+  private async http(r: BadRequest): Promise<void> {
+    const h = asHttp(r);
     try {
-      const res = await fetch(`http://127.0.0.1:${this.httpPort}/v2/models/simple/infer`, {
+      const res = await fetch(`http://127.0.0.1:${this.httpPort}${h.path}`, {
         method: 'POST',
-        body: b.body,
-        headers: b.headers,
+        body: h.body,
+        headers: h.headers,
         signal: AbortSignal.timeout(10_000),
       });
       await res.arrayBuffer();
-      if (res.status >= 500 || res.status < 400) this.bad(`HTTP ${res.status} for malformed body ${k - 3}`);
+      if (res.status !== r.httpStatus) this.bad(`HTTP ${res.status} (not ${r.httpStatus}) for ${r.title}`);
     } catch (err) {
-      this.bad(`HTTP no answer: ${(err as Error).message}`);
+      this.bad(`HTTP no answer for ${r.title}: ${(err as Error).message}`);
     }
   }
 }

@@ -30,11 +30,14 @@ export type CodeValue = (typeof Code)[keyof typeof Code];
 
 export class ServeError extends Error {
   readonly code: CodeValue;
+  /** When the client may try again, in ms: HTTP Retry-After, gRPC grpc-retry-pushback-ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: CodeValue, message: string, options?: { cause?: unknown }) {
+  constructor(code: CodeValue, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
     this.name = 'ServeError';
     this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -77,11 +80,16 @@ export const deadlineInQueue = (queuedUs: number): ServeError =>
 export const queueFull = (level: number, maxQueueSize: number): ServeError =>
   exhausted(`queue of priority level ${level} is full (max_queue_size ${maxQueueSize}); retry later`);
 
-/** Overload shedding: RESOURCE_EXHAUSTED (HTTP 429) like a full queue, so a proxy can tell it from an outage. */
+/**
+ * Overload shedding: RESOURCE_EXHAUSTED (HTTP 429) like a full queue, so a proxy can tell it
+ * from an outage; the retry hint is how far the wait is past the limit (at least 100 ms).
+ */
 export const queueWaitTooLong = (waitedMs: number, expectedMs: number, rowsAhead: number, limitMs: number): ServeError =>
-  exhausted(
+  new ServeError(
+    Code.RESOURCE_EXHAUSTED,
     `overloaded: ${rowsAhead} request row(s) queued ahead, expected wait ${Math.round(expectedMs)} ms, the oldest waiting ${Math.round(waitedMs)} ms; ` +
       `past the ${limitMs} ms allowed (--max-queue-wait, model parameter max_queue_wait_us); not queued, retry later or elsewhere`,
+    { retryAfterMs: Math.max(100, Math.round(Math.max(waitedMs, expectedMs) - limitMs)) },
   );
 
 export const everyReplicaOpen = (model: string): ServeError =>

@@ -41,6 +41,8 @@ export interface SubmitOptions<T> {
   deadlineAtMs: number | undefined;
   /** Monotonic ms at which the request reached the server; now when absent. */
   arrivedAtMs?: number | undefined;
+  /** Admitted before the version stopped accepting (it waited at the frontend): queued while it drains. */
+  admitted?: boolean | undefined;
   payload: T;
 }
 

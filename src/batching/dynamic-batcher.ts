@@ -9,13 +9,14 @@
 import type { Clock, Timer } from '../clock.js';
 import { Code, ServeError, deadlineInQueue, queueFull, queueWaitTooLong, unloading } from '../errors.js';
 import { LatencyTargetAdvisor } from './latency-target.js';
+import { ServicePace } from './service-pace.js';
 import type { BatchingPolicy } from './policy.js';
 import type { BatcherSink, Batch, QueuedRequest, SubmitOptions } from './batch-types.js';
 
 export type { Batch, BatcherSink, QueuedRequest, SubmitOptions } from './batch-types.js';
 
-/** A service pace not measured for this long is forgotten (the load or the replicas changed). */
-const PACE_MEMORY_MS = 10_000;
+/** Rows a request counts for in shedding: at least 1 (a request with no inputs has none). */
+const weight = (r: { rows: number }): number => Math.max(1, r.rows);
 
 export class DynamicBatcher<T> {
   /** levels[l] holds level l's requests in arrival order; index 0 is unused. */
@@ -34,13 +35,10 @@ export class DynamicBatcher<T> {
   private closed = false;
   /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
   private drainReason: string | undefined;
-  /**
-   * Saturated service pace: decayed sums of the gaps between dispatches with a backlog, and
-   * their rows, and when it was last fed (a pace not fed for PACE_MEMORY_MS is forgotten).
-   */
-  private readonly pace = { ms: 0, rows: 0, atMs: -Infinity };
-  /** When the last batch was dispatched, if requests were still queued after it; else undefined. */
-  private backlogAtMs: number | undefined;
+  /** The replicas' pace while saturated (ms per row), for overload shedding. */
+  private readonly pace = new ServicePace();
+  /** Execution time of recent batches (ms, moving average); undefined before the first. */
+  private batchMs: number | undefined;
   /** Present when the model sets latency_target_us: it decides waits and batch caps. */
   readonly advisor: LatencyTargetAdvisor | undefined;
 
@@ -58,12 +56,19 @@ export class DynamicBatcher<T> {
 
   /** A batch took `ms` from dispatch to outputs: what latency-target batching learns from. */
   executed(batch: Batch<T>, ms: number): void {
+    // The batch in flight is a wait every request may have, overloaded or not: shedding allows it.
+    this.batchMs = this.batchMs === undefined ? ms : 0.9 * this.batchMs + 0.1 * ms;
     if (!this.advisor) return;
     this.advisor.executed(batch.rows, ms);
     this.advisor.observe(
       batch.requests.map((r) => batch.formedAtMs - r.enqueuedAtMs + ms),
       batch.formedAtMs + ms,
     );
+  }
+
+  /** Why new requests are refused (stopAccepting), or undefined while it accepts them. */
+  get draining(): string | undefined {
+    return this.drainReason;
   }
 
   get queuedRequests(): number {
@@ -77,7 +82,7 @@ export class DynamicBatcher<T> {
    */
   submit(opts: SubmitOptions<T>): QueuedRequest<T> {
     if (this.closed) throw unloading();
-    if (this.drainReason !== undefined) throw new ServeError(Code.UNAVAILABLE, this.drainReason);
+    if (this.drainReason !== undefined && !opts.admitted) throw new ServeError(Code.UNAVAILABLE, this.drainReason);
     const p = this.policy;
     if (opts.rows > p.maxBatchSize) {
       throw new ServeError(Code.INVALID_ARGUMENT, `batch of ${opts.rows} rows exceeds max_batch_size ${p.maxBatchSize}`);
@@ -104,7 +109,7 @@ export class DynamicBatcher<T> {
       delayed: false,
     };
     queue.push(request);
-    this.rowsWaiting[level]! += request.rows;
+    this.rowsWaiting[level]! += weight(request);
     this.nextExpiryAtMs = Math.min(this.nextExpiryAtMs, request.deadlineAtMs ?? Infinity, request.timeoutAtMs ?? Infinity);
     this.advisor?.arrived(request.rows, now);
     this.pump();
@@ -161,18 +166,19 @@ export class DynamicBatcher<T> {
    * Overload shedding, checked when a request reaches the server, before it waits for
    * anything (submit does not check: a request let in here is not refused after waiting).
    * The wait a request would have is estimated two ways, and it is refused at once
-   * (UNAVAILABLE: retryable, also by a balancer) when either passes --max-queue-wait:
-   *  - the rows ahead of it times the time the replicas take per row while they are
-   *    saturated (the pace: measured between batches dispatched with a backlog left); rows
-   *    ahead are those queued plus `rowsUpstream`, requests admitted and not queued yet
-   *    (waiting at the frontend's in-flight gate);
+   * (RESOURCE_EXHAUSTED, with a retry hint) when either passes --max-queue-wait:
+   *  - the rows ahead of it times the replicas' pace per row while saturated
+   *    (service-pace.ts); rows ahead are those queued plus `rowsUpstream`, requests
+   *    admitted and not queued yet (waiting at the frontend's in-flight gate);
    *  - how long the oldest request ahead has already waited, counted from its arrival at
    *    the server (waits at the frontend included): this one covers stalled replicas,
    *    which dispatch nothing to measure, and a load never seen saturated.
    * Under sustained overload the first catches it early: a queue that grew for `limit` ms at
    * twice the capacity holds 2 × limit ms of work. "Ahead" means its own level and those
-   * served before it, not requests demoted by a DELAY timeout. The batching delay
-   * (max_queue_delay, or a latency target) is not counted as overload.
+   * served before it, not requests demoted by a DELAY timeout. Not counted as overload: the
+   * batching delay (max_queue_delay, or a latency target), and one batch's execution (the
+   * batch in flight, which any request may wait for). admit() throws; overload() tells the
+   * caller, which decides whom to refuse (core/admission.ts).
    */
   admit(priority: number, rowsUpstream = 0): void {
     const o = this.overload(priority, rowsUpstream);
@@ -200,41 +206,18 @@ export class DynamicBatcher<T> {
     }
     if (rowsAhead === 0) return undefined;
     const batchingDelayMs = p.maxQueueDelayUs / 1000 + p.latencyTargetUs / 1000;
-    const expectedMs = this.paceMsPerRow(now) * rowsAhead;
+    const expectedMs = this.pace.msPerRow(now) * rowsAhead;
     const waitedMs = oldest === Infinity ? 0 : now - oldest - batchingDelayMs;
-    const worst = Math.max(waitedMs, expectedMs);
+    // A request may wait for the batch running ahead of it however light the load: that is
+    // not overload (a model slower than the limit would otherwise shed at one call in flight).
+    const worst = Math.max(waitedMs, expectedMs) - (this.batchMs ?? 0);
     if (worst <= p.maxQueueWaitMs) return undefined;
     return { error: queueWaitTooLong(oldest === Infinity ? 0 : now - oldest, expectedMs, rowsAhead, p.maxQueueWaitMs), ratio: worst / p.maxQueueWaitMs };
   }
 
   /** A request left its queue (or was demoted): it no longer counts for shedding. */
   private left(r: QueuedRequest<T>): void {
-    if (!r.delayed) this.rowsWaiting[r.level]! -= r.rows;
-  }
-
-  /** Ms per row while saturated; 0 when unknown or not measured for PACE_MEMORY_MS. */
-  private paceMsPerRow(now: number): number {
-    return this.pace.rows > 0 && now - this.pace.atMs <= PACE_MEMORY_MS ? this.pace.ms / this.pace.rows : 0;
-  }
-
-  /**
-   * Records a dispatch for the service pace. Only a dispatch made because a replica became
-   * free (`saturated`: from wake()) while requests had been waiting since the previous one
-   * measures the replicas; one made at arrival or after a batching delay measures the load.
-   * Each gap counts at most 4 times the pace so far, so one stall moves it a step, not all
-   * the way; a lasting slowdown still gets there in a few batches.
-   */
-  private paceDispatch(rows: number, now: number, saturated: boolean): void {
-    if (saturated && this.backlogAtMs !== undefined) {
-      const known = this.paceMsPerRow(now);
-      const gap = known > 0 ? Math.min(now - this.backlogAtMs, 4 * known * rows) : now - this.backlogAtMs;
-      // Decayed sums: the pace follows the last few dozen batches.
-      const keep = known > 0 ? 0.97 : 0;
-      this.pace.ms = this.pace.ms * keep + gap;
-      this.pace.rows = this.pace.rows * keep + rows;
-      this.pace.atMs = now;
-    }
-    this.backlogAtMs = this.levels.some((q) => q.length > 0) ? now : undefined;
+    if (!r.delayed) this.rowsWaiting[r.level]! -= weight(r);
   }
 
   private levelOf(priority: number): number {
@@ -343,7 +326,12 @@ export class DynamicBatcher<T> {
         this.left(r);
       }
       const rows = c.take.reduce((n, r) => n + r.rows, 0);
-      this.paceDispatch(rows, now, fromWake);
+      this.pace.dispatched(
+        rows,
+        now,
+        fromWake,
+        this.levels.some((q) => q.length > 0),
+      );
       this.sink.dispatch({ requests: c.take, rows, formedAtMs: now });
     }
     this.schedule(waitUntil);
@@ -353,8 +341,7 @@ export class DynamicBatcher<T> {
   private schedule(batchAtMs: number): void {
     if (this.levels.every((q) => q.length === 0)) {
       this.nextExpiryAtMs = Infinity;
-      // The backlog is gone (dispatched, cancelled, expired): the next gap would measure idleness.
-      this.backlogAtMs = undefined;
+      this.pace.emptied();
     }
     const at = Math.min(batchAtMs, this.nextExpiryAtMs);
     if (at === this.timerAtMs) return;

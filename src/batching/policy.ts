@@ -31,9 +31,8 @@ export interface BatchingPolicy {
   /** Latency-target batching (model parameter latency_target_us); 0: off, max_queue_delay rules. */
   latencyTargetUs: number;
   /**
-   * Overload shedding (--max-queue-wait, model parameter max_queue_wait_us): a request is
-   * refused at arrival while a request it would queue behind has waited longer than this
-   * past its batching delay; 0: off.
+   * Overload shedding (--max-queue-wait, model parameter max_queue_wait_us): a request whose
+   * expected queue wait passes this is refused at arrival (DynamicBatcher.overload); 0: off.
    */
   maxQueueWaitMs: number;
 }

@@ -40,12 +40,15 @@ export class Admission {
     this.bySource.set(source, (this.bySource.get(source) ?? 0) + rows);
   }
 
-  /** The request reached the queue: no longer upstream, still held until answered. */
-  queued(request: object): void {
+  /** The request reached the queue: no longer upstream, still held until answered. Says whether it was admitted here. */
+  queued(request: object): boolean {
     const h = this.held.get(request);
-    if (!h?.upstream) return;
-    h.upstream = false;
-    this.upstreamRows -= h.rows;
+    if (!h) return false;
+    if (h.upstream) {
+      h.upstream = false;
+      this.upstreamRows -= h.rows;
+    }
+    return true;
   }
 
   /** Answered, or failed before it was queued: it holds nothing any more. */

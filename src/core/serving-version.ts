@@ -119,11 +119,14 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   admit(request: InferenceRequest, source: string): void {
+    const draining = this.batcher.draining;
+    if (draining !== undefined) throw new ServeError(Code.UNAVAILABLE, draining);
     this.admission.admit(request, this.rowsOf(request), source, this.batcher.overload(request.priority, this.admission.upstreamRows));
   }
 
   abandon(request: InferenceRequest): void {
     this.admission.done(request);
+    this.notifyDrain();
   }
 
   private rowsOf(request: InferenceRequest): number {
@@ -131,11 +134,21 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   infer(request: InferenceRequest): Promise<InferenceResult> {
-    this.admission.queued(request);
-    return this.serve(request).finally(() => this.admission.done(request));
+    const admitted = this.admission.queued(request);
+    let served: Promise<InferenceResult>;
+    try {
+      served = this.serve(request, admitted);
+    } catch (err) {
+      served = Promise.reject(err); // e.g. a malformed test fault: the rows must still be given back
+    }
+    return served.finally(() => {
+      this.admission.done(request);
+      this.notifyDrain();
+    });
   }
 
-  private serve(request: InferenceRequest): Promise<InferenceResult> {
+  /** `admitted`: let in by admit() before a drain began, so served while the version drains. */
+  private serve(request: InferenceRequest, admitted: boolean): Promise<InferenceResult> {
     if (this.replicaSet.allOpen()) return Promise.reject(this.allOpenError());
     if (this.opts.testFaults && request.testFault?.startsWith('fail-replica:')) {
       // fail-replica:<index>:<runs> arms the fault switch; the request itself runs normally.
@@ -153,6 +166,7 @@ export class BatchingServingVersion implements ServingVersion {
           timeoutUs: request.timeoutUs,
           deadlineAtMs: request.deadlineAtMs,
           arrivedAtMs: request.receivedAtMs,
+          admitted,
           payload: pending,
         });
       } catch (err) {
@@ -169,13 +183,14 @@ export class BatchingServingVersion implements ServingVersion {
   }
 
   /**
-   * Refuses new requests, serves every queued and running one (a reload or unload never
-   * drops a request), then ends the replicas.
+   * Refuses new requests, serves every queued and running one, and those admitted and still
+   * waiting at the frontend's gate (a reload or unload never drops a request), then ends
+   * the replicas.
    */
   async close(): Promise<void> {
     const name = `model '${this.runner.modelName}' version ${this.version}`;
     this.batcher.stopAccepting(`${name} is unloading`);
-    while (this.runningRequests > 0 || this.batcher.queuedRequests > 0) {
+    while (this.runningRequests > 0 || this.batcher.queuedRequests > 0 || this.admission.upstreamRows > 0) {
       await new Promise<void>((r) => (this.drained = r));
     }
     this.batcher.close(`${name} is unloading`);

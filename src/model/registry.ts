@@ -21,7 +21,7 @@ export interface ServingVersion {
   readonly pendingRequests: number;
   replicaStates(): ReplicaStatus[];
   /**
-   * Throws (UNAVAILABLE) when the request should be refused at arrival: the model is
+   * Throws (RESOURCE_EXHAUSTED) when the request should be refused at arrival: the model is
    * overloaded and `source` (the client connection) sends at least its share of the backlog.
    * An admitted request is followed by infer(), or by abandon() if it fails first.
    */

@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { ModelInferRequest, type InferParameter } from '../../src/generated/inference/grpc_service.js';
 import { bytesBuffer, call, callError, connect, int32Buffer, readBytes, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
+import { pendingOf } from '../helpers/pending.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
 const test = suite('system shared memory');
@@ -68,16 +69,6 @@ test.after(async () => {
   repo?.dispose();
   for (const f of objects) rmSync(f, { force: true });
 });
-
-/** Resolves once the metrics endpoint reports `n` pending requests for `model`. */
-async function pendingOf(model: string, n: number): Promise<void> {
-  const until = Date.now() + 10_000;
-  while (Date.now() < until) {
-    const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
-    if (new RegExp(`nv_inference_pending_request_count\\{model="${model}",version="1"\\} ${n}\\b`).test(text)) return;
-  }
-  assert.unreachable(`${model} never had ${n} pending request(s)`);
-}
 
 test('register, status and unregister over gRPC, with tritonserver codes', async () => {
   const key = shmObject('reg', 256);
@@ -271,7 +262,7 @@ test('a region unregistered while a request uses it: the request finishes and wr
   });
   const inFlight = call(client, client.modelInfer, req);
   // Queued (a 300 ms delay) means decoded, so the server holds its regions: unregister then.
-  await pendingOf('slow', 1);
+  await pendingOf(server.metricsPort, 'slow', 1);
   await call(client, client.systemSharedMemoryUnregister, { name: '' });
   assert.equal((await call(client, client.systemSharedMemoryStatus, { name: '' })).regions, {});
   await register('fly_out', shmObject('fly_out2', 64), 64);

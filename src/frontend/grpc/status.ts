@@ -10,7 +10,10 @@ import { decodeFailure } from './safe-decoding.js';
 
 export function toServiceError(err: unknown, log: Logger, where: string): Partial<ServiceError> {
   if (err instanceof ServeError) {
-    return { code: err.code as unknown as status, details: redactPaths(err.message), metadata: new Metadata() };
+    const metadata = new Metadata();
+    // gRPC's retry pushback (A6): a client retry policy waits this long before its next try.
+    if (err.retryAfterMs !== undefined) metadata.set('grpc-retry-pushback-ms', String(err.retryAfterMs));
+    return { code: err.code as unknown as status, details: redactPaths(err.message), metadata };
   }
   return { code: status.INTERNAL, details: internalMessage(err, log, where), metadata: new Metadata() };
 }

@@ -28,7 +28,11 @@ export function httpStatusOf(code: CodeValue): number {
 }
 
 export function errorAnswer(err: unknown, log: Logger, where: string): { status: number; message: string; headers?: Record<string, string> } {
-  if (err instanceof ServeError) return { status: httpStatusOf(err.code), message: redactPaths(err.message) };
+  if (err instanceof ServeError) {
+    const answer = { status: httpStatusOf(err.code), message: redactPaths(err.message) };
+    // Retry-After is in whole seconds: a hint of 100 ms reads 1.
+    return err.retryAfterMs === undefined ? answer : { ...answer, headers: { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) } };
+  }
   if (err instanceof HttpError) return { status: err.status, message: redactPaths(err.message), headers: err.headers };
   return { status: 500, message: internalMessage(err, log, where) };
 }

@@ -30,10 +30,10 @@ const qp = (patch: Partial<QueuePolicyFields>): QueuePolicyFields => ({
   ...patch,
 });
 
-function harness(f: DynamicBatchingFields | undefined, maxQueueWaitMs: number, maxBatchSize = 4) {
+function harness(f: DynamicBatchingFields | undefined, maxQueueWaitMs: number, maxBatchSize = 4, slots = 1) {
   const clock = new FakeClock();
   const batches: Batch<string>[] = [];
-  let free = 1;
+  let free = slots;
   const b = new DynamicBatcher<string>(batchingPolicy('m', maxBatchSize, f, { maxQueueWaitMs }), clock, {
     hasRoom: () => free > 0,
     dispatch: (batch) => {
@@ -64,7 +64,7 @@ function refusal(fn: () => unknown): ServeError {
   throw new Error('expected a refusal');
 }
 
-test('a request is refused with UNAVAILABLE while the head of the queue has waited past the limit', () => {
+test('a request is refused with RESOURCE_EXHAUSTED while the head of the queue has waited past the limit', () => {
   const h = harness(fields(), 100);
   h.submit('running'); // takes the only slot
   h.submit('a');
@@ -149,11 +149,11 @@ const admits = (h: ReturnType<typeof harness>, payload: string): boolean => {
   }
 };
 
-/** Saturates one slot for a while (10 ms per batch of 4) so the pace is 2.5 ms per row. */
+/** Saturates one slot (10 ms per batch of 4), for 4 measured gaps: the pace is 2.5 ms per row. */
 function saturate(h: ReturnType<typeof harness>): void {
   h.submit('running');
-  for (let i = 0; i < 8; i++) h.submit(`s${i}`);
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 20; i++) h.submit(`s${i}`);
+  for (let i = 0; i < 5; i++) {
     h.clock.advance(10);
     h.finish();
   }
@@ -164,29 +164,33 @@ test('an idle gap is not taken for the pace: after a cancelled backlog and an ho
   h.submit('running');
   const queued = ['a', 'b', 'c', 'd', 'e'].map((p) => h.submit(p));
   h.finish(); // a..d go, e stays
-  h.b.cancel(queued[4]!);
+  h.b.cancel(queued[4]!); // the backlog is gone
   h.clock.advance(3_600_000);
-  h.finish();
-  h.submit('x');
+  h.submit('x'); // the slot is busy (a..d): x and y queue
   h.submit('y');
+  h.finish(); // x and y go because the slot came free: measured only if a backlog had lasted
+  h.submit('p');
   assert.ok(admits(h, 'z'), 'one row ahead cannot be an hour of work');
 });
 
 test('batches sent after a batching delay do not measure the replicas', () => {
-  // max_queue_delay 100 ms and 5 rows on a 4-row model: the batch waits for the delay, not a replica.
-  const h = harness(fields({ maxQueueDelayMicroseconds: 100_000 }), 100, 4);
-  for (const p of ['a', 'b', 'c', 'd', 'e']) h.submit(p);
-  h.clock.advance(100);
-  h.finish();
-  h.clock.advance(100);
-  for (let i = 0; i < 6; i++) assert.ok(admits(h, `n${i}`), `request ${i} admitted at no load`);
+  // Two slots, max_queue_delay 100 ms, 4 rows a batch: X (3 rows) waits for the delay, Y
+  // (2 rows, 50 ms later) does not fit with it and waits for its own, with a slot free.
+  // The gap between them measures the delay, not the replicas.
+  const h = harness(fields({ maxQueueDelayMicroseconds: 100_000 }), 100, 4, 2);
+  h.submit('X', { rows: 3 });
+  h.clock.advance(50);
+  h.submit('Y', { rows: 2 });
+  h.clock.advance(100); // X went at 100 with Y left, Y at 150: both slots busy now
+  assert.is(h.batches.length, 2);
+  for (const p of ['j', 'k', 'l', 'm', 'n', 'o']) assert.ok(admits(h, p), `${p} admitted: nothing measured says the queue is slow`);
 });
 
 test('the measured pace refuses a backlog of more than the limit, and is forgotten 10 s after the load ends', () => {
   const h = harness(fields(), 100, 4);
   saturate(h); // 2.5 ms per row
   let admitted = 0;
-  while (admits(h, `q${admitted}`)) admitted++;
+  while (admitted < 1000 && admits(h, `q${admitted}`)) admitted++;
   assert.ok(admitted >= 30 && admitted <= 45, `${admitted} admitted into a queue of 100 ms at 2.5 ms per row`);
   // The backlog drains; 10 s later the old pace says nothing.
   for (let i = 0; i < 20; i++) {
@@ -199,15 +203,59 @@ test('the measured pace refuses a backlog of more than the limit, and is forgott
   for (let i = 0; i < 60; i++) assert.ok(admits(h, `late${i}`), `request ${i} admitted with no recent pace`);
 });
 
-test('one stalled batch moves the pace a step, not to the stall', () => {
+test('one stalled batch does not move the pace: it is the median of the last batches', () => {
+  const h = harness(fields(), 100, 4);
+  saturate(h); // 2.5 ms per row
+  h.submit('hold'); // takes the free slot
+  for (const p of ['t1', 't2', 't3', 't4', 't5']) h.submit(p);
+  h.clock.advance(10);
+  h.finish(); // t1..t4 go, t5 waits: a backlog
+  h.clock.advance(5000); // the replica stalls 5 s
+  h.finish(); // t5 goes: the 5 s gap counts at most 4 x the pace so far
+  h.submit('x'); // queues: one row ahead
+  assert.ok(admits(h, 'after'), 'one row ahead did not become 5 s of work');
+});
+
+test('while a version drains, a request admitted before the drain is still queued; a new one is refused', () => {
+  const h = harness(fields(), 100);
+  h.submit('running');
+  h.b.stopAccepting('draining for the test');
+  assert.is(h.b.draining, 'draining for the test');
+  assert.is(refusal(() => h.b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload: 'new' })).code, Code.UNAVAILABLE);
+  h.b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, admitted: true, payload: 'waited at the gate' });
+  h.finish();
+  assert.equal(
+    h.batches.at(-1)?.requests.map((r) => r.payload),
+    ['waited at the gate'],
+  );
+});
+
+test('a stall past the pace memory is not taken for the pace when the replicas come back', () => {
   const h = harness(fields(), 100, 4);
   saturate(h);
-  h.submit('t1');
-  h.submit('t2');
-  h.clock.advance(5000); // the replica stalls 5 s with a backlog
+  h.submit('hold');
+  for (const p of ['t1', 't2', 't3', 't4', 't5']) h.submit(p);
+  h.clock.advance(10);
+  h.finish(); // t1..t4 go, t5 waits
+  h.clock.advance(11_000); // longer than the pace is remembered
+  h.finish(); // t5 goes: the first gap after forgetting is one sample, not yet a pace
+  h.submit('x');
+  assert.ok(admits(h, 'after'), 'one row ahead did not become 11 s of work');
+});
+
+test('a model slower than the limit does not shed a light load: the batch in flight is allowed for', () => {
+  const h = harness(fields(), 500, 8);
+  const first = h.submit('first');
+  h.clock.advance(600);
+  h.b.executed(h.batches[0]!, 600); // batches take 600 ms
+  void first;
   h.finish();
-  // At most 4 x 2.5 ms per row for that gap: a backlog of a few rows is still admitted.
-  assert.ok(admits(h, 'after'), 'a stall of 5 s did not make 1 row ahead look like 5 s');
+  h.submit('running');
+  h.submit('b'); // waits for the 600 ms batch ahead
+  h.clock.advance(550);
+  assert.ok(admits(h, 'c'), 'c goes in the same batch as b, 600 ms at most: not overload');
+  h.clock.advance(600);
+  assert.not.ok(admits(h, 'd'), 'b has now waited two batches: that is a backlog');
 });
 
 test('0 turns shedding off: the queue grows however long its head has waited', () => {
