@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import type { ModelInferRequest } from '../src/generated/inference/grpc_service.js';
-import { call, connect, simpleRequest, type InferenceClient } from '../test/helpers/client.js';
+import { call, connect, simpleRequest, testFault, type InferenceClient } from '../test/helpers/client.js';
 import { repoRoot, startServerProcess, type ServerProcess } from '../test/helpers/server-process.js';
 import { TempRepo } from '../test/helpers/temp-repo.js';
 import { failureKind } from './closed-loop.js';
@@ -147,7 +147,7 @@ const load = (row: string, model: string, may = NOTHING): Load => ({ row, may, c
 /** Sends one request with a test fault, on a connection of its own; says how it ended: "ok" or "STATUS: message". */
 async function sendFault(address: string, model: string, fault: string): Promise<string> {
   const client = connect(address);
-  const r = { ...req(model), parameters: { test_fault: { parameterChoice: { $case: 'stringParam' as const, value: fault } } } };
+  const r = { ...req(model), parameters: testFault(fault) };
   try {
     await call(client, client.modelInfer, r, DEADLINE_MS);
     return 'ok';

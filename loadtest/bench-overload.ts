@@ -1,13 +1,14 @@
 // npm run bench -- overload: open-loop (Poisson) arrivals at 1x, 1.5x and 2x ocr_cls's
 // capacity, against queue policies side by side on one server: the server's default
 // (overload shedding at --max-queue-wait), no bound (Triton's default: shedding off with
-// max_queue_wait_us 0), max_queue_size, and a queue-time budget
-// (default_timeout_microseconds with REJECT); --waits adds rows with other wait limits. For each: goodput (answered calls/s), p99 of the calls answered, the calls
+// max_queue_wait_us 0), a latency target (which is also its wait limit), max_queue_size,
+// and a queue-time budget (default_timeout_microseconds with REJECT); --waits adds rows
+// with other wait limits. For each: goodput (answered calls/s), p99 of the calls answered, the calls
 // refused by status and how long the slowest took to be refused, and the p99 of a 0.5x
 // step right after (recovery). Clients give each call a deadline (--deadline-ms): without
 // a bound, the excess waits until it. The policies take each rate in turn, and each step
 // starts once the server's queues have drained.
-//   npm run bench -- overload [--interval 4000] [--deadline-ms 2000] [--queue-size 64] [--budget-us 100000] [--waits 250,1000]
+//   npm run bench -- overload [--interval 4000] [--deadline-ms 2000] [--queue-size 64] [--budget-us 100000] [--target-us 100000] [--waits 250,1000]
 //                             [--connections 8]
 //                             [--server-args='--max-inflight-requests=100000']
 
@@ -27,6 +28,7 @@ const { values: v } = parseArgs({
     'deadline-ms': { type: 'string', default: '2000' },
     'queue-size': { type: 'string', default: '64' },
     'budget-us': { type: 'string', default: '100000' },
+    'target-us': { type: 'string', default: '100000' },
     // Client connections: many clients (or a balancer) open many; one connection's calls past
     // --grpc-max-concurrent-streams wait in the client, where no server policy sees them.
     connections: { type: 'string', default: '8' },
@@ -53,6 +55,12 @@ const policies = [
     .waits!.split(',')
     .filter(Boolean)
     .map((ms) => ({ name: `cls_wait_${ms}`, label: `shed at ${ms} ms`, batching: `dynamic_batching { }${waitUs(Number(ms))}` })),
+  {
+    // Latency-target batching; its target is also its queue wait limit.
+    name: 'cls_target',
+    label: `latency target ${Number(v['target-us']) / 1000} ms`,
+    batching: `dynamic_batching { }\nparameters { key: "latency_target_us" value { string_value: "${v['target-us']}" } }`,
+  },
   {
     name: 'cls_queue_size',
     label: `max_queue_size ${v['queue-size']}`,

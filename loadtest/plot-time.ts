@@ -1,5 +1,7 @@
 // Time series as a standalone SVG: one small panel per metric, stacked, sharing the time axis.
 
+import { esc, niceCeil } from './plot.js';
+
 export interface Panel {
   title: string;
   unit: string;
@@ -13,7 +15,6 @@ export function timeSeriesSvg(title: string, timesS: number[], panels: Panel[], 
   const H = m.t + panels.length * (panelH + m.gap) + 10;
   const maxT = Math.max(1, ...timesS);
   const x = (t: number) => m.l + (t / maxT) * (W - m.l - m.r);
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -51,12 +52,6 @@ export function timeSeriesSvg(title: string, timesS: number[], panels: Panel[], 
   });
   parts.push('</svg>');
   return parts.join('\n');
-}
-
-function niceCeil(v: number): number {
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const f of [1, 2, 2.5, 5, 10]) if (v <= f * p) return f * p;
-  return 10 * p;
 }
 
 function fmt(v: number): string {

@@ -16,7 +16,6 @@ export function throughputLatencySvg(title: string, latencyLabel: string, series
   const maxY = niceCeil(Math.max(0.001, ...all.map((p) => p.latencyMs)));
   const x = (v: number) => m.l + (v / maxX) * (W - m.l - m.r);
   const y = (v: number) => H - m.b - (v / maxY) * (H - m.t - m.b);
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -50,11 +49,15 @@ export function throughputLatencySvg(title: string, latencyLabel: string, series
   return `${parts.join('\n')}\n`;
 }
 
-function niceCeil(v: number): number {
+/** The next round number at or above `v` (1, 2, 2.5, 5 times a power of ten): an axis maximum. */
+export function niceCeil(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const f of [1, 2, 2.5, 5, 10]) if (v <= f * p) return f * p;
   return 10 * p;
 }
+
+/** Text for an SVG text node. */
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 function fmt(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);

@@ -72,8 +72,19 @@ export const unloading = (): ServeError => unavailable('the model is unloading')
 /** `what` says what was cancelled and when: 'the call was cancelled while queued'. */
 export const cancelled = (what: string): ServeError => new ServeError(Code.CANCELLED, `${what}; not executed`);
 
-export const deadlineInQueue = (queuedUs: number): ServeError =>
-  new ServeError(Code.DEADLINE_EXCEEDED, `deadline passed after ${Math.round(queuedUs)} µs in the queue; not executed`);
+export const deadlineInQueue = (queuedUs: number, leftMs = 0): ServeError =>
+  new ServeError(
+    Code.DEADLINE_EXCEEDED,
+    leftMs > 0
+      ? `deadline ${Math.round(leftMs)} ms away after ${Math.round(queuedUs)} µs in the queue, still waiting: not executed (answered before the client gives up)`
+      : `deadline passed after ${Math.round(queuedUs)} µs in the queue; not executed`,
+  );
+
+export const deadlineBeforeWait = (leftMs: number, expectedMs: number, rowsAhead: number): ServeError =>
+  new ServeError(
+    Code.DEADLINE_EXCEEDED,
+    `its deadline (${Math.max(0, Math.round(leftMs))} ms left) comes before the expected wait in the queue (${Math.round(expectedMs)} ms, ${rowsAhead} request row(s) ahead); not queued`,
+  );
 
 // Load the server sheds: retry later.
 
@@ -90,6 +101,19 @@ export const queueWaitTooLong = (waitedMs: number, expectedMs: number, rowsAhead
     `overloaded: ${rowsAhead} request row(s) queued ahead, expected wait ${Math.round(expectedMs)} ms, the oldest waiting ${Math.round(waitedMs)} ms; ` +
       `past the ${limitMs} ms allowed (--max-queue-wait, model parameter max_queue_wait_us); not queued, retry later or elsewhere`,
     { retryAfterMs: Math.max(100, Math.round(Math.max(waitedMs, expectedMs) - limitMs)) },
+  );
+
+export const gateWaitTooLong = (waitedMs: number, slots: number): ServeError =>
+  new ServeError(
+    Code.RESOURCE_EXHAUSTED,
+    `overloaded: waited ${waitedMs} ms for one of the server's ${slots} in-flight slots (--max-inflight-requests), all held by requests queued or running; not queued, retry later or elsewhere`,
+    { retryAfterMs: Math.max(100, Math.round(waitedMs)) },
+  );
+
+export const deadlineAtGate = (waitedMs: number): ServeError =>
+  new ServeError(
+    Code.DEADLINE_EXCEEDED,
+    `its deadline is about to pass after ${waitedMs} ms waiting for an in-flight slot (--max-inflight-requests); not executed`,
   );
 
 export const everyReplicaOpen = (model: string): ServeError =>

@@ -116,7 +116,7 @@ export const LIMITS = {
     min: 0,
     max: 3_600_000,
     unit: 'ms',
-    text: "overload shedding: a request whose expected wait in its model's queue (rows ahead x the replicas' pace, or the age of the oldest ahead) passes this is refused at arrival with RESOURCE_EXHAUSTED and a retry hint instead of waiting for its deadline (up to 1.5x, connections holding less than an equal share are still let in); model parameter max_queue_wait_us overrides; 0 = never (Triton's behaviour)",
+    text: "overload shedding: a request whose expected wait in its model's queue (rows ahead x the replicas' pace, or the age of the oldest ahead) passes this is refused at arrival with RESOURCE_EXHAUSTED and a retry hint instead of waiting for its deadline (up to 1.5x, connections holding less than an equal share are still let in); model parameter max_queue_wait_us overrides, and a model's latency_target_us is its limit; also the longest a request waits for an in-flight slot (--max-inflight-requests); 0 = never (Triton's behaviour)",
   },
   grpcMaxConcurrentStreams: {
     flag: 'grpc-max-concurrent-streams',

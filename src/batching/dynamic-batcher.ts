@@ -7,9 +7,9 @@
 // has room, so under load requests accumulate and batches grow by themselves.
 
 import type { Clock, Timer } from '../clock.js';
-import { Code, ServeError, deadlineInQueue, queueFull, queueWaitTooLong, unloading } from '../errors.js';
+import { Code, ServeError, deadlineInQueue, queueFull, unloading } from '../errors.js';
 import { LatencyTargetAdvisor } from './latency-target.js';
-import { ServicePace } from './service-pace.js';
+import { QueueWait, type Overload } from './queue-wait.js';
 import type { BatchingPolicy } from './policy.js';
 import type { BatcherSink, Batch, QueuedRequest, SubmitOptions } from './batch-types.js';
 
@@ -35,20 +35,29 @@ export class DynamicBatcher<T> {
   private closed = false;
   /** Set by stopAccepting: new requests are refused, queued ones go without waiting. */
   private drainReason: string | undefined;
-  /** The replicas' pace while saturated (ms per row), for overload shedding. */
-  private readonly pace = new ServicePace();
-  /** Execution time of recent batches (ms, moving average); undefined before the first. */
-  private batchMs: number | undefined;
+  /** Overload shedding's estimate of the wait (and the replicas' pace it measures). */
+  private readonly wait: QueueWait;
   /** Present when the model sets latency_target_us: it decides waits and batch caps. */
   readonly advisor: LatencyTargetAdvisor | undefined;
 
+  /**
+   * `deadlineMarginMs`: a queued request is answered DEADLINE_EXCEEDED this long before its
+   * deadline, so the answer reaches the client before its own timer fires; a client that
+   * times out first cancels with RST_STREAM, and nghttp2 closes a connection (GOAWAY
+   * INTERNAL_ERROR, failing every call on it) after about 1000 of those (its CVE-2023-44487
+   * guard: 1000 tokens, 33 a second back).
+   */
   constructor(
     private readonly policy: BatchingPolicy,
     private readonly clock: Clock,
     private readonly sink: BatcherSink<T>,
+    private readonly deadlineMarginMs = 0,
   ) {
     this.levels = Array.from({ length: Math.max(1, policy.priorityLevels) + 1 }, () => []);
     this.rowsWaiting = new Array<number>(this.levels.length).fill(0);
+    // The wait a batch may take by design: a latency target's (at most half the target) or max_queue_delay.
+    const batchingDelayMs = policy.latencyTargetUs > 0 ? policy.latencyTargetUs / 2000 : policy.maxQueueDelayUs / 1000;
+    this.wait = new QueueWait(policy.maxQueueWaitMs, batchingDelayMs, deadlineMarginMs);
     if (policy.dynamic && policy.latencyTargetUs > 0) {
       this.advisor = new LatencyTargetAdvisor({ targetUs: policy.latencyTargetUs, safety: 0.8, maxBatchSize: policy.maxBatchSize });
     }
@@ -56,8 +65,7 @@ export class DynamicBatcher<T> {
 
   /** A batch took `ms` from dispatch to outputs: what latency-target batching learns from. */
   executed(batch: Batch<T>, ms: number): void {
-    // The batch in flight is a wait every request may have, overloaded or not: shedding allows it.
-    this.batchMs = this.batchMs === undefined ? ms : 0.9 * this.batchMs + 0.1 * ms;
+    this.wait.executed(ms);
     if (!this.advisor) return;
     this.advisor.executed(batch.rows, ms);
     this.advisor.observe(
@@ -110,7 +118,7 @@ export class DynamicBatcher<T> {
     };
     queue.push(request);
     this.rowsWaiting[level]! += weight(request);
-    this.nextExpiryAtMs = Math.min(this.nextExpiryAtMs, request.deadlineAtMs ?? Infinity, request.timeoutAtMs ?? Infinity);
+    this.nextExpiryAtMs = Math.min(this.nextExpiryAtMs, this.expiresAt(request), request.timeoutAtMs ?? Infinity);
     this.advisor?.arrived(request.rows, now);
     this.pump();
     return request;
@@ -164,35 +172,18 @@ export class DynamicBatcher<T> {
 
   /**
    * Overload shedding, checked when a request reaches the server, before it waits for
-   * anything (submit does not check: a request let in here is not refused after waiting).
-   * The wait a request would have is estimated two ways, and it is refused at once
-   * (RESOURCE_EXHAUSTED, with a retry hint) when either passes --max-queue-wait:
-   *  - the rows ahead of it times the replicas' pace per row while saturated
-   *    (service-pace.ts); rows ahead are those queued plus `rowsUpstream`, requests
-   *    admitted and not queued yet (waiting at the frontend's in-flight gate);
-   *  - how long the oldest request ahead has already waited, counted from its arrival at
-   *    the server (waits at the frontend included): this one covers stalled replicas,
-   *    which dispatch nothing to measure, and a load never seen saturated.
-   * Under sustained overload the first catches it early: a queue that grew for `limit` ms at
-   * twice the capacity holds 2 × limit ms of work. "Ahead" means its own level and those
-   * served before it, not requests demoted by a DELAY timeout. Not counted as overload: the
-   * batching delay (max_queue_delay, or a latency target), and one batch's execution (the
-   * batch in flight, which any request may wait for). admit() throws; overload() tells the
-   * caller, which decides whom to refuse (core/admission.ts).
+   * anything (submit does not check: a request let in here is not refused after waiting);
+   * queue-wait.ts says how. "Ahead" means its own level and those served before it, not
+   * requests demoted by a DELAY timeout. admit() throws; overload() tells the caller, which
+   * decides whom to refuse (core/admission.ts).
    */
-  admit(priority: number, rowsUpstream = 0): void {
-    const o = this.overload(priority, rowsUpstream);
+  admit(priority: number, rowsUpstream = 0, deadlineAtMs?: number): void {
+    const o = this.overload(priority, rowsUpstream, deadlineAtMs);
     if (o) throw o.error;
   }
 
-  /**
-   * The refusal admit() would throw and how far past the limit the wait is (1.0 = at it), or
-   * undefined: the caller decides whom it refuses (core/admission.ts).
-   */
-  overload(priority: number, rowsUpstream = 0): { error: ServeError; ratio: number } | undefined {
-    const p = this.policy;
-    if (p.maxQueueWaitMs <= 0) return undefined;
-    const now = this.clock.now();
+  overload(priority: number, rowsUpstream = 0, deadlineAtMs?: number): Overload | undefined {
+    if (this.policy.maxQueueWaitMs <= 0) return undefined;
     let oldest = Infinity;
     let rowsAhead = rowsUpstream;
     for (let l = 1, level = this.levelOf(priority); l <= level; l++) {
@@ -204,15 +195,12 @@ export class DynamicBatcher<T> {
         break;
       }
     }
-    if (rowsAhead === 0) return undefined;
-    const batchingDelayMs = p.maxQueueDelayUs / 1000 + p.latencyTargetUs / 1000;
-    const expectedMs = this.pace.msPerRow(now) * rowsAhead;
-    const waitedMs = oldest === Infinity ? 0 : now - oldest - batchingDelayMs;
-    // A request may wait for the batch running ahead of it however light the load: that is
-    // not overload (a model slower than the limit would otherwise shed at one call in flight).
-    const worst = Math.max(waitedMs, expectedMs) - (this.batchMs ?? 0);
-    if (worst <= p.maxQueueWaitMs) return undefined;
-    return { error: queueWaitTooLong(oldest === Infinity ? 0 : now - oldest, expectedMs, rowsAhead, p.maxQueueWaitMs), ratio: worst / p.maxQueueWaitMs };
+    return this.wait.judge({ rowsAhead, oldestArrivedAtMs: oldest, nowMs: this.clock.now(), deadlineAtMs });
+  }
+
+  /** When a queued request is dropped for its deadline (the margin before it); Infinity for none. */
+  private expiresAt(r: QueuedRequest<T>): number {
+    return r.deadlineAtMs === undefined ? Infinity : r.deadlineAtMs - this.deadlineMarginMs;
   }
 
   /** A request left its queue (or was demoted): it no longer counts for shedding. */
@@ -236,7 +224,12 @@ export class DynamicBatcher<T> {
   }
 
   /** Drops requests whose deadline passed; applies queue timeouts (REJECT drops, DELAY demotes). */
-  private expire(now: number): void {
+  /**
+   * `marginMs`: drop requests whose deadline is that close. pump() drops on the deadline
+   * itself before it dispatches (a request with a little time left may still go now), and
+   * with the margin after, for what must keep waiting.
+   */
+  private expire(now: number, marginMs: number): void {
     if (now < this.nextExpiryAtMs) return;
     let next = Infinity;
     for (let l = 1; l < this.levels.length; l++) {
@@ -244,10 +237,10 @@ export class DynamicBatcher<T> {
       const action = this.policy.queuePolicies[l]!.timeoutAction;
       for (let i = 0; i < q.length; ) {
         const r = q[i]!;
-        if (r.deadlineAtMs !== undefined && now >= r.deadlineAtMs) {
+        if (r.deadlineAtMs !== undefined && now >= r.deadlineAtMs - marginMs) {
           q.splice(i, 1);
           this.left(r);
-          this.sink.reject(r, deadlineInQueue((now - r.enqueuedAtMs) * 1000));
+          this.sink.reject(r, deadlineInQueue((now - r.enqueuedAtMs) * 1000, r.deadlineAtMs - now));
           continue;
         }
         if (!r.delayed && r.timeoutAtMs !== undefined && now >= r.timeoutAtMs) {
@@ -266,7 +259,7 @@ export class DynamicBatcher<T> {
           this.left(r); // demoted: no longer ahead of new arrivals
           r.delayed = true;
         }
-        if (r.deadlineAtMs !== undefined) next = Math.min(next, r.deadlineAtMs);
+        next = Math.min(next, this.expiresAt(r));
         if (!r.delayed && r.timeoutAtMs !== undefined) next = Math.min(next, r.timeoutAtMs);
         i++;
       }
@@ -311,7 +304,7 @@ export class DynamicBatcher<T> {
   private pump(fromWake = false): void {
     if (this.closed) return;
     const now = this.clock.now();
-    this.expire(now);
+    this.expire(now, 0);
     let waitUntil = Infinity;
     while (this.sink.hasRoom()) {
       const c = this.candidate(now);
@@ -326,7 +319,7 @@ export class DynamicBatcher<T> {
         this.left(r);
       }
       const rows = c.take.reduce((n, r) => n + r.rows, 0);
-      this.pace.dispatched(
+      this.wait.pace.dispatched(
         rows,
         now,
         fromWake,
@@ -334,6 +327,7 @@ export class DynamicBatcher<T> {
       );
       this.sink.dispatch({ requests: c.take, rows, formedAtMs: now });
     }
+    this.expire(now, this.deadlineMarginMs);
     this.schedule(waitUntil);
   }
 
@@ -341,7 +335,7 @@ export class DynamicBatcher<T> {
   private schedule(batchAtMs: number): void {
     if (this.levels.every((q) => q.length === 0)) {
       this.nextExpiryAtMs = Infinity;
-      this.pace.emptied();
+      this.wait.pace.emptied();
     }
     const at = Math.min(batchAtMs, this.nextExpiryAtMs);
     if (at === this.timerAtMs) return;

@@ -10,7 +10,7 @@
 // It also counts the rows admitted and not yet queued (waiting at the frontend's gate):
 // the batcher counts them as ahead of a new arrival.
 
-import type { ServeError } from '../errors.js';
+import type { Overload } from '../batching/queue-wait.js';
 
 /** How far past the limit light sources are still let in. */
 export const LIGHT_SOURCE_BAND = 1.5;
@@ -28,7 +28,7 @@ export class Admission {
    * one and the source holds at least an equal share of what is admitted, or the wait is
    * past the band.
    */
-  admit(request: object, rows: number, source: string, overload: { error: ServeError; ratio: number } | undefined): void {
+  admit(request: object, rows: number, source: string, overload: Overload | undefined): void {
     if (overload) {
       const mine = this.bySource.get(source) ?? 0;
       const light = mine < this.totalRows / Math.max(1, this.bySource.size);

@@ -11,8 +11,10 @@ import type {
   ModelStatistics,
   ServerMetadataResponse,
 } from '../generated/inference/grpc_service.js';
-import { Code, ServeError, modelNotFound, notImplemented, notLoaded } from '../errors.js';
+import { Code, ServeError, deadlineAtGate, gateWaitTooLong, modelNotFound, notImplemented, notLoaded } from '../errors.js';
 import { checkVersion, type ModelEntry } from '../model/registry.js';
+import type { Cancellation } from '../model/types.js';
+import { DEADLINE_MARGIN_MS } from '../batching/queue-wait.js';
 import { checkModelName } from '../model/model-name.js';
 import { datatypeByConfigEnum } from '../tensor/datatype.js';
 import { LIMITS, type Limits } from '../limits.js';
@@ -46,6 +48,7 @@ export class InferenceCore {
   readonly control: ModelControl;
   private readonly budget: ByteBudget;
   private readonly gate: FairGate;
+  private readonly gateLimit: number;
   private readonly maxBytesElements: number;
 
   constructor(
@@ -56,6 +59,7 @@ export class InferenceCore {
     this.budget = new ByteBudget(limits.maxQueuedBytes, `--${LIMITS.maxQueuedBytes.flag}`);
     this.maxBytesElements = limits.maxBytesElements;
     this.gate = new FairGate(limits.maxInflightRequests);
+    this.gateLimit = limits.maxInflightRequests;
   }
 
   serverLive(): boolean {
@@ -190,6 +194,52 @@ export class InferenceCore {
     }
   }
 
+  /**
+   * Waits for a slot under --max-inflight-requests. The slots are shared by every model, so
+   * one stalled model can hold them all: a request waits at most its model's queue wait
+   * limit for one (0: no limit, as in Triton), then is refused instead of hanging behind a
+   * model it does not use; and never past its deadline (less the margin), so its client
+   * need not cancel.
+   */
+  private async waitAtGate(call: InferCall, limitMs: number): Promise<void> {
+    const untilDeadline = call.deadlineAtMs === undefined ? Infinity : call.deadlineAtMs - this.ctx.clock.now() - DEADLINE_MARGIN_MS;
+    const waitMs = Math.min(limitMs > 0 ? limitMs : Infinity, untilDeadline);
+    if (waitMs === Infinity) return this.gate.acquire(call.source, call.cancel);
+    let timedOut = false;
+    const listeners = new Set<() => void>();
+    const stops: Array<() => void> = [];
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        for (const l of listeners) l();
+      },
+      Math.max(0, waitMs),
+    );
+    // Gives up on either the caller's cancel or the timer.
+    const either: Cancellation = {
+      onCancel: (listener) => {
+        listeners.add(listener);
+        const stop = call.cancel.onCancel(listener);
+        stops.push(stop);
+        return () => {
+          listeners.delete(listener);
+          stop();
+        };
+      },
+    };
+    try {
+      await this.gate.acquire(call.source, either);
+    } catch (err) {
+      if (!timedOut) throw err;
+      throw waitMs === untilDeadline ? deadlineAtGate(Math.max(0, Math.round(waitMs))) : gateWaitTooLong(limitMs, this.gateLimit);
+    } finally {
+      clearTimeout(timer);
+      // The gate stops listening only when it grants; a timed-out wait must not leave its
+      // listener on the call (a stream's cancellation serves all of its requests).
+      for (const stop of stops) stop();
+    }
+  }
+
   private async run(req: ModelInferRequest, call: InferCall): Promise<ModelInferResponse> {
     const { clock } = this.ctx;
     const received = clock.now();
@@ -221,7 +271,7 @@ export class InferenceCore {
         try {
           this.budget.take(bytes);
           try {
-            if (!this.gate.tryAcquire()) await this.gate.acquire(call.source, call.cancel);
+            if (!this.gate.tryAcquire()) await this.waitAtGate(call, resolved.serving.maxQueueWaitMs);
             try {
               this.budget.checkNotOverdrawn();
               queued = true;

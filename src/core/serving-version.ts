@@ -6,6 +6,7 @@ import { Admission } from './admission.js';
 import type { Clock } from '../clock.js';
 import type { ModelConfig } from '../generated/inference/model_config.js';
 import { DynamicBatcher, type Batch, type QueuedRequest } from '../batching/dynamic-batcher.js';
+import { DEADLINE_MARGIN_MS } from '../batching/queue-wait.js';
 import { bucketRows } from '../batching/buckets.js';
 import { InOrderGate } from '../batching/in-order.js';
 import type { ModelRunner } from '../execution/model-runner.js';
@@ -92,14 +93,19 @@ export class BatchingServingVersion implements ServingVersion {
       },
       roomChanged: () => this.batcher.wake(),
     });
-    this.batcher = new DynamicBatcher<Pending>(opts.policy, clock, {
-      hasRoom: () => this.replicaSet.hasRoom(),
-      dispatch: (batch) => this.execute(batch),
-      reject: (queued, err) => {
-        this.settle(queued.payload, err);
-        this.notifyDrain();
+    this.batcher = new DynamicBatcher<Pending>(
+      opts.policy,
+      clock,
+      {
+        hasRoom: () => this.replicaSet.hasRoom(),
+        dispatch: (batch) => this.execute(batch),
+        reject: (queued, err) => {
+          this.settle(queued.payload, err);
+          this.notifyDrain();
+        },
       },
-    });
+      DEADLINE_MARGIN_MS,
+    );
   }
 
   /** Wakes close() to look at the queue again. */
@@ -121,7 +127,8 @@ export class BatchingServingVersion implements ServingVersion {
   admit(request: InferenceRequest, source: string): void {
     const draining = this.batcher.draining;
     if (draining !== undefined) throw new ServeError(Code.UNAVAILABLE, draining);
-    this.admission.admit(request, this.rowsOf(request), source, this.batcher.overload(request.priority, this.admission.upstreamRows));
+    const overload = this.batcher.overload(request.priority, this.admission.upstreamRows, request.deadlineAtMs);
+    this.admission.admit(request, this.rowsOf(request), source, overload);
   }
 
   abandon(request: InferenceRequest): void {
@@ -196,6 +203,10 @@ export class BatchingServingVersion implements ServingVersion {
     this.batcher.close(`${name} is unloading`);
     await this.runner.close();
     this.replicaSet.shutdown();
+  }
+
+  get maxQueueWaitMs(): number {
+    return this.opts.policy.maxQueueWaitMs;
   }
 
   /** Requests queued or running (nv_inference_pending_request_count). */

@@ -17,6 +17,8 @@ export interface ReplicaStatus {
 export interface ServingVersion {
   readonly version: number;
   readonly stats: ModelStats;
+  /** Overload shedding's limit for this version (0: off); also how long a request may wait at the in-flight gate. */
+  readonly maxQueueWaitMs: number;
   /** Requests queued or running. */
   readonly pendingRequests: number;
   replicaStates(): ReplicaStatus[];

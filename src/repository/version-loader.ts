@@ -5,6 +5,7 @@
 // decrypted into memory here and handed to the replicas as bytes.
 
 import { existsSync } from 'node:fs';
+import { LIMITS } from '../limits.js';
 import type { Clock } from '../clock.js';
 import { ModelConfig } from '../generated/inference/model_config.js';
 import { ModelRunner } from '../execution/model-runner.js';
@@ -132,11 +133,21 @@ export function latencyTargetUs(config: ModelConfig): number {
   return n;
 }
 
-/** Model parameter max_queue_wait_us, in ms (0 turns shedding off for the model); else the server's. */
+/**
+ * The model's queue wait limit in ms: its parameter max_queue_wait_us (0 turns shedding off
+ * for it); else its latency target, which says what wait it can take (unless the server's
+ * --max-queue-wait is 0: shedding off everywhere); else the server's.
+ */
 export function maxQueueWaitMs(config: ModelConfig, serverDefaultMs: number): number {
   const v = config.parameters['max_queue_wait_us']?.stringValue;
-  if (v === undefined || v === '') return serverDefaultMs;
-  if (!/^\d{1,12}$/.test(v)) throw new ConfigError(`parameters["max_queue_wait_us"] must be a whole number of microseconds (0 = no limit), got '${v}'`);
+  if (v === undefined || v === '') {
+    const target = latencyTargetUs(config);
+    return serverDefaultMs > 0 && target > 0 ? Math.min(target / 1000, LIMITS.maxQueueWaitMs.max) : serverDefaultMs;
+  }
+  const maxUs = LIMITS.maxQueueWaitMs.max * 1000;
+  if (!/^\d{1,12}$/.test(v) || Number(v) > maxUs) {
+    throw new ConfigError(`parameters["max_queue_wait_us"] must be a whole number of microseconds up to ${maxUs} (0 = no limit), got '${v}'`);
+  }
   return Number(v) / 1000;
 }
 

@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { encryptModel } from '../../src/security/model-encryption.js';
-import { call, callError, connect, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
+import { call, callError, connect, int32Buffer, readInt32, testFault, type InferenceClient } from '../helpers/client.js';
 import { repoRoot, startServer, startServerProcess, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 import { simpleConfigJson } from '../helpers/simple-config.js';
@@ -65,7 +65,7 @@ test.after(async () => {
 const inferOn = (model: string, fault?: string) =>
   ModelInferRequest.fromPartial({
     modelName: model,
-    ...(fault ? { parameters: { test_fault: { parameterChoice: { $case: 'stringParam', value: fault } } } } : {}),
+    ...(fault ? { parameters: testFault(fault) } : {}),
     inputs: [
       { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n] },
       { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n] },

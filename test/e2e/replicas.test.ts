@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
 import { spinModel } from '../../scripts/onnx-builder.js';
-import { call, callError, connect, float32Buffer, int32Buffer, readInt32, type InferenceClient } from '../helpers/client.js';
+import { call, callError, connect, float32Buffer, int32Buffer, readInt32, testFault, type InferenceClient } from '../helpers/client.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
 
@@ -59,7 +59,7 @@ function spinReq(model: string, rounds: number, extra: Partial<ModelInferRequest
     ...extra,
   });
 }
-const fault = (value: string) => ({ test_fault: { parameterChoice: { $case: 'stringParam' as const, value } } });
+const fault = testFault;
 const executedOn = (replica: string) => new RegExp(`batch executed .*replica="${replica}"`);
 
 test('two CPU replicas both serve under load', async () => {

@@ -5,7 +5,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ModelInferRequest } from '../../src/generated/inference/grpc_service.js';
-import { call, connect, simpleRequest, type InferenceClient } from '../helpers/client.js';
+import { call, connect, simpleRequest, testFault, type InferenceClient } from '../helpers/client.js';
 import { pendingOf } from '../helpers/pending.js';
 import { startServer, type TestServer } from '../helpers/server-process.js';
 import { TempRepo } from '../helpers/temp-repo.js';
@@ -36,7 +36,7 @@ test.after(async () => {
 const request = (model: string, fault?: string): ModelInferRequest => {
   const r = simpleRequest();
   r.modelName = model;
-  if (fault) r.parameters = { test_fault: { parameterChoice: { $case: 'stringParam', value: fault } } };
+  if (fault) r.parameters = testFault(fault);
   return r;
 };
 /** 'ok', or "STATUS: details", with " (retry in N ms)" when the error carries gRPC's retry pushback. */

@@ -74,6 +74,9 @@ export const simpleRequest = (id = ''): ModelInferRequest =>
     ],
     rawInputContents: [int32Buffer(Array(16).fill(1)), int32Buffer(Array(16).fill(2))],
   });
+/** Request parameters carrying the test-only fault switch (servers started with TRITON_TS_TEST_FAULTS=1). */
+export const testFault = (value: string) => ({ test_fault: { parameterChoice: { $case: 'stringParam' as const, value } } });
+
 export const float32Buffer = (values: number[]): Buffer => Buffer.from(new Float32Array(values).buffer);
 export const readInt32 = (b: Buffer): number[] => [...new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
 export const readFloat32 = (b: Buffer): number[] => [...new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];

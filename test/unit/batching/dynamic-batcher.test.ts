@@ -2,25 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DynamicBatcher, type Batch, type QueuedRequest, type SubmitOptions } from '../../../src/batching/dynamic-batcher.js';
 import { InOrderGate } from '../../../src/batching/in-order.js';
-import { batchingPolicy, unbatchedPolicy, type DynamicBatchingFields, type QueuePolicyFields } from '../../../src/batching/policy.js';
+import { batchingPolicy, unbatchedPolicy, type DynamicBatchingFields } from '../../../src/batching/policy.js';
 import { Code, ServeError } from '../../../src/errors.js';
+import { fields, qp } from '../../helpers/batching-fields.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
-
-function fields(patch: Partial<DynamicBatchingFields> = {}): DynamicBatchingFields {
-  return {
-    preferredBatchSize: [],
-    maxQueueDelayMicroseconds: 0,
-    preserveOrdering: false,
-    priorityLevels: 0,
-    defaultPriorityLevel: 0,
-    defaultQueuePolicy: undefined,
-    priorityQueuePolicy: {},
-    ...patch,
-  };
-}
-function qp(patch: Partial<QueuePolicyFields> = {}): QueuePolicyFields {
-  return { timeoutAction: 0, defaultTimeoutMicroseconds: 0, allowTimeoutOverride: false, maxQueueSize: 0, ...patch };
-}
 
 class Harness {
   readonly clock = new FakeClock();

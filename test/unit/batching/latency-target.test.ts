@@ -2,19 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DynamicBatcher, type Batch } from '../../../src/batching/dynamic-batcher.js';
 import { LatencyTargetAdvisor } from '../../../src/batching/latency-target.js';
-import { batchingPolicy, type DynamicBatchingFields } from '../../../src/batching/policy.js';
+import { batchingPolicy } from '../../../src/batching/policy.js';
 import { Code, type ServeError } from '../../../src/errors.js';
+import { fields } from '../../helpers/batching-fields.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
-const db: DynamicBatchingFields = {
-  preferredBatchSize: [],
-  maxQueueDelayMicroseconds: 0,
-  preserveOrdering: false,
-  priorityLevels: 0,
-  defaultPriorityLevel: 0,
-  defaultQueuePolicy: undefined,
-  priorityQueuePolicy: {},
-};
+const db = fields();
 
 /** A model whose batch of n rows takes fixed + perRow·n ms. */
 function teach(a: LatencyTargetAdvisor, fixed: number, perRow: number): void {

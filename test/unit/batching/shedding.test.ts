@@ -5,53 +5,40 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DynamicBatcher, type Batch, type SubmitOptions } from '../../../src/batching/dynamic-batcher.js';
-import { batchingPolicy, type DynamicBatchingFields, type QueuePolicyFields } from '../../../src/batching/policy.js';
+import { batchingPolicy, type DynamicBatchingFields } from '../../../src/batching/policy.js';
 import { Code, ServeError } from '../../../src/errors.js';
 import { planLoad } from '../../../src/repository/load-plan.js';
+import { fields, qp } from '../../helpers/batching-fields.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
-function fields(patch: Partial<DynamicBatchingFields> = {}): DynamicBatchingFields {
-  return {
-    preferredBatchSize: [],
-    maxQueueDelayMicroseconds: 0,
-    preserveOrdering: false,
-    priorityLevels: 0,
-    defaultPriorityLevel: 0,
-    defaultQueuePolicy: undefined,
-    priorityQueuePolicy: {},
-    ...patch,
-  };
-}
-const qp = (patch: Partial<QueuePolicyFields>): QueuePolicyFields => ({
-  timeoutAction: 0,
-  defaultTimeoutMicroseconds: 0,
-  allowTimeoutOverride: false,
-  maxQueueSize: 0,
-  ...patch,
-});
-
-function harness(f: DynamicBatchingFields | undefined, maxQueueWaitMs: number, maxBatchSize = 4, slots = 1) {
+function harness(f: DynamicBatchingFields | undefined, maxQueueWaitMs: number, maxBatchSize = 4, slots = 1, deadlineMarginMs = 0) {
   const clock = new FakeClock();
   const batches: Batch<string>[] = [];
   let free = slots;
-  const b = new DynamicBatcher<string>(batchingPolicy('m', maxBatchSize, f, { maxQueueWaitMs }), clock, {
-    hasRoom: () => free > 0,
-    dispatch: (batch) => {
-      free--;
-      batches.push(batch);
+  const rejected: string[] = [];
+  const b = new DynamicBatcher<string>(
+    batchingPolicy('m', maxBatchSize, f, { maxQueueWaitMs }),
+    clock,
+    {
+      hasRoom: () => free > 0,
+      dispatch: (batch) => {
+        free--;
+        batches.push(batch);
+      },
+      reject: (r, e) => rejected.push(`${r.payload}: ${e.message}`),
     },
-    reject: () => {},
-  });
+    deadlineMarginMs,
+  );
   // What the core does: admit at arrival, then (after any wait at the frontend) submit.
   const submit = (payload: string, opts: Partial<SubmitOptions<string>> = {}) => {
-    b.admit(opts.priority ?? 0);
+    b.admit(opts.priority ?? 0, 0, opts.deadlineAtMs);
     return b.submit({ rows: 1, shapeKey: 'k', priority: 0, timeoutUs: 0, deadlineAtMs: undefined, payload, ...opts });
   };
   const finish = () => {
     free++;
     b.wake();
   };
-  return { clock, batches, b, submit, finish };
+  return { clock, batches, b, submit, finish, rejected };
 }
 
 function refusal(fn: () => unknown): ServeError {
@@ -258,6 +245,47 @@ test('a model slower than the limit does not shed a light load: the batch in fli
   assert.not.ok(admits(h, 'd'), 'b has now waited two batches: that is a backlog');
 });
 
+test('a request with no rows (no inputs) still counts as one row ahead', () => {
+  const h = harness(fields(), 100);
+  h.submit('running');
+  h.submit('empty', { rows: 0 });
+  h.clock.advance(101);
+  const e = refusal(() => h.submit('next'));
+  assert.match(e.message, /^overloaded: 1 request row\(s\) queued ahead/);
+});
+
+test('a queued request is answered its deadline margin before the deadline, so its client need not cancel', () => {
+  const h = harness(fields(), 0, 4, 1, 10);
+  h.submit('running');
+  h.submit('late', { deadlineAtMs: 100 });
+  h.clock.advance(89);
+  assert.equal(h.rejected, []);
+  h.clock.advance(1);
+  assert.equal(h.rejected.length, 1);
+  assert.match(h.rejected[0]!, /^late: deadline 10 ms away after 90000 µs in the queue, still waiting: not executed/);
+});
+
+test('a request with less than the margin left still goes if a replica is free', () => {
+  const h = harness(fields(), 0, 4, 1, 10);
+  h.submit('soon', { deadlineAtMs: 5 });
+  assert.equal(h.rejected, []);
+  assert.equal(
+    h.batches.map((b) => b.requests.map((r) => r.payload)),
+    [['soon']],
+  );
+});
+
+test('a request whose deadline comes before the expected wait is refused at arrival, whoever sends it', () => {
+  const h = harness(fields(), 100, 4);
+  saturate(h); // 2.5 ms per row
+  h.submit('hold');
+  for (let i = 0; i < 12; i++) h.submit(`w${i}`); // with 'hold', 13 rows ahead: 32.5 ms expected
+  const e = refusal(() => h.submit('short', { deadlineAtMs: h.clock.now() + 20 }));
+  assert.is(e.code, Code.DEADLINE_EXCEEDED);
+  assert.match(e.message, /^its deadline \(20 ms left\) comes before the expected wait in the queue \(33 ms, 13 request row\(s\) ahead\); not queued$/);
+  h.submit('long', { deadlineAtMs: h.clock.now() + 40 }); // 40 ms is enough
+});
+
 test('0 turns shedding off: the queue grows however long its head has waited', () => {
   const h = harness(fields(), 0);
   h.submit('running');
@@ -336,10 +364,15 @@ test("the server's --max-queue-wait applies unless the model's parameter max_que
   assert.is(plan(waitParam('250000')).maxQueueWaitMs, 250);
   assert.is(plan(waitParam('0')).maxQueueWaitMs, 0);
   assert.is(planLoad('m', 'max_batch_size: 0\n', undefined, { autoComplete: true, maxQueueWaitMs: 70 }).policy.maxQueueWaitMs, 70);
+  // A latency target is the wait the model can take, unless the server turned shedding off.
+  const target = 'parameters { key: "latency_target_us" value { string_value: "80000" } }';
+  assert.is(plan(target).maxQueueWaitMs, 80);
+  assert.is(plan(target, 0).maxQueueWaitMs, 0);
+  assert.is(plan(`${target}\n${waitParam('300000')}`).maxQueueWaitMs, 300);
 });
 
 test('a malformed max_queue_wait_us fails the load with a message naming it', () => {
-  for (const bad of ['-5', '1.5', '1e6', ' 100', '9999999999999', 'abc']) {
+  for (const bad of ['-5', '1.5', '1e6', ' 100', '9999999999999', '3600000001', 'abc']) {
     assert.throws(() => plan(waitParam(bad)), /parameters\["max_queue_wait_us"\] must be a whole number of microseconds/, bad);
   }
 });
