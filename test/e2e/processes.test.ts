@@ -130,11 +130,15 @@ test('a process that dies is replaced and replays the loads and regions made sin
 test('SIGTERM drains every process: requests in flight all succeed, and the exit code is 0', async () => {
   const slow = () => ModelInferRequest.fromPartial({ ...simpleReq(), modelName: 'slow' });
   const inFlight = clients.flatMap((c) => [call(c, c.modelInfer, slow()), call(c, c.modelInfer, slow())]);
+  // A call that fails before the signal is a failure of its own: say which, not "never pending".
+  let early: unknown;
+  for (const p of inFlight) p.catch((err: unknown) => (early ??= err));
   // Queued for up to 2 s in every process: the signal arrives while they wait. Each scrape
   // is an answered request; bounded, so a missed window fails instead of hanging.
   for (const deadline = Date.now() + 20_000; ; ) {
     const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
     if (/nv_inference_pending_request_count\{model="slow",version="1"\} [1-9]/.test(text)) break;
+    if (early !== undefined) throw new Error(`a slow request failed before SIGTERM: ${String(early)}`);
     if (Date.now() > deadline) throw new Error('the slow requests were never seen pending');
   }
   const code = server.stop('SIGTERM');
