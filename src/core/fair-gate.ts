@@ -46,7 +46,8 @@ export class FairGate {
 
   /**
    * Resolves when the request may go on; the caller must call release() once it is done.
-   * Rejects with CANCELLED if the caller cancels while waiting.
+   * Rejects with CANCELLED if the caller cancels while waiting. Either way it stops listening
+   * to `cancel`.
    */
   acquire(source: string, cancel?: Cancellation): Promise<void> {
     if (this.tryAcquire()) return Promise.resolve();
@@ -71,6 +72,9 @@ export class FairGate {
       q.push(waiter);
       this.waiting++;
       stop = cancel?.onCancel(() => {
+        // Stops listening whichever way the wait ends: a cancellation that outlives the wait
+        // (a stream's, or a timer combined with it) must not keep the listener.
+        stop?.();
         if (this.remove(source, waiter)) reject(cancelled('the request was cancelled while waiting for its turn'));
       });
     });

@@ -206,23 +206,21 @@ export class InferenceCore {
     const waitMs = Math.min(limitMs > 0 ? limitMs : Infinity, untilDeadline);
     if (waitMs === Infinity) return this.gate.acquire(call.source, call.cancel);
     let timedOut = false;
-    const listeners = new Set<() => void>();
-    const stops: Array<() => void> = [];
+    let onTimeout: (() => void) | undefined;
     const timer = setTimeout(
       () => {
         timedOut = true;
-        for (const l of listeners) l();
+        onTimeout?.();
       },
       Math.max(0, waitMs),
     );
-    // Gives up on either the caller's cancel or the timer.
+    // Gives up on either the caller's cancel or the timer (the gate listens once, and stops).
     const either: Cancellation = {
       onCancel: (listener) => {
-        listeners.add(listener);
+        onTimeout = listener;
         const stop = call.cancel.onCancel(listener);
-        stops.push(stop);
         return () => {
-          listeners.delete(listener);
+          onTimeout = undefined;
           stop();
         };
       },
@@ -234,9 +232,6 @@ export class InferenceCore {
       throw waitMs === untilDeadline ? deadlineAtGate(Math.max(0, Math.round(waitMs))) : gateWaitTooLong(limitMs, this.gateLimit);
     } finally {
       clearTimeout(timer);
-      // The gate stops listening only when it grants; a timed-out wait must not leave its
-      // listener on the call (a stream's cancellation serves all of its requests).
-      for (const stop of stops) stop();
     }
   }
 
@@ -264,7 +259,6 @@ export class InferenceCore {
         // An overloaded model refuses here, before the request holds bytes or waits at the gate
         // (inside this try: a refused request still gives back its shared-memory leases).
         resolved.serving.admit(request, call.source);
-        let queued = false;
         let bytes = 0;
         for (const t of request.inputs) bytes += t.data.byteLength;
         let result;
@@ -274,7 +268,6 @@ export class InferenceCore {
             if (!this.gate.tryAcquire()) await this.waitAtGate(call, resolved.serving.maxQueueWaitMs);
             try {
               this.budget.checkNotOverdrawn();
-              queued = true;
               result = await resolved.serving.infer(request);
             } finally {
               this.gate.release();
@@ -283,8 +276,9 @@ export class InferenceCore {
             this.budget.release(bytes);
           }
         } finally {
-          // Refused or cancelled before it reached the queue: no longer ahead of anyone.
-          if (!queued) resolved.serving.abandon(request);
+          // Refused or cancelled before it reached the queue: no longer ahead of anyone
+          // (after infer() it already gave its rows back, and this does nothing).
+          resolved.serving.abandon(request);
         }
         writeSharedMemoryOutputs(request, result);
         response = encodeInferResponse(request, result);
